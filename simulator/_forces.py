@@ -1,0 +1,241 @@
+"""Element energies and forces of the yarn-level model, as Warp functions (float64, SI units).
+
+Every conservative term has an energy function ``*_energy`` and a force function ``*_forces`` that
+returns its negative gradient; the tests check each pair by central finite differences. Angles use
+atan2 and a small-angle series, so that forces and their derivatives stay finite at straight yarns.
+See the design note yarn-model.md, section 2, for the model.
+"""
+
+import warp as wp
+
+HALF_PI = wp.constant(wp.float64(1.5707963267948966))
+SMALL_ANGLE_SIN2 = wp.constant(wp.float64(1.0e-8))
+MIN_LENGTH = wp.constant(wp.float64(1.0e-12))
+
+
+@wp.func
+def bend_angle_sq_grads(e1: wp.vec3d, e2: wp.vec3d):
+    """Squared turning angle theta^2 between consecutive edges e1, e2 (0 for a straight yarn) and its
+    gradients with respect to e1 and e2. Smooth at theta = 0 (series in tan^2)."""
+    one = wp.float64(1.0)
+    two = wp.float64(2.0)
+    l1 = wp.length(e1)
+    l2 = wp.length(e2)
+    u1 = e1 / l1
+    u2 = e2 / l2
+    cs = wp.dot(u1, u2)
+    cr = wp.cross(u1, u2)
+    s2 = wp.dot(cr, cr)
+    theta_sq = wp.float64(0.0)
+    ratio = one  # theta / sin(theta)
+    if s2 < SMALL_ANGLE_SIN2 and cs > wp.float64(0.0):
+        t2 = s2 / (cs * cs)
+        theta_sq = t2 * (one - t2 * (wp.float64(2.0 / 3.0) - t2 * wp.float64(23.0 / 45.0)))
+        ratio = one + theta_sq * (wp.float64(1.0 / 6.0) + theta_sq * wp.float64(7.0 / 360.0))
+    else:
+        s = wp.sqrt(s2)
+        theta = wp.atan2(s, cs)
+        theta_sq = theta * theta
+        ratio = theta / wp.max(s, MIN_LENGTH)
+    g1 = (-two * ratio / l1) * (u2 - cs * u1)
+    g2 = (-two * ratio / l2) * (u1 - cs * u2)
+    return theta_sq, g1, g2
+
+
+@wp.func
+def angle_grads(e1: wp.vec3d, e2: wp.vec3d):
+    """Angle phi in (0, pi) between e1 and e2 and its gradients (for shear, where phi ~ pi/2)."""
+    l1 = wp.length(e1)
+    l2 = wp.length(e2)
+    u1 = e1 / l1
+    u2 = e2 / l2
+    cs = wp.dot(u1, u2)
+    s = wp.length(wp.cross(u1, u2))
+    phi = wp.atan2(s, cs)
+    inv_s = wp.float64(1.0) / wp.max(s, MIN_LENGTH)
+    g1 = (-inv_s / l1) * (u2 - cs * u1)
+    g2 = (-inv_s / l2) * (u1 - cs * u2)
+    return phi, g1, g2
+
+
+# ----------------------------------------------------------------------------------------------
+# Stretching, gravity and parallel-yarn contact: one segment a-b along one yarn, coordinate s.
+# ----------------------------------------------------------------------------------------------
+
+
+@wp.func
+def stretch_energy(xa: wp.vec3d, xb: wp.vec3d, sa: wp.float64, sb: wp.float64, ks: wp.float64):
+    """V = 1/2 ks (l - ds)^2 / ds [J], with l = |xb - xa| and ds = sb - sa the material length."""
+    ds = wp.max(sb - sa, MIN_LENGTH)
+    stretch = wp.length(xb - xa) - ds
+    return wp.float64(0.5) * ks * stretch * stretch / ds
+
+
+@wp.func
+def stretch_forces(xa: wp.vec3d, xb: wp.vec3d, sa: wp.float64, sb: wp.float64, ks: wp.float64):
+    """Stretching forces (on xa, on sa, on sb) [N]; the force on xb is minus the one on xa."""
+    ds = wp.max(sb - sa, MIN_LENGTH)
+    e = xb - xa
+    l = wp.length(e)
+    w = l / ds
+    f_xa = (ks * (w - wp.float64(1.0)) / l) * e
+    f_sb = wp.float64(0.5) * ks * (w * w - wp.float64(1.0))
+    return f_xa, -f_sb, f_sb
+
+
+@wp.func
+def gravity_energy(xa: wp.vec3d, xb: wp.vec3d, sa: wp.float64, sb: wp.float64, rho: wp.float64,
+                   gravity: wp.vec3d):
+    """V = -rho ds g.(xa + xb)/2 [J] (segment mass rho*ds at its midpoint)."""
+    return -rho * (sb - sa) * wp.float64(0.5) * wp.dot(gravity, xa + xb)
+
+
+@wp.func
+def gravity_forces(xa: wp.vec3d, xb: wp.vec3d, sa: wp.float64, sb: wp.float64, rho: wp.float64,
+                   gravity: wp.vec3d):
+    """Gravity forces (on each of xa and xb, on sb) [N]; the force on sa is minus the one on sb."""
+    f_x = (wp.float64(0.5) * rho * (sb - sa)) * gravity
+    f_sb = rho * wp.float64(0.5) * wp.dot(gravity, xa + xb)
+    return f_x, f_sb
+
+
+@wp.func
+def contact_energy(sa: wp.float64, sb: wp.float64, kc: wp.float64, spacing: wp.float64,
+                   reach: wp.float64):
+    """Parallel-yarn contact V = 1/2 kc L relu(d - ds)^2 [J]: keeps neighbouring crossings apart."""
+    gap = wp.max(reach - (sb - sa), wp.float64(0.0))
+    return wp.float64(0.5) * kc * spacing * gap * gap
+
+
+@wp.func
+def contact_force_sb(sa: wp.float64, sb: wp.float64, kc: wp.float64, spacing: wp.float64,
+                     reach: wp.float64):
+    """Repulsive contact force on sb [N] (the force on sa is its negative)."""
+    return kc * spacing * wp.max(reach - (sb - sa), wp.float64(0.0))
+
+
+# ----------------------------------------------------------------------------------------------
+# Bending: three consecutive nodes c-a-b along one yarn; V = kb theta^2 / (sb - sc).
+# ----------------------------------------------------------------------------------------------
+
+
+@wp.func
+def bending_energy(xc: wp.vec3d, xa: wp.vec3d, xb: wp.vec3d, sc: wp.float64, sb: wp.float64,
+                   kb: wp.float64):
+    """V = kb theta^2 / (sb - sc) [J], theta the turning angle at a."""
+    theta_sq, g1, g2 = bend_angle_sq_grads(xa - xc, xb - xa)
+    return kb * theta_sq / wp.max(sb - sc, MIN_LENGTH)
+
+
+@wp.func
+def bending_forces(xc: wp.vec3d, xa: wp.vec3d, xb: wp.vec3d, sc: wp.float64, sb: wp.float64,
+                   kb: wp.float64):
+    """Bending forces (on xc, xa, xb, sb) [N]; the force on sc is minus the one on sb."""
+    theta_sq, g1, g2 = bend_angle_sq_grads(xa - xc, xb - xa)
+    span = wp.max(sb - sc, MIN_LENGTH)
+    k = kb / span
+    f_c = k * g1
+    f_b = -k * g2
+    f_a = -(f_c + f_b)
+    return f_c, f_a, f_b, k * theta_sq / span
+
+
+# ----------------------------------------------------------------------------------------------
+# Shear at a crossing a with a warp neighbour p and a weft neighbour r (4 stencils per crossing).
+# ----------------------------------------------------------------------------------------------
+
+
+@wp.func
+def shear_stiffness(phi: wp.float64, k0: wp.float64, jam: int, spacing: wp.float64, radius: wp.float64,
+                    lock_angle: wp.float64):
+    """Shear stiffness kx(phi) [N*m/rad^2 per m] and d kx / d phi.
+
+    Without jamming kx = k0. With smooth jamming (Gong et al. 2022):
+    kx = k0/2 [(1 + g^3) + (1 - g^3) tanh(X)], g = (sqrt(2) L - 2 L sin(phi/2)) / R,
+    X = pi/2^5 (phi - phi_l) / (phi_s^2 + pi/2^4 sigma^2), phi_s = phi (phi - phi_l)(phi - pi/2), sigma = 0.6.
+    """
+    if jam == 0:
+        return k0, wp.float64(0.0)
+    half = wp.float64(0.5)
+    one = wp.float64(1.0)
+    bar = HALF_PI
+    sigma_sq = wp.float64(0.36)
+    g = (wp.sqrt(wp.float64(2.0)) * spacing - wp.float64(2.0) * spacing * wp.sin(half * phi)) / radius
+    dg = -spacing * wp.cos(half * phi) / radius
+    g3 = g * g * g
+    dg3 = wp.float64(3.0) * g * g * dg
+    d_lock = phi - lock_angle
+    d_bar = phi - bar
+    phi_s = phi * d_lock * d_bar
+    dphi_s = d_lock * d_bar + phi * d_bar + phi * d_lock
+    bar4 = bar * bar * bar * bar
+    den = phi_s * phi_s + bar4 * sigma_sq
+    x = bar4 * bar * d_lock / den
+    dx = bar4 * bar * (den - d_lock * wp.float64(2.0) * phi_s * dphi_s) / (den * den)
+    th = wp.tanh(x)
+    kx = half * k0 * ((one + g3) + (one - g3) * th)
+    dkx = half * k0 * (dg3 - dg3 * th + (one - g3) * (one - th * th) * dx)
+    return kx, dkx
+
+
+@wp.func
+def shear_energy(xa: wp.vec3d, xp: wp.vec3d, xr: wp.vec3d, k0: wp.float64, jam: int, spacing: wp.float64,
+                 radius: wp.float64, lock_angle: wp.float64):
+    """V = 1/2 kx(phi) L (phi - pi/2)^2 [J], phi the angle between the warp and weft edges at a."""
+    phi, gp, gr = angle_grads(xp - xa, xr - xa)
+    kx, dkx = shear_stiffness(phi, k0, jam, spacing, radius, lock_angle)
+    d = phi - HALF_PI
+    return wp.float64(0.5) * kx * spacing * d * d
+
+
+@wp.func
+def shear_forces(xa: wp.vec3d, xp: wp.vec3d, xr: wp.vec3d, k0: wp.float64, jam: int, spacing: wp.float64,
+                 radius: wp.float64, lock_angle: wp.float64):
+    """Shear forces (on xp, on xr) [N]; the force on xa is minus their sum."""
+    phi, gp, gr = angle_grads(xp - xa, xr - xa)
+    kx, dkx = shear_stiffness(phi, k0, jam, spacing, radius, lock_angle)
+    d = phi - HALF_PI
+    dv = spacing * d * (kx + wp.float64(0.5) * dkx * d)
+    return -dv * gp, -dv * gr
+
+
+# ----------------------------------------------------------------------------------------------
+# Node terms: soft pins and the stick/slip friction spring of one sliding coordinate.
+# ----------------------------------------------------------------------------------------------
+
+
+@wp.func
+def pin_energy(x: wp.vec3d, target: wp.vec3d, kh: wp.float64):
+    """V = 1/2 kh |x - target|^2 [J]."""
+    d = x - target
+    return wp.float64(0.5) * kh * wp.dot(d, d)
+
+
+@wp.func
+def friction_width(mu_n: wp.float64, kf: wp.float64):
+    """Displacement delta0 = mu N / kf [m] at which the stick spring reaches the Coulomb limit."""
+    return wp.max(mu_n, wp.float64(1.0e-15)) / kf
+
+
+@wp.func
+def friction_energy(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: wp.float64):
+    """Energy of the smooth stick/slip anchor spring [J] at frozen stick indicator ``stick`` in [-1, 1]:
+    V = (1+stick)/2 * 1/2 kf delta^2 + (1-stick)/2 * mu N delta0 log cosh(delta/delta0)."""
+    half = wp.float64(0.5)
+    d0 = friction_width(mu_n, kf)
+    z = wp.abs(delta / d0)
+    log_cosh = z + wp.log(wp.float64(1.0) + wp.exp(wp.float64(-2.0) * z)) - wp.log(wp.float64(2.0))
+    return half * (wp.float64(1.0) + stick) * half * kf * delta * delta + half * (
+        wp.float64(1.0) - stick) * wp.max(mu_n, wp.float64(1.0e-15)) * d0 * log_cosh
+
+
+@wp.func
+def friction_force(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: wp.float64):
+    """Physically consistent Eq. 4 of Gong et al. (2022) without damping [N]:
+    F = -[1/2 (kf delta - K mu N) stick + 1/2 (kf delta + K mu N)], K = tanh(delta / delta0).
+    stick -> +1 gives the anchor spring -kf delta; stick -> -1 gives Coulomb sliding -mu N tanh(.)."""
+    half = wp.float64(0.5)
+    d0 = friction_width(mu_n, kf)
+    coulomb = wp.max(mu_n, wp.float64(1.0e-15)) * wp.tanh(delta / d0)
+    spring = kf * delta
+    return -(half * (spring - coulomb) * stick + half * (spring + coulomb))

@@ -1,0 +1,436 @@
+"""Linearized backward-Euler solver with a matrix-free, batched, Jacobi-preconditioned CG.
+
+One step solves (M + h D + h^2 K) qdot+ = M qdot + h F(q) for the new velocities of all worlds,
+then q+ = q + h qdot+ and the friction anchors follow the sliding (yarn-model.md section 3).
+M is the integrated Eulerian-on-Lagrangian mass, D the sliding damping and K = -dF/dq the stiffness
+of the implicit forces (stretch, gravity, contact, bending, shear, pins, friction springs) with the
+compression N and stick/slip indicators frozen at the start of the step. K p is computed exactly,
+without assembling K, as the adjoint of the force kernels seeded with p (K is symmetric, so the
+vector-Jacobian product equals the Jacobian-vector product). Wind and the velocity-quadratic inertial
+forces are explicit. All of M, D and K are symmetric, so CG applies; each world has its own CG
+scalars and stops on its own, so B worlds give exactly B separate runs.
+"""
+
+import numpy as np
+import warp as wp
+
+from ._crimp import eval_compression, eval_friction_switches, eval_normals
+from ._kernels import (
+    eval_bending_forces,
+    eval_inertial_forces,
+    eval_node_forces,
+    eval_segment_forces,
+    eval_shear_forces,
+    eval_wind_forces,
+    position,
+    slide,
+)
+from ._model import Model, State
+from ._types import vec5d
+
+CHUNK = 256
+
+
+@wp.kernel
+def mass_matvec(
+    q: wp.array2d(dtype=vec5d),
+    v: wp.array2d(dtype=vec5d),
+    segment_nodes: wp.array(dtype=wp.vec2i),
+    segment_axis: wp.array(dtype=wp.int32),
+    density: wp.array2d(dtype=wp.float64),
+    out: wp.array2d(dtype=vec5d),
+):
+    """out += M v for the integrated mass of every segment: M_e = rho ds / 6 [[2 Bw, Bw], [Bw, 2 Bw]],
+    Bw = [[I, -w], [-w^T, w.w]]."""
+    b, e = wp.tid()
+    ends = segment_nodes[e]
+    axis = segment_axis[e]
+    qa = q[b, ends[0]]
+    qb = q[b, ends[1]]
+    ds = slide(qb, axis) - slide(qa, axis)
+    w = (position(qb) - position(qa)) / ds
+    m = density[b, e] * ds / wp.float64(6.0)
+    va = v[b, ends[0]]
+    vb = v[b, ends[1]]
+    ya = position(va) - w * slide(va, axis)
+    yb = position(vb) - w * slide(vb, axis)
+    ma = m * (wp.float64(2.0) * ya + yb)
+    mb = m * (ya + wp.float64(2.0) * yb)
+    out_a = vec5d(ma[0], ma[1], ma[2], wp.float64(0.0), wp.float64(0.0))
+    out_b = vec5d(mb[0], mb[1], mb[2], wp.float64(0.0), wp.float64(0.0))
+    out_a[3 + axis] = -wp.dot(w, ma)
+    out_b[3 + axis] = -wp.dot(w, mb)
+    wp.atomic_add(out, b, ends[0], out_a)
+    wp.atomic_add(out, b, ends[1], out_b)
+
+
+@wp.kernel
+def matvec_begin(
+    p: wp.array2d(dtype=vec5d),
+    dof_mask: wp.array(dtype=vec5d),
+    damping: wp.array2d(dtype=wp.float64),
+    h: wp.float64,
+    out: wp.array2d(dtype=vec5d),
+    seed: wp.array2d(dtype=vec5d),
+):
+    """out = h D p (sliding damping) and seed = -h^2 p for the stiffness adjoint."""
+    b, n = wp.tid()
+    pn = p[b, n]
+    hd = h * damping[b, n]
+    mask = dof_mask[n]
+    zero = wp.float64(0.0)
+    out[b, n] = vec5d(zero, zero, zero, hd * pn[3] * mask[3], hd * pn[4] * mask[4])
+    seed[b, n] = -(h * h) * pn
+
+
+@wp.kernel
+def segment_diagonal(
+    q: wp.array2d(dtype=vec5d),
+    segment_nodes: wp.array(dtype=wp.vec2i),
+    segment_axis: wp.array(dtype=wp.int32),
+    density: wp.array2d(dtype=wp.float64),
+    stretch_stiffness: wp.array2d(dtype=wp.float64),
+    h: wp.float64,
+    diag: wp.array2d(dtype=vec5d),
+):
+    """Approximate diagonal of M + h^2 K from each segment's mass and stretching (preconditioner)."""
+    b, e = wp.tid()
+    ends = segment_nodes[e]
+    axis = segment_axis[e]
+    qa = q[b, ends[0]]
+    qb = q[b, ends[1]]
+    ds = slide(qb, axis) - slide(qa, axis)
+    d = position(qb) - position(qa)
+    w = d / ds
+    dn = wp.normalize(d)
+    m2 = wp.float64(2.0) * density[b, e] * ds / wp.float64(6.0)
+    kx = h * h * stretch_stiffness[b, e] / ds
+    out = vec5d(m2 + kx * dn[0] * dn[0], m2 + kx * dn[1] * dn[1], m2 + kx * dn[2] * dn[2],
+                wp.float64(0.0), wp.float64(0.0))
+    out[3 + axis] = m2 * wp.dot(w, w) + kx * wp.dot(w, w)
+    wp.atomic_add(diag, b, ends[0], out)
+    wp.atomic_add(diag, b, ends[1], out)
+
+
+@wp.kernel
+def node_diagonal_inverse(
+    dof_mask: wp.array(dtype=vec5d),
+    pin_stiffness: wp.array2d(dtype=wp.float64),
+    friction_stiffness: wp.array2d(dtype=wp.float64),
+    damping: wp.array2d(dtype=wp.float64),
+    h: wp.float64,
+    diag: wp.array2d(dtype=vec5d),
+):
+    """Add pins, friction springs and damping to the diagonal, then invert it (0 on fixed DOFs)."""
+    b, n = wp.tid()
+    d = diag[b, n]
+    mask = dof_mask[n]
+    kp = h * h * pin_stiffness[b, n]
+    ks = h * h * friction_stiffness[b, n] + h * damping[b, n]
+    full = d + vec5d(kp, kp, kp, ks, ks)
+    out = vec5d()
+    for k in range(5):
+        if mask[k] > wp.float64(0.0):
+            out[k] = wp.float64(1.0) / full[k]
+    diag[b, n] = out
+
+
+@wp.kernel
+def assemble_rhs(f: wp.array2d(dtype=vec5d), dof_mask: wp.array(dtype=vec5d), h: wp.float64,
+                 rhs: wp.array2d(dtype=vec5d)):
+    """rhs = mask * (M qdot + h F), with M qdot already in rhs."""
+    b, n = wp.tid()
+    rhs[b, n] = wp.cw_mul(dof_mask[n], rhs[b, n] + h * f[b, n])
+
+
+@wp.kernel
+def cg_start(
+    rhs: wp.array2d(dtype=vec5d),
+    a_v: wp.array2d(dtype=vec5d),
+    dof_mask: wp.array(dtype=vec5d),
+    diag_inv: wp.array2d(dtype=vec5d),
+    node_count: int,
+    r: wp.array2d(dtype=vec5d),
+    z: wp.array2d(dtype=vec5d),
+    p: wp.array2d(dtype=vec5d),
+    rz: wp.array(dtype=wp.float64),
+    bz: wp.array(dtype=wp.float64),
+):
+    """r = b - A v0, z = P r, p = z; accumulates r.z and b.P b per world."""
+    b, c = wp.tid()
+    acc_rz = wp.float64(0.0)
+    acc_bz = wp.float64(0.0)
+    for n in range(c * CHUNK, wp.min((c + 1) * CHUNK, node_count)):
+        bn = rhs[b, n]
+        rn = wp.cw_mul(dof_mask[n], bn - a_v[b, n])
+        zn = wp.cw_mul(diag_inv[b, n], rn)
+        r[b, n] = rn
+        z[b, n] = zn
+        p[b, n] = zn
+        acc_rz += wp.dot(rn, zn)
+        acc_bz += wp.dot(bn, wp.cw_mul(diag_inv[b, n], bn))
+    wp.atomic_add(rz, b, acc_rz)
+    wp.atomic_add(bz, b, acc_bz)
+
+
+@wp.kernel
+def cg_dot(p: wp.array2d(dtype=vec5d), ap: wp.array2d(dtype=vec5d), node_count: int,
+           out: wp.array(dtype=wp.float64)):
+    """out[world] += p . A p over one chunk of nodes."""
+    b, c = wp.tid()
+    acc = wp.float64(0.0)
+    for n in range(c * CHUNK, wp.min((c + 1) * CHUNK, node_count)):
+        acc += wp.dot(p[b, n], ap[b, n])
+    wp.atomic_add(out, b, acc)
+
+
+@wp.kernel
+def cg_update(
+    v: wp.array2d(dtype=vec5d),
+    p: wp.array2d(dtype=vec5d),
+    ap: wp.array2d(dtype=vec5d),
+    r: wp.array2d(dtype=vec5d),
+    z: wp.array2d(dtype=vec5d),
+    dof_mask: wp.array(dtype=vec5d),
+    diag_inv: wp.array2d(dtype=vec5d),
+    rz: wp.array(dtype=wp.float64),
+    pap: wp.array(dtype=wp.float64),
+    done: wp.array(dtype=wp.int32),
+    node_count: int,
+    rz_new: wp.array(dtype=wp.float64),
+):
+    """v += alpha p, r -= alpha A p, z = P r; accumulates the new r.z (worlds that are done stay put)."""
+    b, c = wp.tid()
+    if done[b] != 0 or pap[b] <= wp.float64(0.0):
+        return
+    alpha = rz[b] / pap[b]
+    acc = wp.float64(0.0)
+    for n in range(c * CHUNK, wp.min((c + 1) * CHUNK, node_count)):
+        v[b, n] = v[b, n] + alpha * p[b, n]
+        rn = r[b, n] - alpha * wp.cw_mul(dof_mask[n], ap[b, n])
+        zn = wp.cw_mul(diag_inv[b, n], rn)
+        r[b, n] = rn
+        z[b, n] = zn
+        acc += wp.dot(rn, zn)
+    wp.atomic_add(rz_new, b, acc)
+
+
+@wp.kernel
+def cg_direction(p: wp.array2d(dtype=vec5d), z: wp.array2d(dtype=vec5d), rz: wp.array(dtype=wp.float64),
+                 rz_new: wp.array(dtype=wp.float64), done: wp.array(dtype=wp.int32)):
+    """p = z + beta p with beta = r.z (new) / r.z (old)."""
+    b, n = wp.tid()
+    if done[b] != 0 or rz[b] <= wp.float64(0.0):
+        return
+    p[b, n] = z[b, n] + (rz_new[b] / rz[b]) * p[b, n]
+
+
+@wp.kernel
+def cg_advance(rz: wp.array(dtype=wp.float64), rz_new: wp.array(dtype=wp.float64),
+               pap: wp.array(dtype=wp.float64), bz: wp.array(dtype=wp.float64), tolerance_sq: wp.float64,
+               done: wp.array(dtype=wp.int32), iterations: wp.array(dtype=wp.int32)):
+    """Per world: count the iteration, stop on a small residual (or a non-positive curvature p.Ap)."""
+    b = wp.tid()
+    if done[b] != 0:
+        return
+    iterations[b] = iterations[b] + 1
+    if rz_new[b] <= tolerance_sq * bz[b] or pap[b] <= wp.float64(0.0):
+        done[b] = 1
+    rz[b] = rz_new[b]
+    rz_new[b] = wp.float64(0.0)
+    pap[b] = wp.float64(0.0)
+
+
+@wp.kernel
+def cg_mark_converged(rz: wp.array(dtype=wp.float64), bz: wp.array(dtype=wp.float64),
+                      tolerance_sq: wp.float64, done: wp.array(dtype=wp.int32)):
+    b = wp.tid()
+    if rz[b] <= tolerance_sq * bz[b]:
+        done[b] = 1
+
+
+@wp.kernel
+def integrate(
+    q: wp.array2d(dtype=vec5d),
+    anchor: wp.array2d(dtype=wp.vec2d),
+    v: wp.array2d(dtype=vec5d),
+    slide_rate: wp.array2d(dtype=wp.vec2d),
+    h: wp.float64,
+    q_out: wp.array2d(dtype=vec5d),
+    anchor_out: wp.array2d(dtype=wp.vec2d),
+):
+    """q+ = q + h qdot+; anchors follow the sliding velocity at the slide rate sigma: a+ = a + sigma sdot+ h."""
+    b, n = wp.tid()
+    vn = v[b, n]
+    q_out[b, n] = q[b, n] + h * vn
+    sr = slide_rate[b, n]
+    anchor_out[b, n] = anchor[b, n] + h * wp.vec2d(sr[0] * vn[3], sr[1] * vn[4])
+
+
+class SolverImplicit:
+    """Linearized backward-Euler step of the yarn-level model for all worlds of a Model.
+
+    Args:
+        model: the cloth model.
+        dt: time step h [s].
+        tolerance: relative residual of CG in the preconditioner norm, sqrt(r.Pr / b.Pb).
+        max_iterations: CG iteration cap per step.
+        check_every: CG iterations between host-side convergence checks.
+    """
+
+    def __init__(self, model: Model, *, dt: float, tolerance: float = 1.0e-6, max_iterations: int = 500,
+                 check_every: int = 4):
+        if not (dt > 0.0 and np.isfinite(dt)):
+            raise ValueError(f"dt = {dt!r} is out of range: expected a finite time step > 0 s")
+        if not (0.0 < tolerance < 1.0):
+            raise ValueError(f"tolerance = {tolerance!r} is out of range: expected a value in (0, 1)")
+        if max_iterations < 1:
+            raise ValueError(f"max_iterations = {max_iterations!r} is out of range: expected >= 1")
+        self.model = model
+        self.dt = float(dt)
+        self.tolerance = float(tolerance)
+        self.max_iterations = int(max_iterations)
+        self.check_every = max(1, int(check_every))
+        worlds, nodes, dev = model.world_count, model.node_count, model.device
+        shape = (worlds, nodes)
+
+        def vec():
+            return wp.zeros(shape, dtype=vec5d, device=dev)
+
+        self.force = vec()
+        self.rhs = vec()
+        self.diag_inv = vec()
+        self.residual, self.precond_residual, self.direction, self.product, self.seed = (vec() for _ in range(5))
+        self._unused_force = vec()  # output slot of adjoint launches (never written)
+        self.normal = wp.zeros(shape, dtype=wp.vec3d, device=dev)
+        self.compression = wp.zeros(shape, dtype=wp.float64, device=dev)
+        self.stick = wp.zeros(shape, dtype=wp.vec2d, device=dev)
+        self.slide_rate = wp.zeros(shape, dtype=wp.vec2d, device=dev)
+        self._rz = wp.zeros(worlds, dtype=wp.float64, device=dev)
+        self._rz_new = wp.zeros(worlds, dtype=wp.float64, device=dev)
+        self._bz = wp.zeros(worlds, dtype=wp.float64, device=dev)
+        self._pap = wp.zeros(worlds, dtype=wp.float64, device=dev)
+        self._done = wp.zeros(worlds, dtype=wp.int32, device=dev)
+        self.iterations = wp.zeros(worlds, dtype=wp.int32, device=dev)
+        self._chunks = (nodes + CHUNK - 1) // CHUNK
+
+    # -- force evaluation ---------------------------------------------------------------------
+    def _implicit_launches(self, q: wp.array2d, anchor: wp.array2d):
+        """(kernel, dim, inputs) of every force term treated implicitly, in evaluation order."""
+        m = self.model
+        b = m.world_count
+        return [
+            (eval_segment_forces, (b, m.segment_count),
+             [q, m.segment_nodes, m.segment_axis, m.segment_reach, m.segment_density, m.segment_stretch_stiffness,
+              m.segment_contact_stiffness, m.gravity, m.spacing]),
+            (eval_bending_forces, (b, m.triple_count), [q, m.triple_nodes, m.triple_axis, m.triple_bend_stiffness]),
+            (eval_shear_forces, (b, m.stencil_count),
+             [q, m.stencil_nodes, m.stencil_jam, m.stencil_shear_stiffness, self.compression, m.spacing,
+              m.yarn_radius, m.lock_angle]),
+            (eval_node_forces, (b, m.node_count),
+             [q, anchor, m.dof_mask, m.node_pin_stiffness, m.node_pin_target, m.node_friction,
+              m.node_friction_stiffness, self.compression, self.stick]),
+        ]
+
+    def eval_forces(self, state: State) -> wp.array2d:
+        """Evaluate all forces at ``state`` (no damping) into ``self.force`` and freeze the compression
+        N, the stick/slip indicators and the crossing normals for the step. Returns ``self.force``."""
+        m = self.model
+        b = m.world_count
+        width, height = m.nodes
+        q, qd = state.q, state.qd
+        f = self.force
+        f.zero_()
+        segment, bending, shear, node = self._implicit_launches(q, state.anchor)
+        for kernel, dim, inputs in (segment, bending):
+            wp.launch(kernel, dim=dim, inputs=inputs, outputs=[f], device=m.device)
+        wp.launch(eval_inertial_forces, dim=(b, m.segment_count),
+                  inputs=[q, qd, m.segment_nodes, m.segment_axis, m.segment_density], outputs=[f], device=m.device)
+        wp.launch(eval_normals, dim=(b, m.node_count), inputs=[q, m.node_flip, width, height],
+                  outputs=[self.normal], device=m.device)
+        wp.launch(eval_compression, dim=(b, m.node_count),
+                  inputs=[q, self.normal, m.segment_stretch_stiffness, m.triple_bend_stiffness, width, height,
+                          m.yarn_radius], outputs=[self.compression], device=m.device)
+        wp.launch(eval_friction_switches, dim=(b, m.node_count),
+                  inputs=[f, self.compression, m.node_friction, m.node_friction_smoothing],
+                  outputs=[self.stick, self.slide_rate], device=m.device)
+        for kernel, dim, inputs in (shear, node):
+            wp.launch(kernel, dim=dim, inputs=inputs, outputs=[f], device=m.device)
+        wp.launch(eval_wind_forces, dim=(b, m.face_count),
+                  inputs=[q, qd, m.face_nodes, m.wind_velocity, m.wind_density, m.wind_drag], outputs=[f],
+                  device=m.device)
+        return f
+
+    # -- linear operator ------------------------------------------------------------------------
+    def apply_system(self, q: wp.array2d, anchor: wp.array2d, p: wp.array2d, out: wp.array2d):
+        """out = (M + h D + h^2 K) p at configuration q, with the frozen N and indicators of the step."""
+        m = self.model
+        h = self.dt
+        wp.launch(matvec_begin, dim=(m.world_count, m.node_count),
+                  inputs=[p, m.dof_mask, m.node_friction_damping, h], outputs=[out, self.seed], device=m.device)
+        wp.launch(mass_matvec, dim=(m.world_count, m.segment_count),
+                  inputs=[q, p, m.segment_nodes, m.segment_axis, m.segment_density], outputs=[out],
+                  device=m.device)
+        for kernel, dim, inputs in self._implicit_launches(q, anchor):
+            adj_inputs = [out] + [None] * (len(inputs) - 1)
+            wp.launch(kernel, dim=dim, inputs=inputs, outputs=[self._unused_force], adj_inputs=adj_inputs,
+                      adj_outputs=[self.seed], adjoint=True, device=m.device)
+
+    # -- step -----------------------------------------------------------------------------------
+    def step(self, state_in: State, state_out: State) -> None:
+        """Advance all worlds by one time step dt from ``state_in`` into ``state_out`` (no allocation)."""
+        m = self.model
+        h = self.dt
+        dim_nodes = (m.world_count, m.node_count)
+        self.eval_forces(state_in)
+        # right-hand side M qdot + h F
+        self.rhs.zero_()
+        wp.launch(mass_matvec, dim=(m.world_count, m.segment_count),
+                  inputs=[state_in.q, state_in.qd, m.segment_nodes, m.segment_axis, m.segment_density],
+                  outputs=[self.rhs], device=m.device)
+        wp.launch(assemble_rhs, dim=dim_nodes, inputs=[self.force, m.dof_mask, h], outputs=[self.rhs],
+                  device=m.device)
+        # Jacobi preconditioner
+        self.diag_inv.zero_()
+        wp.launch(segment_diagonal, dim=(m.world_count, m.segment_count),
+                  inputs=[state_in.q, m.segment_nodes, m.segment_axis, m.segment_density,
+                          m.segment_stretch_stiffness, h], outputs=[self.diag_inv], device=m.device)
+        wp.launch(node_diagonal_inverse, dim=dim_nodes,
+                  inputs=[m.dof_mask, m.node_pin_stiffness, m.node_friction_stiffness, m.node_friction_damping, h],
+                  outputs=[self.diag_inv], device=m.device)
+        velocity = state_out.qd
+        wp.copy(velocity, state_in.qd)
+        self._solve(state_in, velocity)
+        wp.launch(integrate, dim=dim_nodes, inputs=[state_in.q, state_in.anchor, velocity, self.slide_rate, h],
+                  outputs=[state_out.q, state_out.anchor], device=m.device)
+
+    def _solve(self, state_in: State, velocity: wp.array2d) -> None:
+        m = self.model
+        tol_sq = self.tolerance**2
+        q, anchor = state_in.q, state_in.anchor
+        chunks = (m.world_count, self._chunks)
+        for arr in (self._rz, self._rz_new, self._bz, self._pap, self._done, self.iterations):
+            arr.zero_()
+        self.apply_system(q, anchor, velocity, self.product)
+        wp.launch(cg_start, dim=chunks,
+                  inputs=[self.rhs, self.product, m.dof_mask, self.diag_inv, m.node_count],
+                  outputs=[self.residual, self.precond_residual, self.direction, self._rz, self._bz],
+                  device=m.device)
+        wp.launch(cg_mark_converged, dim=m.world_count, inputs=[self._rz, self._bz, tol_sq], outputs=[self._done],
+                  device=m.device)
+        for it in range(self.max_iterations):
+            self.apply_system(q, anchor, self.direction, self.product)
+            wp.launch(cg_dot, dim=chunks, inputs=[self.direction, self.product, m.node_count], outputs=[self._pap],
+                      device=m.device)
+            wp.launch(cg_update, dim=chunks,
+                      inputs=[velocity, self.direction, self.product, self.residual, self.precond_residual,
+                              m.dof_mask, self.diag_inv, self._rz, self._pap, self._done, m.node_count],
+                      outputs=[self._rz_new], device=m.device)
+            wp.launch(cg_direction, dim=(m.world_count, m.node_count),
+                      inputs=[self.direction, self.precond_residual, self._rz, self._rz_new, self._done],
+                      device=m.device)
+            wp.launch(cg_advance, dim=m.world_count,
+                      inputs=[self._rz, self._rz_new, self._pap, self._bz, tol_sq],
+                      outputs=[self._done, self.iterations], device=m.device)
+            if (it + 1) % self.check_every == 0 and bool(self._done.numpy().all()):
+                break
