@@ -153,8 +153,11 @@ class Model:
             warp_vals = np.array([getattr(m, attr) for m in spec.warp_materials]) * scale
             weft_vals = np.array([getattr(m, attr) for m in spec.weft_materials]) * scale
             yarn_idx = np.asarray(yarn_idx)
-            return np.where(axis_np == WARP, warp_vals[yarn_idx],
-                            weft_vals[yarn_idx])
+            values = np.empty(len(yarn_idx))
+            is_warp = axis_np == WARP
+            values[is_warp] = warp_vals[yarn_idx[is_warp]]
+            values[~is_warp] = weft_vals[yarn_idx[~is_warp]]
+            return values
 
         seg_rho = np.stack([per_yarn(s, self.segment_axis_np, self.segment_yarn_np, "density", 1.0) for s in specs])
         seg_ks = np.stack([per_yarn(s, self.segment_axis_np, self.segment_yarn_np, "young_modulus", area)

@@ -15,6 +15,7 @@ import numpy as np
 import warp as wp
 
 from ._crimp import eval_compression, eval_friction_switches, eval_normals
+from ._energy import eval_bending_energy, eval_node_energy, eval_segment_energy, eval_shear_energy
 from ._kernels import (
     eval_bending_forces,
     eval_inertial_forces,
@@ -29,6 +30,7 @@ from ._model import Model, State
 from ._types import vec5d
 
 CHUNK = 256
+ENERGY_KERNELS = (eval_segment_energy, eval_bending_energy, eval_shear_energy, eval_node_energy)
 
 
 @wp.kernel
@@ -360,6 +362,23 @@ class SolverImplicit:
                   inputs=[q, qd, m.face_nodes, m.wind_velocity, m.wind_density, m.wind_drag], outputs=[f],
                   device=m.device)
         return f
+
+    def eval_implicit_forces(self, q: wp.array2d, anchor: wp.array2d, out: wp.array2d) -> wp.array2d:
+        """Add the implicit forces at configuration q (with the frozen N and indicators of the last
+        ``eval_forces``) into ``out``; these are -dE/dq of ``eval_energy``."""
+        for kernel, dim, inputs in self._implicit_launches(q, anchor):
+            wp.launch(kernel, dim=dim, inputs=inputs, outputs=[out], device=self.model.device)
+        return out
+
+    def eval_energy(self, q: wp.array2d, anchor: wp.array2d) -> np.ndarray:
+        """Potential energy [J] per world of the implicit terms at q (frozen N and indicators)."""
+        total = np.zeros(self.model.world_count)
+        for (_kernel, dim, inputs), energy_kernel in zip(self._implicit_launches(q, anchor), ENERGY_KERNELS,
+                                                         strict=True):
+            energy = wp.zeros(dim, dtype=wp.float64, device=self.model.device)
+            wp.launch(energy_kernel, dim=dim, inputs=inputs, outputs=[energy], device=self.model.device)
+            total += energy.numpy().sum(axis=1)
+        return total
 
     # -- linear operator ------------------------------------------------------------------------
     def apply_system(self, q: wp.array2d, anchor: wp.array2d, p: wp.array2d, out: wp.array2d):
