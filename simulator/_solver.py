@@ -1,4 +1,4 @@
-"""Linearized backward-Euler solver with a matrix-free, batched, Jacobi-preconditioned CG.
+"""Linearized backward-Euler solver with a matrix-free, batched CG and a yarn-line preconditioner.
 
 One step solves (M + h D + h^2 K) qdot+ = M qdot + h F(q) for the new velocities of all worlds,
 then q+ = q + h qdot+ and the friction anchors follow the sliding (yarn-model.md section 3).
@@ -27,6 +27,7 @@ from ._kernels import (
     slide,
 )
 from ._model import Model, State
+from ._precond import LinePreconditioner
 from ._types import vec5d
 
 CHUNK = 256
@@ -86,58 +87,6 @@ def matvec_begin(
 
 
 @wp.kernel
-def segment_diagonal(
-    q: wp.array2d(dtype=vec5d),
-    segment_nodes: wp.array(dtype=wp.vec2i),
-    segment_axis: wp.array(dtype=wp.int32),
-    density: wp.array2d(dtype=wp.float64),
-    stretch_stiffness: wp.array2d(dtype=wp.float64),
-    h: wp.float64,
-    diag: wp.array2d(dtype=vec5d),
-):
-    """Approximate diagonal of M + h^2 K from each segment's mass and stretching (preconditioner)."""
-    b, e = wp.tid()
-    ends = segment_nodes[e]
-    axis = segment_axis[e]
-    qa = q[b, ends[0]]
-    qb = q[b, ends[1]]
-    ds = slide(qb, axis) - slide(qa, axis)
-    d = position(qb) - position(qa)
-    w = d / ds
-    dn = wp.normalize(d)
-    m2 = wp.float64(2.0) * density[b, e] * ds / wp.float64(6.0)
-    kx = h * h * stretch_stiffness[b, e] / ds
-    out = vec5d(m2 + kx * dn[0] * dn[0], m2 + kx * dn[1] * dn[1], m2 + kx * dn[2] * dn[2],
-                wp.float64(0.0), wp.float64(0.0))
-    out[3 + axis] = m2 * wp.dot(w, w) + kx * wp.dot(w, w)
-    wp.atomic_add(diag, b, ends[0], out)
-    wp.atomic_add(diag, b, ends[1], out)
-
-
-@wp.kernel
-def node_diagonal_inverse(
-    dof_mask: wp.array(dtype=vec5d),
-    pin_stiffness: wp.array2d(dtype=wp.float64),
-    friction_stiffness: wp.array2d(dtype=wp.float64),
-    damping: wp.array2d(dtype=wp.float64),
-    h: wp.float64,
-    diag: wp.array2d(dtype=vec5d),
-):
-    """Add pins, friction springs and damping to the diagonal, then invert it (0 on fixed DOFs)."""
-    b, n = wp.tid()
-    d = diag[b, n]
-    mask = dof_mask[n]
-    kp = h * h * pin_stiffness[b, n]
-    ks = h * h * friction_stiffness[b, n] + h * damping[b, n]
-    full = d + vec5d(kp, kp, kp, ks, ks)
-    out = vec5d()
-    for k in range(5):
-        if mask[k] > wp.float64(0.0):
-            out[k] = wp.float64(1.0) / full[k]
-    diag[b, n] = out
-
-
-@wp.kernel
 def assemble_rhs(f: wp.array2d(dtype=vec5d), dof_mask: wp.array(dtype=vec5d), h: wp.float64,
                  rhs: wp.array2d(dtype=vec5d)):
     """rhs = mask * (M qdot + h F), with M qdot already in rhs."""
@@ -146,39 +95,17 @@ def assemble_rhs(f: wp.array2d(dtype=vec5d), dof_mask: wp.array(dtype=vec5d), h:
 
 
 @wp.kernel
-def cg_start(
-    rhs: wp.array2d(dtype=vec5d),
-    a_v: wp.array2d(dtype=vec5d),
-    dof_mask: wp.array(dtype=vec5d),
-    diag_inv: wp.array2d(dtype=vec5d),
-    node_count: int,
-    r: wp.array2d(dtype=vec5d),
-    z: wp.array2d(dtype=vec5d),
-    p: wp.array2d(dtype=vec5d),
-    rz: wp.array(dtype=wp.float64),
-    bz: wp.array(dtype=wp.float64),
-):
-    """r = b - A v0, z = P r, p = z; accumulates r.z and b.P b per world."""
-    b, c = wp.tid()
-    acc_rz = wp.float64(0.0)
-    acc_bz = wp.float64(0.0)
-    for n in range(c * CHUNK, wp.min((c + 1) * CHUNK, node_count)):
-        bn = rhs[b, n]
-        rn = wp.cw_mul(dof_mask[n], bn - a_v[b, n])
-        zn = wp.cw_mul(diag_inv[b, n], rn)
-        r[b, n] = rn
-        z[b, n] = zn
-        p[b, n] = zn
-        acc_rz += wp.dot(rn, zn)
-        acc_bz += wp.dot(bn, wp.cw_mul(diag_inv[b, n], bn))
-    wp.atomic_add(rz, b, acc_rz)
-    wp.atomic_add(bz, b, acc_bz)
+def cg_residual(rhs: wp.array2d(dtype=vec5d), a_v: wp.array2d(dtype=vec5d), dof_mask: wp.array(dtype=vec5d),
+                r: wp.array2d(dtype=vec5d)):
+    """r = mask * (b - A v)."""
+    b, n = wp.tid()
+    r[b, n] = wp.cw_mul(dof_mask[n], rhs[b, n] - a_v[b, n])
 
 
 @wp.kernel
 def cg_dot(p: wp.array2d(dtype=vec5d), ap: wp.array2d(dtype=vec5d), node_count: int,
            out: wp.array(dtype=wp.float64)):
-    """out[world] += p . A p over one chunk of nodes."""
+    """out[world] += p . q over one chunk of nodes (two-level reduction: no hot spot)."""
     b, c = wp.tid()
     acc = wp.float64(0.0)
     for n in range(c * CHUNK, wp.min((c + 1) * CHUNK, node_count)):
@@ -192,29 +119,18 @@ def cg_update(
     p: wp.array2d(dtype=vec5d),
     ap: wp.array2d(dtype=vec5d),
     r: wp.array2d(dtype=vec5d),
-    z: wp.array2d(dtype=vec5d),
     dof_mask: wp.array(dtype=vec5d),
-    diag_inv: wp.array2d(dtype=vec5d),
     rz: wp.array(dtype=wp.float64),
     pap: wp.array(dtype=wp.float64),
     done: wp.array(dtype=wp.int32),
-    node_count: int,
-    rz_new: wp.array(dtype=wp.float64),
 ):
-    """v += alpha p, r -= alpha A p, z = P r; accumulates the new r.z (worlds that are done stay put)."""
-    b, c = wp.tid()
+    """v += alpha p and r -= alpha A p with alpha = r.z / p.Ap (worlds that are done stay put)."""
+    b, n = wp.tid()
     if done[b] != 0 or pap[b] <= wp.float64(0.0):
         return
     alpha = rz[b] / pap[b]
-    acc = wp.float64(0.0)
-    for n in range(c * CHUNK, wp.min((c + 1) * CHUNK, node_count)):
-        v[b, n] = v[b, n] + alpha * p[b, n]
-        rn = r[b, n] - alpha * wp.cw_mul(dof_mask[n], ap[b, n])
-        zn = wp.cw_mul(diag_inv[b, n], rn)
-        r[b, n] = rn
-        z[b, n] = zn
-        acc += wp.dot(rn, zn)
-    wp.atomic_add(rz_new, b, acc)
+    v[b, n] = v[b, n] + alpha * p[b, n]
+    r[b, n] = r[b, n] - alpha * wp.cw_mul(dof_mask[n], ap[b, n])
 
 
 @wp.kernel
@@ -301,7 +217,7 @@ class SolverImplicit:
 
         self.force = vec()
         self.rhs = vec()
-        self.diag_inv = vec()
+        self.preconditioner = LinePreconditioner(model)
         self.residual, self.precond_residual, self.direction, self.product, self.seed = (vec() for _ in range(5))
         self._unused_force = vec()  # output slot of adjoint launches (never written)
         self.normal = wp.zeros(shape, dtype=wp.vec3d, device=dev)
@@ -409,14 +325,7 @@ class SolverImplicit:
                   outputs=[self.rhs], device=m.device)
         wp.launch(assemble_rhs, dim=dim_nodes, inputs=[self.force, m.dof_mask, h], outputs=[self.rhs],
                   device=m.device)
-        # Jacobi preconditioner
-        self.diag_inv.zero_()
-        wp.launch(segment_diagonal, dim=(m.world_count, m.segment_count),
-                  inputs=[state_in.q, m.segment_nodes, m.segment_axis, m.segment_density,
-                          m.segment_stretch_stiffness, h], outputs=[self.diag_inv], device=m.device)
-        wp.launch(node_diagonal_inverse, dim=dim_nodes,
-                  inputs=[m.dof_mask, m.node_pin_stiffness, m.node_friction_stiffness, m.node_friction_damping, h],
-                  outputs=[self.diag_inv], device=m.device)
+        self.preconditioner.update(state_in.q, h)
         velocity = state_out.qd
         wp.copy(velocity, state_in.qd)
         self._solve(state_in, velocity)
@@ -424,32 +333,35 @@ class SolverImplicit:
                   outputs=[state_out.q, state_out.anchor], device=m.device)
 
     def _solve(self, state_in: State, velocity: wp.array2d) -> None:
+        """Preconditioned CG on all worlds; each world stops when sqrt(r.Pr / b.Pb) <= tolerance."""
         m = self.model
+        dev = m.device
         tol_sq = self.tolerance**2
         q, anchor = state_in.q, state_in.anchor
         chunks = (m.world_count, self._chunks)
+        nodes = (m.world_count, m.node_count)
+        r, z, p, ap = self.residual, self.precond_residual, self.direction, self.product
         for arr in (self._rz, self._rz_new, self._bz, self._pap, self._done, self.iterations):
             arr.zero_()
-        self.apply_system(q, anchor, velocity, self.product)
-        wp.launch(cg_start, dim=chunks,
-                  inputs=[self.rhs, self.product, m.dof_mask, self.diag_inv, m.node_count],
-                  outputs=[self.residual, self.precond_residual, self.direction, self._rz, self._bz],
-                  device=m.device)
+        self.preconditioner.apply(self.rhs, z)
+        wp.launch(cg_dot, dim=chunks, inputs=[self.rhs, z, m.node_count], outputs=[self._bz], device=dev)
+        self.apply_system(q, anchor, velocity, ap)
+        wp.launch(cg_residual, dim=nodes, inputs=[self.rhs, ap, m.dof_mask], outputs=[r], device=dev)
+        self.preconditioner.apply(r, z)
+        wp.copy(p, z)
+        wp.launch(cg_dot, dim=chunks, inputs=[r, z, m.node_count], outputs=[self._rz], device=dev)
         wp.launch(cg_mark_converged, dim=m.world_count, inputs=[self._rz, self._bz, tol_sq], outputs=[self._done],
-                  device=m.device)
+                  device=dev)
         for it in range(self.max_iterations):
-            self.apply_system(q, anchor, self.direction, self.product)
-            wp.launch(cg_dot, dim=chunks, inputs=[self.direction, self.product, m.node_count], outputs=[self._pap],
-                      device=m.device)
-            wp.launch(cg_update, dim=chunks,
-                      inputs=[velocity, self.direction, self.product, self.residual, self.precond_residual,
-                              m.dof_mask, self.diag_inv, self._rz, self._pap, self._done, m.node_count],
-                      outputs=[self._rz_new], device=m.device)
-            wp.launch(cg_direction, dim=(m.world_count, m.node_count),
-                      inputs=[self.direction, self.precond_residual, self._rz, self._rz_new, self._done],
-                      device=m.device)
+            self.apply_system(q, anchor, p, ap)
+            wp.launch(cg_dot, dim=chunks, inputs=[p, ap, m.node_count], outputs=[self._pap], device=dev)
+            wp.launch(cg_update, dim=nodes, inputs=[velocity, p, ap, r, m.dof_mask, self._rz, self._pap, self._done],
+                      device=dev)
+            self.preconditioner.apply(r, z)
+            wp.launch(cg_dot, dim=chunks, inputs=[r, z, m.node_count], outputs=[self._rz_new], device=dev)
+            wp.launch(cg_direction, dim=nodes, inputs=[p, z, self._rz, self._rz_new, self._done], device=dev)
             wp.launch(cg_advance, dim=m.world_count,
                       inputs=[self._rz, self._rz_new, self._pap, self._bz, tol_sq],
-                      outputs=[self._done, self.iterations], device=m.device)
+                      outputs=[self._done, self.iterations], device=dev)
             if (it + 1) % self.check_every == 0 and bool(self._done.numpy().all()):
                 break
