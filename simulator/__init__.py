@@ -3,6 +3,6 @@
 from ._model import Model, State, build_model
 from ._rollout import SimulationError, rollout
 from ._solver import SolverImplicit
-from ._spec import ClothSpec
+from ._spec import POSES, ClothSpec
 
-__all__ = ["ClothSpec", "Model", "SimulationError", "SolverImplicit", "State", "build_model", "rollout"]
+__all__ = ["POSES", "ClothSpec", "Model", "SimulationError", "SolverImplicit", "State", "build_model", "rollout"]

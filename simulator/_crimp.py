@@ -147,7 +147,10 @@ def switches(f_u: wp.float64, mu_n: wp.float64, smoothing: wp.float64):
     sigmoid((|F| - mu N) / (c mu N)) in [0, 1]; c is the friction smoothing width."""
     width = smoothing * wp.max(mu_n, wp.float64(1.0e-15))
     z = (mu_n - wp.abs(f_u)) / width
-    return wp.tanh(z), wp.float64(1.0) / (wp.float64(1.0) + wp.exp(z))
+    one = wp.float64(1.0)
+    decay = wp.exp(-wp.abs(z))  # sigmoid(-z) written so that neither it nor its derivative overflows
+    slide_rate = wp.where(z > wp.float64(0.0), decay, one) / (one + decay)
+    return wp.tanh(z), slide_rate
 
 
 @wp.kernel

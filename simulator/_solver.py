@@ -87,6 +87,13 @@ def matvec_begin(
 
 
 @wp.kernel
+def accumulate(src: wp.array2d(dtype=vec5d), dst: wp.array2d(dtype=vec5d)):
+    """dst += src (atomic, so that its adjoint is adj_src += adj_dst)."""
+    b, n = wp.tid()
+    wp.atomic_add(dst, b, n, src[b, n])
+
+
+@wp.kernel
 def assemble_rhs(f: wp.array2d(dtype=vec5d), dof_mask: wp.array(dtype=vec5d), h: wp.float64,
                  rhs: wp.array2d(dtype=vec5d)):
     """rhs = mask * (M qdot + h F), with M qdot already in rhs."""
@@ -216,6 +223,7 @@ class SolverImplicit:
             return wp.zeros(shape, dtype=vec5d, device=dev)
 
         self.force = vec()
+        self.force_slide = vec()
         self.rhs = vec()
         self.preconditioner = LinePreconditioner(model)
         self.residual, self.precond_residual, self.direction, self.product, self.seed = (vec() for _ in range(5))
@@ -250,34 +258,47 @@ class SolverImplicit:
               m.node_friction_stiffness, self.compression, self.stick]),
         ]
 
-    def eval_forces(self, state: State) -> wp.array2d:
-        """Evaluate all forces at ``state`` (no damping) into ``self.force`` and freeze the compression
-        N, the stick/slip indicators and the crossing normals for the step. Returns ``self.force``."""
+    def force_launches(self, q: wp.array2d, qd: wp.array2d, anchor: wp.array2d) -> list:
+        """(kernel, dim, inputs, outputs) of the whole force evaluation at (q, qd, anchor), in order.
+
+        The non-friction Eulerian forces (stretch, gravity, contact, bending, inertia) go to
+        ``force_slide`` first, because the stick/slip indicators depend on them; they are then added to
+        ``force`` together with shear (using N), pins, friction springs and wind. The adjoint pass
+        replays this list backwards.
+        """
         m = self.model
         b = m.world_count
         width, height = m.nodes
-        q, qd = state.q, state.qd
-        f = self.force
-        f.zero_()
-        segment, bending, shear, node = self._implicit_launches(q, state.anchor)
-        for kernel, dim, inputs in (segment, bending):
-            wp.launch(kernel, dim=dim, inputs=inputs, outputs=[f], device=m.device)
-        wp.launch(eval_inertial_forces, dim=(b, m.segment_count),
-                  inputs=[q, qd, m.segment_nodes, m.segment_axis, m.segment_density], outputs=[f], device=m.device)
-        wp.launch(eval_normals, dim=(b, m.node_count), inputs=[q, m.node_flip, width, height],
-                  outputs=[self.normal], device=m.device)
-        wp.launch(eval_compression, dim=(b, m.node_count),
-                  inputs=[q, self.normal, m.segment_stretch_stiffness, m.triple_bend_stiffness, width, height,
-                          m.yarn_radius], outputs=[self.compression], device=m.device)
-        wp.launch(eval_friction_switches, dim=(b, m.node_count),
-                  inputs=[f, self.compression, m.node_friction, m.node_friction_smoothing],
-                  outputs=[self.stick, self.slide_rate], device=m.device)
-        for kernel, dim, inputs in (shear, node):
-            wp.launch(kernel, dim=dim, inputs=inputs, outputs=[f], device=m.device)
-        wp.launch(eval_wind_forces, dim=(b, m.face_count),
-                  inputs=[q, qd, m.face_nodes, m.wind_velocity, m.wind_density, m.wind_drag], outputs=[f],
-                  device=m.device)
-        return f
+        segment, bending, shear, node = self._implicit_launches(q, anchor)
+        slide_out, total_out = [self.force_slide], [self.force]
+        nodes = (b, m.node_count)
+        return [
+            (*segment, slide_out),
+            (*bending, slide_out),
+            (eval_inertial_forces, (b, m.segment_count),
+             [q, qd, m.segment_nodes, m.segment_axis, m.segment_density], slide_out),
+            (eval_normals, nodes, [q, m.node_flip, width, height], [self.normal]),
+            (eval_compression, nodes,
+             [q, self.normal, m.segment_stretch_stiffness, m.triple_bend_stiffness, width, height, m.yarn_radius],
+             [self.compression]),
+            (eval_friction_switches, nodes,
+             [self.force_slide, self.compression, m.node_friction, m.node_friction_smoothing],
+             [self.stick, self.slide_rate]),
+            (accumulate, nodes, [self.force_slide], total_out),
+            (*shear, total_out),
+            (*node, total_out),
+            (eval_wind_forces, (b, m.face_count),
+             [q, qd, m.face_nodes, m.wind_velocity, m.wind_density, m.wind_drag], total_out),
+        ]
+
+    def eval_forces(self, state: State) -> wp.array2d:
+        """Evaluate all forces at ``state`` (no damping) into ``self.force`` and freeze the compression
+        N, the stick/slip indicators and the crossing normals for the step. Returns ``self.force``."""
+        self.force.zero_()
+        self.force_slide.zero_()
+        for kernel, dim, inputs, outputs in self.force_launches(state.q, state.qd, state.anchor):
+            wp.launch(kernel, dim=dim, inputs=inputs, outputs=outputs, device=self.model.device)
+        return self.force
 
     def eval_implicit_forces(self, q: wp.array2d, anchor: wp.array2d, out: wp.array2d) -> wp.array2d:
         """Add the implicit forces at configuration q (with the frozen N and indicators of the last
@@ -328,25 +349,28 @@ class SolverImplicit:
         self.preconditioner.update(state_in.q, h)
         velocity = state_out.qd
         wp.copy(velocity, state_in.qd)
-        self._solve(state_in, velocity)
+        self.solve(state_in.q, state_in.anchor, self.rhs, velocity)
         wp.launch(integrate, dim=dim_nodes, inputs=[state_in.q, state_in.anchor, velocity, self.slide_rate, h],
                   outputs=[state_out.q, state_out.anchor], device=m.device)
 
-    def _solve(self, state_in: State, velocity: wp.array2d) -> None:
-        """Preconditioned CG on all worlds; each world stops when sqrt(r.Pr / b.Pb) <= tolerance."""
+    def solve(self, q: wp.array2d, anchor: wp.array2d, rhs: wp.array2d, velocity: wp.array2d) -> None:
+        """Solve (M + hD + h^2 K) velocity = rhs at q with preconditioned CG, starting from ``velocity``.
+
+        Needs the frozen quantities and the preconditioner of the current step (``eval_forces`` and
+        ``preconditioner.update``). Each world stops when sqrt(r.Pr / b.Pb) <= tolerance.
+        """
         m = self.model
         dev = m.device
         tol_sq = self.tolerance**2
-        q, anchor = state_in.q, state_in.anchor
         chunks = (m.world_count, self._chunks)
         nodes = (m.world_count, m.node_count)
         r, z, p, ap = self.residual, self.precond_residual, self.direction, self.product
         for arr in (self._rz, self._rz_new, self._bz, self._pap, self._done, self.iterations):
             arr.zero_()
-        self.preconditioner.apply(self.rhs, z)
-        wp.launch(cg_dot, dim=chunks, inputs=[self.rhs, z, m.node_count], outputs=[self._bz], device=dev)
+        self.preconditioner.apply(rhs, z)
+        wp.launch(cg_dot, dim=chunks, inputs=[rhs, z, m.node_count], outputs=[self._bz], device=dev)
         self.apply_system(q, anchor, velocity, ap)
-        wp.launch(cg_residual, dim=nodes, inputs=[self.rhs, ap, m.dof_mask], outputs=[r], device=dev)
+        wp.launch(cg_residual, dim=nodes, inputs=[rhs, ap, m.dof_mask], outputs=[r], device=dev)
         self.preconditioner.apply(r, z)
         wp.copy(p, z)
         wp.launch(cg_dot, dim=chunks, inputs=[r, z, m.node_count], outputs=[self._rz], device=dev)
