@@ -1,0 +1,77 @@
+"""Scene files, trajectory files, export and rendering.
+
+A scene file (TOML, SI units) describes one cloth experiment::
+
+    scene = scenes.load_scene("scenes/examples/hanging_wind.toml")   # validated, or SceneError
+    spec = scenes.build_spec(scene)                                    # -> simulator.ClothSpec
+    scenes.get_parameter(scene, "weave.friction")                      # dotted paths name parameters
+    fitted = scenes.with_parameters(scene, {"materials.cotton.young_modulus": 4.2e5})
+    text = scenes.scene_to_toml(fitted)                                # loads back to an equal Scene
+
+Rendering (``scenes.render``) and VTK export import pyvista only when used.
+"""
+
+from ._atomic import atomic_directory, atomic_path
+from ._build import build_spec, rest_state
+from ._devices import check_device, cuda_device_count, init_warp_quietly, resolve_device
+from ._errors import SceneError
+from ._estimate import MemoryEstimate, estimate_memory
+from ._loader import load_scene, parse_scene
+from ._parameters import get_parameter, parameter_names, with_parameters
+from ._quantities import QUANTITIES, node_quantity, node_sliding, node_speed, node_strain
+from ._schema import PIN_SELECTORS, PRECISIONS, Cloth, PinGroup, Scene, Simulation, Wind
+from ._simulate import SimulationRun, simulate_scene
+from ._writer import scene_to_dict, scene_to_json, scene_to_toml
+from .export import EXPORT_FORMATS, ExportError, export_obj, export_trajectory, export_vtk
+from .render import RenderError, render_animation, render_file, render_image
+from .trajectory import Trajectory, TrajectoryError, load_trajectory, rest_trajectory, save_trajectory
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "PIN_SELECTORS",
+    "PRECISIONS",
+    "QUANTITIES",
+    "Cloth",
+    "ExportError",
+    "MemoryEstimate",
+    "PinGroup",
+    "RenderError",
+    "Scene",
+    "SceneError",
+    "Simulation",
+    "SimulationRun",
+    "Trajectory",
+    "TrajectoryError",
+    "Wind",
+    "atomic_directory",
+    "atomic_path",
+    "build_spec",
+    "check_device",
+    "cuda_device_count",
+    "estimate_memory",
+    "export_obj",
+    "export_trajectory",
+    "export_vtk",
+    "get_parameter",
+    "init_warp_quietly",
+    "load_scene",
+    "load_trajectory",
+    "node_quantity",
+    "node_sliding",
+    "node_speed",
+    "node_strain",
+    "parameter_names",
+    "parse_scene",
+    "render_animation",
+    "render_file",
+    "render_image",
+    "resolve_device",
+    "rest_state",
+    "rest_trajectory",
+    "save_trajectory",
+    "scene_to_dict",
+    "scene_to_json",
+    "scene_to_toml",
+    "simulate_scene",
+    "with_parameters",
+]

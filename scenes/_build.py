@@ -1,0 +1,49 @@
+"""From a Scene to the engine's ClothSpec, and the scene's initial (rest) state."""
+
+import numpy as np
+
+from materials import weave_flips
+from simulator import ClothSpec
+
+from ._errors import SceneError
+from ._loader import pattern_matrix
+from ._schema import Scene
+
+__all__ = ["build_spec", "rest_state"]
+
+
+def build_spec(scene: Scene) -> ClothSpec:
+    """The engine's description of the scene's cloth (grid, yarns, weave, pins, environment)."""
+    cloth = scene.cloth
+    pattern = cloth.pattern if isinstance(cloth.pattern, str) else pattern_matrix(cloth.pattern, cloth.nodes)
+    try:
+        return ClothSpec(
+            nodes=cloth.nodes,
+            spacing=cloth.spacing,
+            yarn_radius=cloth.yarn_radius,
+            flips=weave_flips(pattern, cloth.nodes),
+            warp_materials=tuple(scene.materials[name] for name in scene.warp_material_names()),
+            weft_materials=tuple(scene.materials[name] for name in scene.weft_material_names()),
+            crossing=scene.weave,
+            pose=cloth.pose,
+            origin=cloth.origin,
+            pins=scene.pinned_nodes(),
+            pin_stiffness=scene.pin_stiffness,
+            gravity=scene.simulation.gravity,
+            wind_velocity=scene.wind.velocity,
+            wind_density=scene.wind.density,
+            wind_drag=scene.wind.drag,
+        )
+    except ValueError as exc:
+        raise SceneError(f"{scene.source}: {exc}") from None
+
+
+def rest_state(scene: Scene) -> tuple[np.ndarray, np.ndarray]:
+    """The initial state: node positions x [m], shape [W, H, 3], and material coordinates u [m], [W, H, 2].
+
+    u[i, j] = (i*L, j*L): the arc length of node (i, j) along its warp yarn and along its weft yarn.
+    """
+    width, height = scene.cloth.nodes
+    i, j = np.meshgrid(np.arange(width), np.arange(height), indexing="ij")
+    u = np.stack([i, j], axis=-1) * scene.cloth.spacing
+    return build_spec(scene).rest_positions(), u

@@ -1,0 +1,292 @@
+"""Reading and validating scene files (TOML) into a Scene."""
+
+import dataclasses
+import os
+import re
+import tomllib
+from functools import partial
+
+import numpy as np
+
+from materials import (
+    WEAVE_PATTERNS,
+    YARN_PRESETS,
+    CrossingProperties,
+    YarnMaterial,
+    require_positive,
+    require_range,
+    weave_flips,
+)
+from simulator import POSES
+
+from ._devices import check_device as _check_device_name
+from ._errors import SceneError, format_value, suggestion
+from ._reader import MISSING, TableReader
+from ._schema import PIN_SELECTORS, PRECISIONS, Cloth, PinGroup, Scene, Simulation, Wind
+
+__all__ = ["load_scene", "parse_scene"]
+
+_TOP_KEYS = ("simulation", "cloth", "materials", "weave", "pins", "wind")
+_SIMULATION_KEYS = ("dt", "steps", "gravity", "device", "precision", "save_every")
+_CLOTH_KEYS = ("nodes", "spacing", "yarn_radius", "pattern", "pose", "origin", "warp_yarns", "weft_yarns")
+_MATERIAL_FIELDS = tuple(f.name for f in dataclasses.fields(YarnMaterial))
+_WEAVE_FIELDS = tuple(f.name for f in dataclasses.fields(CrossingProperties))
+_PIN_KEYS = ("nodes", "stiffness")
+_WIND_KEYS = ("velocity", "density", "drag")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+_positive = require_positive
+_non_negative = partial(require_range, low=0.0)
+
+
+def load_scene(path, *, check_device: bool = True) -> Scene:
+    """Read and validate a scene file.
+
+    Args:
+        path: the TOML file.
+        check_device: also check that ``simulation.device`` exists on this machine (this
+            initialises Warp); with False only its spelling is checked.
+
+    Raises:
+        SceneError: one line naming the file, the key, the value and what was expected.
+    """
+    source = os.fspath(path)
+    try:
+        with open(source, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise SceneError(f"{source}: no such scene file") from None
+    except IsADirectoryError:
+        raise SceneError(f"{source}: is a directory, expected a scene file (.toml)") from None
+    except OSError as exc:
+        raise SceneError(f"{source}: cannot read the scene file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SceneError(f"{source}: invalid TOML: the file is not UTF-8 text ({exc.reason})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SceneError(f"{source}: invalid TOML: {exc}") from None
+    return parse_scene(data, source=source, check_device=check_device)
+
+
+def parse_scene(data, *, source: str = "<scene>", check_device: bool = True) -> Scene:
+    """Validate a scene given as nested dicts (parsed TOML or JSON) and return the Scene.
+
+    Args:
+        data: the scene's tables, as ``tomllib`` gives them.
+        source: the name used in error messages.
+        check_device: see ``load_scene``.
+    """
+    top = TableReader(data, source=source, path="", keys=_TOP_KEYS)
+    simulation = _read_simulation(top.table("simulation", keys=_SIMULATION_KEYS, required=True), check_device)
+    cloth = _read_cloth(top.table("cloth", keys=_CLOTH_KEYS, required=True))
+    materials = _read_materials(top, cloth)
+    weave = _read_weave(top.table("weave", keys=_WEAVE_FIELDS))
+    pins = _read_pins(top, cloth.nodes)
+    wind = _read_wind(top.table("wind", keys=_WIND_KEYS))
+    return Scene(
+        simulation=simulation,
+        cloth=cloth,
+        materials=materials,
+        weave=weave,
+        pins=pins,
+        wind=wind,
+        source=source,
+    )
+
+
+def _read_simulation(table: TableReader, check_device: bool) -> Simulation:
+    device = table.get("device", Simulation.device, expected="a device name")
+    try:
+        _check_device_name(device, available=check_device)
+    except ValueError as exc:
+        raise table.error("device", device, str(exc)) from None
+    return Simulation(
+        dt=table.number("dt", check=_positive),
+        steps=table.integer("steps", minimum=1),
+        gravity=table.vector("gravity", Simulation.gravity),
+        device=device,
+        precision=table.choice("precision", PRECISIONS, Simulation.precision),
+        save_every=table.integer("save_every", Simulation.save_every, minimum=1),
+    )
+
+
+def _read_cloth(table: TableReader) -> Cloth:
+    nodes = table.get("nodes", expected="[W, H] with W, H >= 3")
+    if (
+        not isinstance(nodes, list)
+        or len(nodes) != 2
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 3 for n in nodes)
+    ):
+        raise table.error(
+            "nodes", nodes, "expected [W, H]: two integers >= 3 (nodes along the warp and the weft)"
+        )
+    nodes = (nodes[0], nodes[1])
+    spacing = table.number("spacing", check=_positive)
+    radius = table.number("yarn_radius", check=partial(require_range, low=0.0, high=spacing, low_open=True))
+    return Cloth(
+        nodes=nodes,
+        spacing=spacing,
+        yarn_radius=radius,
+        warp_yarns=table.names("warp_yarns"),
+        weft_yarns=table.names("weft_yarns"),
+        pattern=_read_pattern(table, nodes),
+        pose=table.choice("pose", POSES, Cloth.pose),
+        origin=table.vector("origin", Cloth.origin),
+    )
+
+
+def _read_pattern(table: TableReader, nodes: tuple[int, int]):
+    value = table.get("pattern", Cloth.pattern, expected="a pattern name or matrix")
+    if isinstance(value, str):
+        if value not in WEAVE_PATTERNS:
+            raise table.error(
+                "pattern",
+                value,
+                f"expected one of {', '.join(WEAVE_PATTERNS)} or an over/under "
+                f"matrix{suggestion(value, WEAVE_PATTERNS)}",
+            )
+        return value
+    rows = value if isinstance(value, list) else None
+    if (
+        not rows
+        or not all(isinstance(r, list) and r and len(r) == len(rows[0]) for r in rows)
+        or not all(type(v) is int and v in (0, 1) for r in rows for v in r)
+    ):
+        raise table.error(
+            "pattern", value, "expected a pattern name or a rectangular matrix of 0 and 1 (1: weft over warp)"
+        )
+    matrix = tuple(tuple(r) for r in rows)
+    table.checked(weave_flips, pattern_matrix(matrix, nodes), nodes)
+    return matrix
+
+
+def pattern_matrix(matrix, nodes: tuple[int, int]) -> np.ndarray:
+    """The over/under matrix for ``weave_flips``: [W, H] and [W-2, H-2] as given, a smaller repeat tiled.
+
+    Args:
+        matrix: pattern[i][j] of 0/1, shape [a, b].
+        nodes: (W, H).
+    Returns:
+        int array of shape [W, H] or [W-2, H-2].
+    """
+    matrix = np.asarray(matrix, dtype=int)
+    width, height = nodes
+    if matrix.shape in ((width, height), (width - 2, height - 2)):
+        return matrix
+    i, j = np.meshgrid(np.arange(width - 2), np.arange(height - 2), indexing="ij")
+    return matrix[i % matrix.shape[0], j % matrix.shape[1]]
+
+
+def _read_materials(top: TableReader, cloth: Cloth) -> dict[str, YarnMaterial]:
+    tables = top.get("materials", {}, expected="a table of materials")
+    if not isinstance(tables, dict):
+        raise top.error("materials", tables, "expected tables [materials.NAME]")
+    materials = {}
+    for name, entry in tables.items():
+        path = f"materials.{name}"
+        if not _NAME_RE.match(name):
+            raise SceneError(
+                f"{top.source}: {path}: expected a material name of letters, digits, '_' and '-'"
+            )
+        materials[name] = _read_material(
+            TableReader(entry, source=top.source, path=path, keys=("preset", *_MATERIAL_FIELDS))
+        )
+    for key in ("warp_yarns", "weft_yarns"):
+        for k, name in enumerate(getattr(cloth, key)):
+            if name not in materials:
+                defined = ", ".join(materials) or "none"
+                raise SceneError(
+                    f"{top.source}: cloth.{key}[{k}] = {format_value(name)}: unknown material: expected one "
+                    f"of the [materials.NAME] tables (defined: {defined}){suggestion(name, materials)}"
+                )
+    return materials
+
+
+def _read_material(table: TableReader) -> YarnMaterial:
+    preset_name = table.get("preset", None, expected="a preset name")
+    preset = None
+    if preset_name is not None:
+        if not isinstance(preset_name, str) or preset_name not in YARN_PRESETS:
+            hint = suggestion(preset_name, YARN_PRESETS) if isinstance(preset_name, str) else ""
+            raise table.error(
+                "preset", preset_name, f"unknown preset: expected one of {', '.join(YARN_PRESETS)}{hint}"
+            )
+        preset = YARN_PRESETS[preset_name]
+    values = {
+        name: table.number(name, MISSING if preset is None else getattr(preset, name))
+        for name in _MATERIAL_FIELDS
+    }
+    return table.checked(_named(YarnMaterial, table.path), **values)
+
+
+def _read_weave(table: TableReader) -> CrossingProperties:
+    defaults = CrossingProperties()
+    values = {name: table.number(name, getattr(defaults, name)) for name in _WEAVE_FIELDS}
+    return table.checked(_named(CrossingProperties, table.path), **values)
+
+
+def _named(cls, path: str):
+    """Wrap a materials dataclass so the ValueError of its own checks names the dotted key."""
+
+    def construct(**values):
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            raise ValueError(f"{path}.{exc}") from None
+
+    return construct
+
+
+def _read_pins(top: TableReader, nodes: tuple[int, int]) -> tuple[PinGroup, ...]:
+    entries = top.get("pins", [], expected="[[pins]] tables")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise top.error("pins", entries, "expected an array of tables [[pins]]")
+    groups = []
+    for k, entry in enumerate(entries):
+        table = TableReader(entry, source=top.source, path=f"pins[{k}]", keys=_PIN_KEYS)
+        group = PinGroup(
+            nodes=_read_pin_nodes(table, nodes),
+            stiffness=table.number("stiffness", PinGroup.stiffness, check=_positive),
+        )
+        if groups and group.stiffness != groups[0].stiffness:
+            raise table.error(
+                "stiffness",
+                group.stiffness,
+                f"expected the same stiffness as pins[0] "
+                f"({groups[0].stiffness!r} N/m): one pin stiffness "
+                "per cloth is supported",
+            )
+        groups.append(group)
+    return tuple(groups)
+
+
+def _read_pin_nodes(table: TableReader, nodes: tuple[int, int]):
+    width, height = nodes
+    value = table.get("nodes", expected='"top_corners", "top_edge" or a list of [i, j]')
+    if isinstance(value, str):
+        return table.choice("nodes", PIN_SELECTORS)
+    if not isinstance(value, list) or not value:
+        raise table.error("nodes", value, 'expected "top_corners", "top_edge" or a non-empty list of [i, j]')
+    pairs = []
+    for k, pair in enumerate(value):
+        name = f"nodes[{k}]"
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in pair)
+        ):
+            raise table.error(name, pair, "expected a node [i, j] of two integers")
+        i, j = pair
+        if not (0 <= i < width and 0 <= j < height):
+            raise table.error(
+                name, pair, f"pin outside the cloth: expected 0 <= i < {width} and 0 <= j < {height}"
+            )
+        pairs.append((i, j))
+    return tuple(pairs)
+
+
+def _read_wind(table: TableReader) -> Wind:
+    return Wind(
+        velocity=table.vector("velocity", Wind.velocity),
+        density=table.number("density", Wind.density, check=_non_negative),
+        drag=table.number("drag", Wind.drag, check=_non_negative),
+    )

@@ -1,0 +1,178 @@
+"""The Scene dataclasses: a validated scene file, in SI units.
+
+Build them with ``scenes.load_scene`` / ``scenes.parse_scene`` (which validate every value);
+the classes themselves only hold data.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from materials import CrossingProperties, YarnMaterial
+
+__all__ = [
+    "PIN_SELECTORS",
+    "PRECISIONS",
+    "Cloth",
+    "PinGroup",
+    "Scene",
+    "Simulation",
+    "Wind",
+]
+
+#: Named pin sets: "top_corners" = nodes (0, 0) and (W-1, 0); "top_edge" = every node (i, 0).
+PIN_SELECTORS = ("top_corners", "top_edge")
+#: Floating-point precisions the engine supports.
+PRECISIONS = ("float64",)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """``[simulation]``: time stepping and where to run.
+
+    Attributes:
+        dt: time step [s].
+        steps: number of steps.
+        gravity: gravitational acceleration [m/s^2], 3 components.
+        device: "auto", "cpu", "cuda" or "cuda:N".
+        precision: "float64".
+        save_every: store every k-th state in the trajectory (frame 0 is the initial state).
+    """
+
+    dt: float
+    steps: int
+    gravity: tuple[float, float, float] = (0.0, 0.0, -9.8)
+    device: str = "auto"
+    precision: str = "float64"
+    save_every: int = 1
+
+    @property
+    def frames(self) -> int:
+        """Number of stored frames F = steps // save_every + 1."""
+        return self.steps // self.save_every + 1
+
+    @property
+    def duration(self) -> float:
+        """Simulated time steps*dt [s]."""
+        return self.steps * self.dt
+
+
+@dataclass(frozen=True)
+class Cloth:
+    """``[cloth]``: the grid of nodes, its weave, pose and yarn assignment.
+
+    Attributes:
+        nodes: (W, H) node counts; node (i, j) has i along the warp, j along the weft.
+        spacing: crossing spacing L [m].
+        yarn_radius: yarn radius R [m], 0 < R <= L.
+        warp_yarns: material names, repeated cyclically: warp yarn j (row j) uses warp_yarns[j % len].
+        weft_yarns: material names: weft yarn i (column i) uses weft_yarns[i % len].
+        pattern: "plain", "twill", "satin", or an over/under matrix pattern[i][j] (1: weft over
+            warp) of shape [W-2][H-2] (crossings), [W][H] (all nodes), or any smaller repeat that
+            is tiled over the crossings.
+        pose: "upright" (x = origin + (iL, 0, -jL)) or "flat" (x = origin + (iL, jL, 0)).
+        origin: position of node (0, 0) [m].
+    """
+
+    nodes: tuple[int, int]
+    spacing: float
+    yarn_radius: float
+    warp_yarns: tuple[str, ...]
+    weft_yarns: tuple[str, ...]
+    pattern: str | tuple[tuple[int, ...], ...] = "plain"
+    pose: str = "upright"
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    @property
+    def crossings(self) -> int:
+        """Number of crossings (interior nodes with sliding DOFs), (W-2)*(H-2)."""
+        return (self.nodes[0] - 2) * (self.nodes[1] - 2)
+
+    @property
+    def dofs(self) -> int:
+        """Degrees of freedom per world, 3*W*H + 2*(W-2)*(H-2)."""
+        return 3 * self.nodes[0] * self.nodes[1] + 2 * self.crossings
+
+
+@dataclass(frozen=True)
+class PinGroup:
+    """One ``[[pins]]`` table.
+
+    Attributes:
+        nodes: "top_corners", "top_edge", or explicit (i, j) pairs.
+        stiffness: pin spring stiffness [N/m].
+    """
+
+    nodes: str | tuple[tuple[int, int], ...]
+    stiffness: float = 1.0e4
+
+    def resolve(self, nodes: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+        """The (i, j) pairs this group pins on a cloth of (W, H) nodes."""
+        width, _ = nodes
+        if self.nodes == "top_corners":
+            return ((0, 0), (width - 1, 0))
+        if self.nodes == "top_edge":
+            return tuple((i, 0) for i in range(width))
+        return tuple(self.nodes)
+
+
+@dataclass(frozen=True)
+class Wind:
+    """``[wind]``: a uniform wind.
+
+    Attributes:
+        velocity: wind velocity [m/s], 3 components.
+        density: normal pressure coefficient rho_w [kg/m^3] (force rho_w*A*|vn|*vn).
+        drag: tangential drag coefficient d_w [kg/(m^2*s)] (force d_w*A*vt).
+    """
+
+    velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    density: float = 0.0
+    drag: float = 0.0
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A validated scene (all values SI).
+
+    Attributes:
+        simulation: time stepping.
+        cloth: grid, weave and yarn assignment.
+        materials: yarn materials by name (treat as read-only).
+        weave: crossing properties (shear, friction, contact).
+        pins: pinned node groups.
+        wind: the wind.
+        source: where the scene came from (a file name), used in error messages; not compared.
+    """
+
+    simulation: Simulation
+    cloth: Cloth
+    materials: Mapping[str, YarnMaterial]
+    weave: CrossingProperties = field(default_factory=CrossingProperties)
+    pins: tuple[PinGroup, ...] = ()
+    wind: Wind = field(default_factory=Wind)
+    source: str = field(default="<scene>", compare=False)
+
+    def __hash__(self):
+        return hash(
+            (self.simulation, self.cloth, tuple(self.materials.items()), self.weave, self.pins, self.wind)
+        )
+
+    def pinned_nodes(self) -> tuple[tuple[int, int], ...]:
+        """All pinned (i, j) nodes, in order of first appearance, without repeats."""
+        seen = dict.fromkeys(node for group in self.pins for node in group.resolve(self.cloth.nodes))
+        return tuple(seen)
+
+    @property
+    def pin_stiffness(self) -> float:
+        """The (single) pin stiffness [N/m]; 1e4 when nothing is pinned."""
+        return self.pins[0].stiffness if self.pins else PinGroup.stiffness
+
+    def warp_material_names(self) -> tuple[str, ...]:
+        """Material name of each warp yarn (row j), length H."""
+        names = self.cloth.warp_yarns
+        return tuple(names[j % len(names)] for j in range(self.cloth.nodes[1]))
+
+    def weft_material_names(self) -> tuple[str, ...]:
+        """Material name of each weft yarn (column i), length W."""
+        names = self.cloth.weft_yarns
+        return tuple(names[i % len(names)] for i in range(self.cloth.nodes[0]))

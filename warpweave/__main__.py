@@ -1,0 +1,7 @@
+"""``python -m warpweave``: the same as the ``warpweave`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,78 @@
+"""``warpweave render TRAJ --out FILE``: a PNG of one frame, or a GIF/MP4 of the whole trajectory."""
+
+from pathlib import Path
+
+import scenes
+
+from ._args import positive_float, positive_int, window_size
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "render",
+        help="render a trajectory to .png, .gif or .mp4",
+        description="Render a trajectory off-screen: FILE.png shows one frame (the last by default); "
+        "FILE.gif and FILE.mp4 animate all frames. A scene file (.toml) renders its initial state.",
+    )
+    parser.add_argument("trajectory", metavar="TRAJ", help="trajectory file (.npz) or scene file (.toml)")
+    parser.add_argument("--out", required=True, metavar="FILE", help="output picture: .png, .gif or .mp4")
+    parser.add_argument(
+        "--frame",
+        type=int,
+        metavar="K",
+        help="frame to show in a .png (negative counts from the end; default the last)",
+    )
+    parser.add_argument(
+        "--color",
+        choices=tuple(scenes.QUANTITIES),
+        default="strain",
+        help="colour the cloth by yarn strain, sliding distance or node speed (default strain)",
+    )
+    parser.add_argument("--yarns", action="store_true", help="draw the warp and weft yarns as lines")
+    parser.add_argument(
+        "--no-annotations",
+        dest="annotations",
+        action="store_false",
+        help="leave out the colour bar and the time caption",
+    )
+    parser.add_argument("--world", type=int, default=0, metavar="b", help="world to show (default 0)")
+    parser.add_argument(
+        "--every", type=positive_int, default=1, metavar="N", help="animate every N-th frame (default 1)"
+    )
+    parser.add_argument(
+        "--fps", type=positive_float, default=20.0, help="animation frames per second (default 20)"
+    )
+    parser.add_argument(
+        "--size",
+        type=window_size,
+        metavar="WxH",
+        help="picture size in pixels (default 800x600 for .png, 640x480 for animations)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    trajectory = load_input(args.trajectory)
+    path = scenes.render_file(
+        trajectory,
+        args.out,
+        frame=args.frame,
+        color=args.color,
+        yarns=args.yarns,
+        world=args.world,
+        every=args.every,
+        fps=args.fps,
+        size=args.size,
+        annotations=args.annotations,
+    )
+    print(f"wrote {path}")
+    return 0
+
+
+def load_input(name: str) -> scenes.Trajectory:
+    """A trajectory file, or the one-frame initial state of a scene file (.toml)."""
+    if Path(name).suffix.lower() == ".toml":
+        return scenes.rest_trajectory(scenes.load_scene(name, check_device=False))
+    return scenes.load_trajectory(name)

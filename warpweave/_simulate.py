@@ -1,0 +1,142 @@
+"""``warpweave simulate SCENE``: run a scene file and write trajectory.npz and summary.json."""
+
+import json
+import os
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+import scenes
+
+from ._args import UsageError, positive_int
+from ._progress import ProgressBar
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "simulate",
+        help="simulate a scene file",
+        description="Simulate a scene file; write DIR/trajectory.npz and DIR/summary.json.",
+    )
+    parser.add_argument("scene", metavar="SCENE", help="scene file (.toml)")
+    parser.add_argument(
+        "--steps", type=positive_int, metavar="N", help="number of steps (default: the scene's)"
+    )
+    parser.add_argument(
+        "--device", metavar="D", help='"auto", "cpu", "cuda" or "cuda:N" (default: the scene\'s)'
+    )
+    parser.add_argument(
+        "--worlds",
+        type=positive_int,
+        default=1,
+        metavar="B",
+        help="simulate B identical worlds at once (default 1)",
+    )
+    parser.add_argument("--out", metavar="DIR", help="output folder (default: out/<scene name>)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no final message")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    scene = scenes.load_scene(args.scene, check_device=args.device is None)
+    overrides = {}
+    if args.steps is not None:
+        overrides["simulation.steps"] = args.steps
+    if args.device is not None:
+        try:
+            scenes.check_device(args.device)
+        except ValueError as exc:
+            raise UsageError(f"argument --device: {args.device!r}: {exc}") from None
+        overrides["simulation.device"] = args.device
+    scene = scenes.with_parameters(scene, overrides) if overrides else scene
+    out_dir = Path(args.out) if args.out else Path("out") / Path(args.scene).stem
+    _check_writable(out_dir)
+
+    bar = None
+    if not args.quiet:
+        width, height = scene.cloth.nodes
+        print(
+            f"simulate {args.scene}: {width} x {height} nodes, {args.worlds} world(s), "
+            f"{scene.simulation.steps} steps of {scene.simulation.dt:g} s on {_device(scene)}",
+            file=sys.stderr,
+        )
+        bar = ProgressBar(label="simulate")
+    try:
+        result = scenes.simulate_scene(scene, worlds=args.worlds, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    trajectory = result.trajectory
+    path = scenes.save_trajectory(
+        out_dir / "trajectory.npz",
+        x=trajectory.x,
+        u=trajectory.u,
+        t=trajectory.t,
+        xdot=trajectory.xdot,
+        udot=trajectory.udot,
+        scene_json=trajectory.scene_json,
+    )
+    summary = _summary(args.scene, scene, result, worlds=args.worlds)
+    with scenes.atomic_path(out_dir / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    if not args.quiet:
+        print(
+            f"wrote {path} ({trajectory.frames} frames x {trajectory.worlds} world(s)) and "
+            f"{out_dir / 'summary.json'}: {result.steps} steps in {result.rollout_seconds:.2f} s "
+            f"({result.steps_per_second:.3g} steps/s on {result.device})"
+        )
+    return 0
+
+
+def _check_writable(out_dir: Path) -> None:
+    """Fail before simulating when the results could not be written."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"argument --out: {out_dir}: exists and is not a folder")
+    existing = out_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"argument --out: {out_dir}: cannot write into {existing}")
+
+
+def _summary(scene_path: str, scene: scenes.Scene, result: scenes.SimulationRun, *, worlds: int) -> dict:
+    iterations = np.asarray(result.iterations, dtype=float)
+    return {
+        "scene": str(scene_path),
+        "steps": result.steps,
+        "dt": scene.simulation.dt,
+        "simulated_seconds": scene.simulation.duration,
+        "save_every": scene.simulation.save_every,
+        "frames": result.trajectory.frames,
+        "worlds": worlds,
+        "nodes": list(scene.cloth.nodes),
+        "dofs_per_world": scene.cloth.dofs,
+        "device": result.device,
+        "build_seconds": round(result.build_seconds, 6),
+        "wall_seconds": round(result.rollout_seconds, 6),
+        "steps_per_second": result.steps_per_second,
+        "world_steps_per_second": result.steps_per_second * worlds,
+        "solver_iterations_mean": float(iterations.mean()) if iterations.size else 0.0,
+        "solver_iterations_max": int(iterations.max()) if iterations.size else 0,
+        "warpweave_version": _version(),
+        "python": platform.python_version(),
+    }
+
+
+def _version() -> str:
+    try:
+        return metadata.version("warpweave")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _device(scene: scenes.Scene) -> str:
+    try:
+        return scenes.resolve_device(scene.simulation.device)
+    except ValueError:
+        return scene.simulation.device  # simulate_scene reports it as a SceneError
