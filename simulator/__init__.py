@@ -1,8 +1,27 @@
 """The yarn-level woven-cloth engine: Model, State, the implicit solver and rollouts (Warp, float64)."""
 
-from ._model import Model, State, build_model
+from ._adjoint import ModelGradient, StateAdjoint, StepAdjoint
+from ._gradient import RolloutGradient, rollout_gradient
+from ._loss import TrajectoryLoss
+from ._model import PARAMETER_ARRAYS, Model, State, build_model
 from ._rollout import SimulationError, rollout
 from ._solver import SolverImplicit
 from ._spec import POSES, ClothSpec
 
-__all__ = ["POSES", "ClothSpec", "Model", "SimulationError", "SolverImplicit", "State", "build_model", "rollout"]
+__all__ = [
+    "PARAMETER_ARRAYS",
+    "POSES",
+    "ClothSpec",
+    "Model",
+    "ModelGradient",
+    "RolloutGradient",
+    "SimulationError",
+    "SolverImplicit",
+    "State",
+    "StateAdjoint",
+    "StepAdjoint",
+    "TrajectoryLoss",
+    "build_model",
+    "rollout",
+    "rollout_gradient",
+]

@@ -9,7 +9,7 @@ with the weft centreline x + R n. Crimp bending enters only N, never the dynamic
 import warp as wp
 
 from ._forces import bending_forces, stretch_forces
-from ._kernels import position, slide
+from ._kernels import material_length, position
 from ._types import vec5d
 
 
@@ -80,6 +80,7 @@ def yarn_force_on_node(
     length: int,
     width: int,
     height: int,
+    spacing: wp.float64,
     offset: wp.float64,
 ):
     """Force [N] on the node at position t of one yarn from that yarn's stretching (uncrimped) and
@@ -91,8 +92,8 @@ def yarn_force_on_node(
         nb = grid_node(axis, t0 + 1, other, width)
         qa = q[b, na]
         qb = q[b, nb]
-        f_xa, f_sa, f_sb = stretch_forces(position(qa), position(qb), slide(qa, axis), slide(qb, axis),
-                                          stretch_stiffness[b, yarn_segment(axis, t0, other, width, height)])
+        f_xa, f_sb = stretch_forces(position(qa), position(qb), material_length(qa, qb, axis, spacing),
+                                    stretch_stiffness[b, yarn_segment(axis, t0, other, width, height)])
         if k == 0:
             total = total - f_xa
         else:
@@ -105,7 +106,8 @@ def yarn_force_on_node(
             nb = grid_node(axis, tc + 1, other, width)
             f_c, f_a, f_b, f_sb = bending_forces(
                 crimp_point(q, normal, b, nc, offset), crimp_point(q, normal, b, na, offset),
-                crimp_point(q, normal, b, nb, offset), slide(q[b, nc], axis), slide(q[b, nb], axis),
+                crimp_point(q, normal, b, nb, offset),
+                material_length(q[b, nc], q[b, nb], axis, wp.float64(2.0) * spacing),
                 bend_stiffness[b, yarn_triple(axis, tc, other, width, height)])
             if k == 0:
                 total = total + f_b
@@ -124,6 +126,7 @@ def eval_compression(
     bend_stiffness: wp.array2d(dtype=wp.float64),
     width: int,
     height: int,
+    spacing: wp.float64,
     radius: wp.float64,
     compression: wp.array2d(dtype=wp.float64),
 ):
@@ -135,18 +138,20 @@ def eval_compression(
         compression[b, n] = wp.float64(0.0)
         return
     f_warp = yarn_force_on_node(q, normal, stretch_stiffness, bend_stiffness, b, 0, i, j, width, width, height,
-                                -radius)
+                                spacing, -radius)
     f_weft = yarn_force_on_node(q, normal, stretch_stiffness, bend_stiffness, b, 1, j, i, height, width, height,
-                                radius)
+                                spacing, radius)
     compression[b, n] = wp.max(wp.float64(0.5) * wp.dot(normal[b, n], f_warp - f_weft), wp.float64(0.0))
 
 
 @wp.func
 def switches(f_u: wp.float64, mu_n: wp.float64, smoothing: wp.float64):
     """Smooth stick indicator tanh((mu N - |F|) / (c mu N)) in [-1, 1] and slide indicator
-    sigmoid((|F| - mu N) / (c mu N)) in [0, 1]; c is the friction smoothing width."""
+    sigmoid((|F| - mu N) / (c mu N)) in [0, 1]; c is the friction smoothing width. |F| is smoothed
+    as sqrt(F^2 + (0.01 c mu N)^2) so that the indicators are differentiable where F changes sign."""
     width = smoothing * wp.max(mu_n, wp.float64(1.0e-15))
-    z = (mu_n - wp.abs(f_u)) / width
+    magnitude = wp.sqrt(f_u * f_u + wp.float64(1.0e-4) * width * width)  # |F| smoothed over 1% of the width
+    z = (mu_n - magnitude) / width
     one = wp.float64(1.0)
     decay = wp.exp(-wp.abs(z))  # sigmoid(-z) written so that neither it nor its derivative overflows
     slide_rate = wp.where(z > wp.float64(0.0), decay, one) / (one + decay)

@@ -15,7 +15,7 @@ from ._forces import (
     shear_energy,
     stretch_energy,
 )
-from ._kernels import position, slide
+from ._kernels import material_length, position
 from ._types import vec5d
 
 
@@ -40,11 +40,10 @@ def eval_segment_energy(
     qb = q[b, ends[1]]
     xa = position(qa)
     xb = position(qb)
-    sa = slide(qa, axis)
-    sb = slide(qb, axis)
-    energy[b, e] = (stretch_energy(xa, xb, sa, sb, stretch_stiffness[b, e])
-                    + gravity_energy(xa, xb, sa, sb, density[b, e], gravity[b])
-                    + contact_energy(sa, sb, contact_stiffness[b, e], spacing, segment_reach[e]))
+    ds = material_length(qa, qb, axis, spacing)
+    energy[b, e] = (stretch_energy(xa, xb, ds, stretch_stiffness[b, e])
+                    + gravity_energy(xa, xb, ds, density[b, e], gravity[b])
+                    + contact_energy(ds, contact_stiffness[b, e], spacing, segment_reach[e]))
 
 
 @wp.kernel
@@ -53,6 +52,7 @@ def eval_bending_energy(
     triple_nodes: wp.array(dtype=wp.vec3i),
     triple_axis: wp.array(dtype=wp.int32),
     bend_stiffness: wp.array2d(dtype=wp.float64),
+    spacing: wp.float64,
     energy: wp.array2d(dtype=wp.float64),
 ):
     """Bending energy [J] of every triple."""
@@ -61,8 +61,8 @@ def eval_bending_energy(
     axis = triple_axis[e]
     qc = q[b, ids[0]]
     qb = q[b, ids[2]]
-    energy[b, e] = bending_energy(position(qc), position(q[b, ids[1]]), position(qb), slide(qc, axis),
-                                  slide(qb, axis), bend_stiffness[b, e])
+    energy[b, e] = bending_energy(position(qc), position(q[b, ids[1]]), position(qb),
+                                  material_length(qc, qb, axis, wp.float64(2.0) * spacing), bend_stiffness[b, e])
 
 
 @wp.kernel

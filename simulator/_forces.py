@@ -64,54 +64,72 @@ def angle_grads(e1: wp.vec3d, e2: wp.vec3d):
 
 
 @wp.func
-def stretch_energy(xa: wp.vec3d, xb: wp.vec3d, sa: wp.float64, sb: wp.float64, ks: wp.float64):
+def stretch_energy(xa: wp.vec3d, xb: wp.vec3d, material_length: wp.float64, ks: wp.float64):
     """V = 1/2 ks (l - ds)^2 / ds [J], with l = |xb - xa| and ds = sb - sa the material length."""
-    ds = wp.max(sb - sa, MIN_LENGTH)
+    ds = wp.max(material_length, MIN_LENGTH)
     stretch = wp.length(xb - xa) - ds
     return wp.float64(0.5) * ks * stretch * stretch / ds
 
 
 @wp.func
-def stretch_forces(xa: wp.vec3d, xb: wp.vec3d, sa: wp.float64, sb: wp.float64, ks: wp.float64):
-    """Stretching forces (on xa, on sa, on sb) [N]; the force on xb is minus the one on xa."""
-    ds = wp.max(sb - sa, MIN_LENGTH)
+def stretch_forces(xa: wp.vec3d, xb: wp.vec3d, material_length: wp.float64, ks: wp.float64):
+    """Stretching forces (on xa, on sb) [N]; the forces on xb and sa are their negatives."""
+    ds = wp.max(material_length, MIN_LENGTH)
     e = xb - xa
     l = wp.length(e)
     w = l / ds
     f_xa = (ks * (w - wp.float64(1.0)) / l) * e
     f_sb = wp.float64(0.5) * ks * (w * w - wp.float64(1.0))
-    return f_xa, -f_sb, f_sb
+    return f_xa, f_sb
 
 
 @wp.func
-def gravity_energy(xa: wp.vec3d, xb: wp.vec3d, sa: wp.float64, sb: wp.float64, rho: wp.float64,
-                   gravity: wp.vec3d):
+def gravity_energy(xa: wp.vec3d, xb: wp.vec3d, material_length: wp.float64, rho: wp.float64, gravity: wp.vec3d):
     """V = -rho ds g.(xa + xb)/2 [J] (segment mass rho*ds at its midpoint)."""
-    return -rho * (sb - sa) * wp.float64(0.5) * wp.dot(gravity, xa + xb)
+    return -rho * material_length * wp.float64(0.5) * wp.dot(gravity, xa + xb)
 
 
 @wp.func
-def gravity_forces(xa: wp.vec3d, xb: wp.vec3d, sa: wp.float64, sb: wp.float64, rho: wp.float64,
-                   gravity: wp.vec3d):
+def gravity_forces(xa: wp.vec3d, xb: wp.vec3d, material_length: wp.float64, rho: wp.float64, gravity: wp.vec3d):
     """Gravity forces (on each of xa and xb, on sb) [N]; the force on sa is minus the one on sb."""
-    f_x = (wp.float64(0.5) * rho * (sb - sa)) * gravity
+    f_x = (wp.float64(0.5) * rho * material_length) * gravity
     f_sb = rho * wp.float64(0.5) * wp.dot(gravity, xa + xb)
     return f_x, f_sb
 
 
 @wp.func
-def contact_energy(sa: wp.float64, sb: wp.float64, kc: wp.float64, spacing: wp.float64,
-                   reach: wp.float64):
-    """Parallel-yarn contact V = 1/2 kc L relu(d - ds)^2 [J]: keeps neighbouring crossings apart."""
-    gap = wp.max(reach - (sb - sa), wp.float64(0.0))
+def soft_relu(x: wp.float64, width: wp.float64):
+    """width * log(1 + exp(x / width)): a C-infinity ReLU, exact to ~width * exp(-|x| / width)."""
+    z = x / width
+    return width * (wp.max(z, wp.float64(0.0)) + wp.log(wp.float64(1.0) + wp.exp(-wp.abs(z))))
+
+
+@wp.func
+def soft_step(x: wp.float64, width: wp.float64):
+    """Derivative of soft_relu: the logistic function of x / width, without overflow."""
+    decay = wp.exp(-wp.abs(x / width))
+    return wp.where(x > wp.float64(0.0), wp.float64(1.0), decay) / (wp.float64(1.0) + decay)
+
+
+CONTACT_SMOOTHING = wp.constant(wp.float64(1.0e-2))  # ReLU width of the contact barrier / spacing
+
+
+@wp.func
+def contact_energy(material_length: wp.float64, kc: wp.float64, spacing: wp.float64, reach: wp.float64):
+    """Parallel-yarn contact V = 1/2 kc L relu(d - ds)^2 [J]: keeps neighbouring crossings apart.
+
+    The ReLU is smoothed over 1% of the spacing: in a plain weave with L = 2R, segments between
+    crossings with the same flip rest exactly at ds = d = 2R, where a hard ReLU has a stiffness jump."""
+    gap = soft_relu(reach - material_length, CONTACT_SMOOTHING * spacing)
     return wp.float64(0.5) * kc * spacing * gap * gap
 
 
 @wp.func
-def contact_force_sb(sa: wp.float64, sb: wp.float64, kc: wp.float64, spacing: wp.float64,
-                     reach: wp.float64):
+def contact_force_sb(material_length: wp.float64, kc: wp.float64, spacing: wp.float64, reach: wp.float64):
     """Repulsive contact force on sb [N] (the force on sa is its negative)."""
-    return kc * spacing * wp.max(reach - (sb - sa), wp.float64(0.0))
+    width = CONTACT_SMOOTHING * spacing
+    x = reach - material_length
+    return kc * spacing * soft_relu(x, width) * soft_step(x, width)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -120,19 +138,17 @@ def contact_force_sb(sa: wp.float64, sb: wp.float64, kc: wp.float64, spacing: wp
 
 
 @wp.func
-def bending_energy(xc: wp.vec3d, xa: wp.vec3d, xb: wp.vec3d, sc: wp.float64, sb: wp.float64,
-                   kb: wp.float64):
-    """V = kb theta^2 / (sb - sc) [J], theta the turning angle at a."""
+def bending_energy(xc: wp.vec3d, xa: wp.vec3d, xb: wp.vec3d, material_span: wp.float64, kb: wp.float64):
+    """V = kb theta^2 / (sb - sc) [J], theta the turning angle at a, sb - sc the material span."""
     theta_sq, g1, g2 = bend_angle_sq_grads(xa - xc, xb - xa)
-    return kb * theta_sq / wp.max(sb - sc, MIN_LENGTH)
+    return kb * theta_sq / wp.max(material_span, MIN_LENGTH)
 
 
 @wp.func
-def bending_forces(xc: wp.vec3d, xa: wp.vec3d, xb: wp.vec3d, sc: wp.float64, sb: wp.float64,
-                   kb: wp.float64):
+def bending_forces(xc: wp.vec3d, xa: wp.vec3d, xb: wp.vec3d, material_span: wp.float64, kb: wp.float64):
     """Bending forces (on xc, xa, xb, sb) [N]; the force on sc is minus the one on sb."""
     theta_sq, g1, g2 = bend_angle_sq_grads(xa - xc, xb - xa)
-    span = wp.max(sb - sc, MIN_LENGTH)
+    span = wp.max(material_span, MIN_LENGTH)
     k = kb / span
     f_c = k * g1
     f_b = -k * g2

@@ -30,6 +30,13 @@ def slide(q: vec5d, axis: int):
 
 
 @wp.func
+def material_length(qa: vec5d, qb: vec5d, axis: int, rest: wp.float64):
+    """Material length sb - sa [m] of the yarn between two nodes whose rest arc-length distance is
+    ``rest``; the state stores sliding displacements from rest, so this keeps full precision."""
+    return rest + (qb[3 + axis] - qa[3 + axis])
+
+
+@wp.func
 def pack(fx: wp.vec3d, axis: int, fs: wp.float64):
     """A vec5d with force fx on x and fs on the sliding coordinate of ``axis``."""
     out = vec5d(fx[0], fx[1], fx[2], wp.float64(0.0), wp.float64(0.0))
@@ -58,12 +65,11 @@ def eval_segment_forces(
     qb = q[b, ends[1]]
     xa = position(qa)
     xb = position(qb)
-    sa = slide(qa, axis)
-    sb = slide(qb, axis)
-    f_xa, f_sa, f_sb = stretch_forces(xa, xb, sa, sb, stretch_stiffness[b, e])
-    g_x, g_sb = gravity_forces(xa, xb, sa, sb, density[b, e], gravity[b])
-    c_sb = contact_force_sb(sa, sb, contact_stiffness[b, e], spacing, segment_reach[e])
-    wp.atomic_add(f, b, ends[0], pack(f_xa + g_x, axis, f_sa - g_sb - c_sb))
+    ds = material_length(qa, qb, axis, spacing)
+    f_xa, f_sb = stretch_forces(xa, xb, ds, stretch_stiffness[b, e])
+    g_x, g_sb = gravity_forces(xa, xb, ds, density[b, e], gravity[b])
+    c_sb = contact_force_sb(ds, contact_stiffness[b, e], spacing, segment_reach[e])
+    wp.atomic_add(f, b, ends[0], pack(f_xa + g_x, axis, -f_sb - g_sb - c_sb))
     wp.atomic_add(f, b, ends[1], pack(g_x - f_xa, axis, f_sb + g_sb + c_sb))
 
 
@@ -73,6 +79,7 @@ def eval_bending_forces(
     triple_nodes: wp.array(dtype=wp.vec3i),
     triple_axis: wp.array(dtype=wp.int32),
     bend_stiffness: wp.array2d(dtype=wp.float64),
+    spacing: wp.float64,
     f: wp.array2d(dtype=vec5d),
 ):
     """Bending of every triple c-a-b of consecutive nodes along a yarn."""
@@ -82,8 +89,9 @@ def eval_bending_forces(
     qc = q[b, ids[0]]
     qa = q[b, ids[1]]
     qb = q[b, ids[2]]
-    f_c, f_a, f_b, f_sb = bending_forces(position(qc), position(qa), position(qb), slide(qc, axis),
-                                         slide(qb, axis), bend_stiffness[b, e])
+    f_c, f_a, f_b, f_sb = bending_forces(position(qc), position(qa), position(qb),
+                                         material_length(qc, qb, axis, wp.float64(2.0) * spacing),
+                                         bend_stiffness[b, e])
     wp.atomic_add(f, b, ids[0], pack(f_c, axis, -f_sb))
     wp.atomic_add(f, b, ids[1], pack(f_a, axis, wp.float64(0.0)))
     wp.atomic_add(f, b, ids[2], pack(f_b, axis, f_sb))
@@ -149,6 +157,7 @@ def eval_inertial_forces(
     segment_nodes: wp.array(dtype=wp.vec2i),
     segment_axis: wp.array(dtype=wp.int32),
     density: wp.array2d(dtype=wp.float64),
+    spacing: wp.float64,
     f: wp.array2d(dtype=vec5d),
 ):
     """Velocity-quadratic forces of the Eulerian-on-Lagrangian mass: dT/dq - (dM/dt) qdot, per segment.
@@ -164,7 +173,7 @@ def eval_inertial_forces(
     va = qd[b, ends[0]]
     vb = qd[b, ends[1]]
     sixth = density[b, e] / wp.float64(6.0)
-    ds = slide(qb, axis) - slide(qa, axis)
+    ds = material_length(qa, qb, axis, spacing)
     w = (position(qb) - position(qa)) / ds
     sda = slide(va, axis)
     sdb = slide(vb, axis)

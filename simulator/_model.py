@@ -11,17 +11,40 @@ from ._types import vec5d
 
 WARP, WEFT = 0, 1
 
+#: Names of the Model's per-world parameter arrays (leading dimension: world). Each has a gradient
+#: array of the same shape in ``ModelGradient``.
+PARAMETER_ARRAYS = (
+    "segment_density",  # rho [kg/m] per segment
+    "segment_stretch_stiffness",  # ks = Y pi R^2 [N] per segment
+    "segment_contact_stiffness",  # kc [N/m^2] per segment
+    "triple_bend_stiffness",  # kb = B pi R^2 per bending triple
+    "stencil_shear_stiffness",  # S pi R^2 per shear stencil (times N + 1 in the step)
+    "node_friction",  # mu [-] per node
+    "node_friction_stiffness",  # kf [N/m] per node
+    "node_friction_damping",  # df [N s/m] per node
+    "node_friction_smoothing",  # stick/slip switch width relative to mu N [-] per node
+    "node_pin_stiffness",  # kh [N/m] per node (0: not pinned)
+    "node_pin_target",  # pin target relative to the origin [m] per node
+    "gravity",  # [m/s^2] per world
+    "wind_velocity",  # [m/s] per world
+    "wind_density",  # rho_w [kg/m^3] per world
+    "wind_drag",  # d_w [kg/(m^2 s)] per world
+)
+
 
 @dataclass
 class State:
     """Mutable state of all worlds.
 
     Attributes:
-        q: generalized coordinates per node (x, y, z, u, v) [m], shape [worlds, nodes]; positions
-            are relative to ``Model.origin`` (this keeps float64 precision for mm-scale motion far
-            from the world origin).
+        q: generalized coordinates per node (x, y, z, du, dv) [m], shape [worlds, nodes]: positions
+            relative to ``Model.origin`` and sliding displacements from the rest arc-length coordinates
+            ``Model.rest_sliding_np`` (both keep float64 precision for micrometre sliding and
+            millimetre motion far from the world origin; ``Model.positions``/``sliding`` give
+            absolute values).
         qd: generalized velocities [m/s], shape [worlds, nodes].
-        anchor: friction anchors of the (u, v) coordinates [m], shape [worlds, nodes].
+        anchor: friction anchors of the (u, v) coordinates, as displacements from rest [m], shape
+            [worlds, nodes].
     """
 
     q: wp.array2d
@@ -180,10 +203,9 @@ class Model:
                 pin_k[b, self._node(i, j)] = spec.pin_stiffness
         width, height = self.nodes
         i, j = np.meshgrid(np.arange(width), np.arange(height), indexing="xy")  # [H, W] -> n = i + j*W
+        self.rest_sliding_np = np.stack([i.reshape(-1), j.reshape(-1)], axis=-1) * self.spacing  # [N, 2]
         q0 = np.zeros((worlds, node, 5))
         q0[..., :3] = rest_rel
-        q0[..., 3] = (i.reshape(-1) * self.spacing)[None]
-        q0[..., 4] = (j.reshape(-1) * self.spacing)[None]
         self.initial_q_np = q0
 
         def f64(a):
@@ -210,11 +232,30 @@ class Model:
         self.origin = v3(self.origin_np)
 
     # -- states -----------------------------------------------------------------------------
+    def parameter(self, name: str) -> np.ndarray:
+        """A copy of the parameter array ``name`` (one of PARAMETER_ARRAYS), leading dimension world."""
+        if name not in PARAMETER_ARRAYS:
+            raise ValueError(f"unknown model parameter {name!r}: expected one of {', '.join(PARAMETER_ARRAYS)}")
+        return getattr(self, name).numpy().copy()
+
+    def set_parameter(self, name: str, values) -> None:
+        """Overwrite the parameter array ``name`` with ``values`` of the same shape (no reallocation)."""
+        current = getattr(self, name) if name in PARAMETER_ARRAYS else None
+        if current is None:
+            raise ValueError(f"unknown model parameter {name!r}: expected one of {', '.join(PARAMETER_ARRAYS)}")
+        values = np.asarray(values, dtype=np.float64)
+        expected = current.numpy().shape
+        if values.shape != expected:
+            raise ValueError(f"parameter {name!r} has shape {values.shape}: expected {expected}")
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"parameter {name!r} holds NaN or Inf values")
+        current.assign(values)
+
     def state(self, *, requires_grad: bool = False) -> State:
-        """A new state at the rest configuration (zero velocity, anchors at the initial u, v)."""
+        """A new state at the rest configuration (zero velocity, anchors at the rest u, v)."""
         q = wp.array(self.initial_q_np, dtype=vec5d, device=self.device, requires_grad=requires_grad)
         qd = wp.zeros_like(q, requires_grad=requires_grad)
-        anchor = wp.array(np.ascontiguousarray(self.initial_q_np[..., 3:]), dtype=wp.vec2d, device=self.device,
+        anchor = wp.zeros((self.world_count, self.node_count), dtype=wp.vec2d, device=self.device,
                           requires_grad=requires_grad)
         return State(q=q, qd=qd, anchor=anchor)
 
@@ -236,8 +277,8 @@ class Model:
         return self.to_grid(q[..., :3] + self.origin_np[:, None, :])
 
     def sliding(self, state: State) -> np.ndarray:
-        """Sliding coordinates (u, v) [m], shape [B, W, H, 2]."""
-        return self.to_grid(state.q.numpy()[..., 3:])
+        """Sliding coordinates (u, v) [m] (rest arc length plus displacement), shape [B, W, H, 2]."""
+        return self.to_grid(state.q.numpy()[..., 3:] + self.rest_sliding_np[None])
 
 
 def build_model(specs, *, device=None) -> Model:

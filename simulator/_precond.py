@@ -13,7 +13,7 @@ blocks, hence symmetric positive definite, as CG requires.
 
 import warp as wp
 
-from ._kernels import position, slide
+from ._kernels import material_length, position
 from ._types import vec5d
 
 
@@ -56,6 +56,7 @@ def accumulate_segment_blocks(
     segment_axis: wp.array(dtype=wp.int32),
     density: wp.array2d(dtype=wp.float64),
     stretch_stiffness: wp.array2d(dtype=wp.float64),
+    spacing: wp.float64,
     h: wp.float64,
     diag: wp.array2d(dtype=vec5d),
     chain: wp.array2d(dtype=wp.vec2d),
@@ -67,7 +68,7 @@ def accumulate_segment_blocks(
     axis = segment_axis[e]
     qa = q[b, ends[0]]
     qb = q[b, ends[1]]
-    ds = slide(qb, axis) - slide(qa, axis)
+    ds = material_length(qa, qb, axis, spacing)
     d = position(qb) - position(qa)
     l = wp.length(d)
     dn = d / l
@@ -102,6 +103,7 @@ def accumulate_bending_diagonal(
     triple_nodes: wp.array(dtype=wp.vec3i),
     triple_axis: wp.array(dtype=wp.int32),
     bend_stiffness: wp.array2d(dtype=wp.float64),
+    spacing: wp.float64,
     h: wp.float64,
     diag: wp.array2d(dtype=vec5d),
 ):
@@ -112,7 +114,7 @@ def accumulate_bending_diagonal(
     axis = triple_axis[e]
     qc = q[b, ids[0]]
     qb = q[b, ids[2]]
-    span = slide(qb, axis) - slide(qc, axis)
+    span = material_length(qc, qb, axis, wp.float64(2.0) * spacing)
     half = wp.float64(0.5) * span
     k = h * h * wp.float64(2.0) * bend_stiffness[b, e] / (span * half * half)
     zero = wp.float64(0.0)
@@ -228,9 +230,10 @@ class LinePreconditioner:
                   device=dev)
         wp.launch(accumulate_segment_blocks, dim=(m.world_count, m.segment_count),
                   inputs=[q, self.frame, m.segment_nodes, m.segment_axis, m.segment_density,
-                          m.segment_stretch_stiffness, h], outputs=[self.diag, self.chain], device=dev)
+                          m.segment_stretch_stiffness, m.spacing, h], outputs=[self.diag, self.chain], device=dev)
         wp.launch(accumulate_bending_diagonal, dim=(m.world_count, m.triple_count),
-                  inputs=[q, m.triple_nodes, m.triple_axis, m.triple_bend_stiffness, h], outputs=[self.diag],
+                  inputs=[q, m.triple_nodes, m.triple_axis, m.triple_bend_stiffness, m.spacing, h],
+                  outputs=[self.diag],
                   device=dev)
         wp.launch(add_node_diagonal, dim=(m.world_count, m.node_count),
                   inputs=[m.dof_mask, m.node_pin_stiffness, m.node_friction_stiffness, m.node_friction_damping, h],

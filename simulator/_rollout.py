@@ -85,5 +85,6 @@ def rollout(model: Model, solver: SolverImplicit, *, steps: int, save_every: int
         return g.reshape(b, f, *g.shape[1:])
 
     x = grid(q[..., :3] + model.origin_np[:, None, None, :])
-    return {"x": x, "u": grid(q[..., 3:]), "xdot": grid(qd[..., :3]), "udot": grid(qd[..., 3:]),
+    u = grid(q[..., 3:] + model.rest_sliding_np[None, None])
+    return {"x": x, "u": u, "xdot": grid(qd[..., :3]), "udot": grid(qd[..., 3:]),
             "t": np.asarray(times), "iterations": iterations}

@@ -23,11 +23,22 @@ from ._kernels import (
     eval_segment_forces,
     eval_shear_forces,
     eval_wind_forces,
+    material_length,
     position,
     slide,
 )
 from ._model import Model, State
 from ._precond import LinePreconditioner
+from ._reference import (
+    QUIRKS,
+    bending_reference_matvec,
+    bending_theta_correction,
+    border_coupling_correction,
+    eval_friction_switches_reference,
+    eval_node_forces_reference,
+    eval_shear_forces_reference,
+    shear_reference_matvec,
+)
 from ._types import vec5d
 
 CHUNK = 256
@@ -41,6 +52,7 @@ def mass_matvec(
     segment_nodes: wp.array(dtype=wp.vec2i),
     segment_axis: wp.array(dtype=wp.int32),
     density: wp.array2d(dtype=wp.float64),
+    spacing: wp.float64,
     out: wp.array2d(dtype=vec5d),
 ):
     """out += M v for the integrated mass of every segment: M_e = rho ds / 6 [[2 Bw, Bw], [Bw, 2 Bw]],
@@ -50,7 +62,7 @@ def mass_matvec(
     axis = segment_axis[e]
     qa = q[b, ends[0]]
     qb = q[b, ends[1]]
-    ds = slide(qb, axis) - slide(qa, axis)
+    ds = material_length(qa, qb, axis, spacing)
     w = (position(qb) - position(qa)) / ds
     m = density[b, e] * ds / wp.float64(6.0)
     va = v[b, ends[0]]
@@ -201,10 +213,14 @@ class SolverImplicit:
         tolerance: relative residual of CG in the preconditioner norm, sqrt(r.Pr / b.Pb).
         max_iterations: CG iteration cap per step.
         check_every: CG iterations between host-side convergence checks.
+        reference_quirks: names from ``QUIRKS`` of defects of the original implementation to reproduce,
+            for comparisons with trajectories it produced (see ``simulator._reference``). Any of them
+            makes the step differ from the model's physics, and the Jacobian quirks make the system
+            matrix non-symmetric, so gradients are refused.
     """
 
     def __init__(self, model: Model, *, dt: float, tolerance: float = 1.0e-6, max_iterations: int = 500,
-                 check_every: int = 4):
+                 check_every: int = 4, reference_quirks=()):
         if not (dt > 0.0 and np.isfinite(dt)):
             raise ValueError(f"dt = {dt!r} is out of range: expected a finite time step > 0 s")
         if not (0.0 < tolerance < 1.0):
@@ -212,6 +228,10 @@ class SolverImplicit:
         if max_iterations < 1:
             raise ValueError(f"max_iterations = {max_iterations!r} is out of range: expected >= 1")
         self.model = model
+        self.quirks = frozenset(reference_quirks)
+        unknown = sorted(self.quirks - set(QUIRKS))
+        if unknown:
+            raise ValueError(f"reference_quirks {unknown} unknown: expected some of {', '.join(QUIRKS)}")
         self.dt = float(dt)
         self.tolerance = float(tolerance)
         self.max_iterations = int(max_iterations)
@@ -249,11 +269,13 @@ class SolverImplicit:
             (eval_segment_forces, (b, m.segment_count),
              [q, m.segment_nodes, m.segment_axis, m.segment_reach, m.segment_density, m.segment_stretch_stiffness,
               m.segment_contact_stiffness, m.gravity, m.spacing]),
-            (eval_bending_forces, (b, m.triple_count), [q, m.triple_nodes, m.triple_axis, m.triple_bend_stiffness]),
-            (eval_shear_forces, (b, m.stencil_count),
+            (eval_bending_forces, (b, m.triple_count),
+             [q, m.triple_nodes, m.triple_axis, m.triple_bend_stiffness, m.spacing]),
+            (eval_shear_forces_reference if "shear_precedence" in self.quirks else eval_shear_forces,
+             (b, m.stencil_count),
              [q, m.stencil_nodes, m.stencil_jam, m.stencil_shear_stiffness, self.compression, m.spacing,
               m.yarn_radius, m.lock_angle]),
-            (eval_node_forces, (b, m.node_count),
+            (eval_node_forces_reference if "friction" in self.quirks else eval_node_forces, (b, m.node_count),
              [q, anchor, m.dof_mask, m.node_pin_stiffness, m.node_pin_target, m.node_friction,
               m.node_friction_stiffness, self.compression, self.stick]),
         ]
@@ -272,16 +294,21 @@ class SolverImplicit:
         segment, bending, shear, node = self._implicit_launches(q, anchor)
         slide_out, total_out = [self.force_slide], [self.force]
         nodes = (b, m.node_count)
+        bend_theta = [(bending_theta_correction, (b, m.triple_count),
+                       [q, m.triple_nodes, m.triple_axis, m.triple_bend_stiffness, m.spacing], slide_out)]
+        switches = eval_friction_switches_reference if "friction" in self.quirks else eval_friction_switches
         return [
             (*segment, slide_out),
             (*bending, slide_out),
+            *(bend_theta if "bend_theta" in self.quirks else []),
             (eval_inertial_forces, (b, m.segment_count),
-             [q, qd, m.segment_nodes, m.segment_axis, m.segment_density], slide_out),
+             [q, qd, m.segment_nodes, m.segment_axis, m.segment_density, m.spacing], slide_out),
             (eval_normals, nodes, [q, m.node_flip, width, height], [self.normal]),
             (eval_compression, nodes,
-             [q, self.normal, m.segment_stretch_stiffness, m.triple_bend_stiffness, width, height, m.yarn_radius],
+             [q, self.normal, m.segment_stretch_stiffness, m.triple_bend_stiffness, width, height, m.spacing,
+              m.yarn_radius],
              [self.compression]),
-            (eval_friction_switches, nodes,
+            (switches, nodes,
              [self.force_slide, self.compression, m.node_friction, m.node_friction_smoothing],
              [self.stick, self.slide_rate]),
             (accumulate, nodes, [self.force_slide], total_out),
@@ -325,12 +352,31 @@ class SolverImplicit:
         wp.launch(matvec_begin, dim=(m.world_count, m.node_count),
                   inputs=[p, m.dof_mask, m.node_friction_damping, h], outputs=[out, self.seed], device=m.device)
         wp.launch(mass_matvec, dim=(m.world_count, m.segment_count),
-                  inputs=[q, p, m.segment_nodes, m.segment_axis, m.segment_density], outputs=[out],
+                  inputs=[q, p, m.segment_nodes, m.segment_axis, m.segment_density, m.spacing], outputs=[out],
                   device=m.device)
         for kernel, dim, inputs in self._implicit_launches(q, anchor):
-            adj_inputs = [out] + [None] * (len(inputs) - 1)
-            wp.launch(kernel, dim=dim, inputs=inputs, outputs=[self._unused_force], adj_inputs=adj_inputs,
-                      adj_outputs=[self.seed], adjoint=True, device=m.device)
+            if kernel is eval_bending_forces and "bend_jacobian" in self.quirks:
+                wp.launch(bending_reference_matvec, dim=dim,
+                          inputs=[q, p, m.triple_nodes, m.triple_axis, m.triple_bend_stiffness, m.spacing, h],
+                          outputs=[out], device=m.device)
+            elif kernel in (eval_shear_forces, eval_shear_forces_reference) and "shear_jacobian" in self.quirks:
+                wp.launch(shear_reference_matvec, dim=dim,
+                          inputs=[q, p, m.stencil_nodes, m.stencil_jam, m.stencil_shear_stiffness, self.compression,
+                                  m.spacing, m.yarn_radius, m.lock_angle, h], outputs=[out], device=m.device)
+            else:
+                adj_inputs = [out] + [None] * (len(inputs) - 1)
+                wp.launch(kernel, dim=dim, inputs=inputs, outputs=[self._unused_force], adj_inputs=adj_inputs,
+                          adj_outputs=[self.seed], adjoint=True, device=m.device)
+        if "border_coupling" in self.quirks:
+            self._remove_border_coupling(q, p, out, stiffness=True)
+
+    def _remove_border_coupling(self, q: wp.array2d, p: wp.array2d, out: wp.array2d, *, stiffness: bool) -> None:
+        """Reference quirk: subtract the x-s coupling blocks between crossings and border nodes."""
+        m = self.model
+        wp.launch(border_coupling_correction, dim=(m.world_count, m.segment_count),
+                  inputs=[q, p, m.segment_nodes, m.segment_axis, m.dof_mask, m.segment_density,
+                          m.segment_stretch_stiffness, m.gravity, m.spacing, self.dt, int(stiffness)], outputs=[out],
+                  device=m.device)
 
     # -- step -----------------------------------------------------------------------------------
     def step(self, state_in: State, state_out: State) -> None:
@@ -342,8 +388,10 @@ class SolverImplicit:
         # right-hand side M qdot + h F
         self.rhs.zero_()
         wp.launch(mass_matvec, dim=(m.world_count, m.segment_count),
-                  inputs=[state_in.q, state_in.qd, m.segment_nodes, m.segment_axis, m.segment_density],
+                  inputs=[state_in.q, state_in.qd, m.segment_nodes, m.segment_axis, m.segment_density, m.spacing],
                   outputs=[self.rhs], device=m.device)
+        if "border_coupling" in self.quirks:
+            self._remove_border_coupling(state_in.q, state_in.qd, self.rhs, stiffness=False)
         wp.launch(assemble_rhs, dim=dim_nodes, inputs=[self.force, m.dof_mask, h], outputs=[self.rhs],
                   device=m.device)
         self.preconditioner.update(state_in.q, h)

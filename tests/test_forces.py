@@ -107,7 +107,7 @@ def test_stiffness_product_matches_force_differences():
     solver.apply_system(state.q, state.anchor, p_wp, out)
     mass_part = wp.zeros_like(p_wp)
     wp.launch(mass_matvec, dim=(1, model.segment_count),
-              inputs=[state.q, p_wp, model.segment_nodes, model.segment_axis, model.segment_density],
+              inputs=[state.q, p_wp, model.segment_nodes, model.segment_axis, model.segment_density, model.spacing],
               outputs=[mass_part], device=dev)
     damping = model.node_friction_damping.numpy()[0][:, None] * np.array([0, 0, 0, 1, 1.0])[None] * mask
     stiffness_product = (out.numpy() - mass_part.numpy() - h * damping[None] * p) / h**2 * mask
@@ -135,7 +135,7 @@ def assemble_mass(model, q):
         unit.assign(basis)
         out.zero_()
         wp.launch(mass_matvec, dim=(1, model.segment_count),
-                  inputs=[q, unit, model.segment_nodes, model.segment_axis, model.segment_density],
+                  inputs=[q, unit, model.segment_nodes, model.segment_axis, model.segment_density, model.spacing],
                   outputs=[out], device=model.device)
         mass[:, k] = out.numpy().reshape(-1)
     return mass
@@ -155,7 +155,8 @@ def test_mass_matrix_is_symmetric_positive_definite():
     translation[0::5] = 1.0  # x-translation with no sliding
     q = state.q.numpy()[0]
     seg = model.segment_np
-    lengths = np.abs(q[seg[:, 1], 3 + model.segment_axis_np] - q[seg[:, 0], 3 + model.segment_axis_np])
+    axis = 3 + model.segment_axis_np
+    lengths = model.spacing + q[seg[:, 1], axis] - q[seg[:, 0], axis]
     total_mass = (model.segment_density.numpy()[0] * lengths).sum()
     assert translation @ mass @ translation == pytest.approx(total_mass, rel=1e-12)
 
@@ -175,7 +176,7 @@ def test_inertial_forces_are_lagrangian():
         out = wp.zeros_like(qd_wp)
         wp.launch(mass_matvec, dim=(1, model.segment_count),
                   inputs=[wp.array(q_np, dtype=vec5d, device=dev), qd_wp, model.segment_nodes, model.segment_axis,
-                          model.segment_density], outputs=[out], device=dev)
+                          model.segment_density, model.spacing], outputs=[out], device=dev)
         return out.numpy()
 
     q0 = state.q.numpy().copy()
@@ -195,7 +196,7 @@ def test_inertial_forces_are_lagrangian():
     expected = (d_kinetic - m_dot_qd) * mask
     out = wp.zeros_like(qd_wp)
     wp.launch(eval_inertial_forces, dim=(1, model.segment_count),
-              inputs=[state.q, qd_wp, model.segment_nodes, model.segment_axis, model.segment_density],
+              inputs=[state.q, qd_wp, model.segment_nodes, model.segment_axis, model.segment_density, model.spacing],
               outputs=[out], device=dev)
     got = out.numpy() * mask
     err = np.linalg.norm(got - expected) / np.linalg.norm(expected)

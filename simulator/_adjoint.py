@@ -1,0 +1,198 @@
+"""Reverse mode through one implicit step: the adjoint of the linear solve and of the force assembly.
+
+A step maps (q, qd, anchor; theta) to (q+, qd+ = v, anchor+) through
+    A(q, N, stick; theta) v = b = M(q) qd + h F(q, qd, anchor; theta),   A = M + h D + h^2 K,
+    q+ = q + h v,   anchor+ = anchor + h sigma * v_s.
+Given the adjoints of the outputs, the backward pass
+  1. back-propagates the integration (exact, by Warp's kernel adjoints),
+  2. solves A lambda = v_bar with the same CG (A is symmetric: A^T = A), the implicit-function
+     theorem replacing the differentiation of the iterations,
+  3. adds -lambda^T (dA) v: the mass and damping parts by kernel adjoints, the stiffness part
+     h^2 d/d(.) [lambda^T dF/dq v] as a float64 central difference along v of the force kernels'
+     adjoints (Warp has no second-order mode): h^2 [G(q + eps v) - G(q - eps v)] / (2 eps),
+     G(y) = grad of lambda^T F(y), with eps v ~ 1e-6 spacing (relative truncation error ~1e-12),
+  4. back-propagates b = M qd + h F through the recorded list of force kernels in reverse order.
+Parameter adjoints land in per-element arrays (one address per element and world, no hot spot).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import warp as wp
+
+from ._model import PARAMETER_ARRAYS, Model, State
+from ._solver import SolverImplicit, integrate, mass_matvec, matvec_begin
+from ._types import vec5d
+
+
+@dataclass
+class StateAdjoint:
+    """Adjoints (gradients of a scalar loss) of a State's arrays, same shapes as State."""
+
+    q: wp.array2d
+    qd: wp.array2d
+    anchor: wp.array2d
+
+    @classmethod
+    def zeros(cls, model: Model) -> "StateAdjoint":
+        shape = (model.world_count, model.node_count)
+        dev = model.device
+        return cls(q=wp.zeros(shape, dtype=vec5d, device=dev), qd=wp.zeros(shape, dtype=vec5d, device=dev),
+                   anchor=wp.zeros(shape, dtype=wp.vec2d, device=dev))
+
+    def zero_(self) -> None:
+        self.q.zero_()
+        self.qd.zero_()
+        self.anchor.zero_()
+
+
+class ModelGradient:
+    """Gradients of a scalar loss with respect to every parameter array of a Model (same shapes)."""
+
+    def __init__(self, model: Model):
+        for name in PARAMETER_ARRAYS:
+            setattr(self, name, wp.zeros_like(getattr(model, name)))
+
+    def zero_(self) -> None:
+        for name in PARAMETER_ARRAYS:
+            getattr(self, name).zero_()
+
+    def numpy(self) -> dict[str, np.ndarray]:
+        """Copies of all gradient arrays, by parameter name."""
+        return {name: getattr(self, name).numpy().copy() for name in PARAMETER_ARRAYS}
+
+
+@wp.kernel
+def add_masked(src: wp.array2d(dtype=vec5d), dof_mask: wp.array(dtype=vec5d), dst: wp.array2d(dtype=vec5d)):
+    """dst = mask * (dst + src)."""
+    b, n = wp.tid()
+    dst[b, n] = wp.cw_mul(dof_mask[n], dst[b, n] + src[b, n])
+
+
+@wp.kernel
+def scaled(src: wp.array2d(dtype=vec5d), scale: wp.float64, dst: wp.array2d(dtype=vec5d)):
+    """dst = scale * src."""
+    b, n = wp.tid()
+    dst[b, n] = scale * src[b, n]
+
+
+@wp.kernel
+def add_scaled(src: wp.array2d(dtype=vec5d), scale: wp.float64, dst: wp.array2d(dtype=vec5d)):
+    """dst += scale * src."""
+    b, n = wp.tid()
+    dst[b, n] = dst[b, n] + scale * src[b, n]
+
+
+@wp.kernel
+def shifted_configuration(q: wp.array2d(dtype=vec5d), v: wp.array2d(dtype=vec5d), eps: wp.array(dtype=wp.float64),
+                          sign: wp.float64, h: wp.float64, lam: wp.array2d(dtype=vec5d),
+                          y: wp.array2d(dtype=vec5d), seed: wp.array2d(dtype=vec5d)):
+    """y = q + sign eps v and seed = sign h^2 / (2 eps) lambda (per world eps)."""
+    b, n = wp.tid()
+    e = eps[b]
+    y[b, n] = q[b, n] + (sign * e) * v[b, n]
+    if e > wp.float64(0.0):
+        seed[b, n] = (sign * h * h / (wp.float64(2.0) * e)) * lam[b, n]
+    else:
+        seed[b, n] = vec5d()
+
+
+class StepAdjoint:
+    """Backward pass of ``SolverImplicit.step`` (buffers allocated once).
+
+    Args:
+        solver: the forward solver; its CG solves the adjoint system too.
+        perturbation: largest displacement [m] of the central difference for the stiffness
+            derivative, relative to the model spacing.
+    """
+
+    def __init__(self, solver: SolverImplicit, *, perturbation: float = 1.0e-6):
+        if solver.quirks:
+            raise ValueError(f"gradients need the model's physics; this solver reproduces reference quirks "
+                             f"{sorted(solver.quirks)} (non-symmetric system): use reference_quirks=()")
+        self.solver = solver
+        model = solver.model
+        self.model = model
+        self.perturbation = float(perturbation) * model.spacing
+        shape = (model.world_count, model.node_count)
+        dev = model.device
+
+        def vec():
+            return wp.zeros(shape, dtype=vec5d, device=dev)
+
+        self.adj_force, self.adj_force_slide, self.adj_velocity, self.lam = vec(), vec(), vec(), vec()
+        self.neg_lam, self.shifted, self.seed, self.scratch, self.zero5 = vec(), vec(), vec(), vec(), vec()
+        self.adj_normal = wp.zeros(shape, dtype=wp.vec3d, device=dev)
+        self.adj_compression = wp.zeros(shape, dtype=wp.float64, device=dev)
+        self.adj_stick = wp.zeros(shape, dtype=wp.vec2d, device=dev)
+        self.adj_slide = wp.zeros(shape, dtype=wp.vec2d, device=dev)
+        self.eps = wp.zeros(model.world_count, dtype=wp.float64, device=dev)
+
+    def _launch_adjoint(self, kernel, dim, inputs, outputs, adjoints: dict) -> None:
+        adj_inputs = [adjoints.get(id(a)) if isinstance(a, wp.array) else None for a in inputs]
+        adj_outputs = [adjoints.get(id(a), self.zero5) for a in outputs]
+        wp.launch(kernel, dim=dim, inputs=inputs, outputs=outputs, adj_inputs=adj_inputs, adj_outputs=adj_outputs,
+                  adjoint=True, device=self.model.device)
+
+    def backward(self, state_in: State, state_out: State, adj_out: StateAdjoint, adj_in: StateAdjoint,
+                 grads: ModelGradient) -> None:
+        """Given the adjoints of ``state_out`` (the step's result from ``state_in``), overwrite ``adj_in``
+        with the adjoints of ``state_in`` and add the parameter adjoints into ``grads``."""
+        solver, model = self.solver, self.model
+        h = solver.dt
+        dev = model.device
+        nodes = (model.world_count, model.node_count)
+        q, qd, anchor, v = state_in.q, state_in.qd, state_in.anchor, state_out.qd
+        solver.eval_forces(state_in)
+        solver.preconditioner.update(q, h)
+        for arr in (self.adj_force, self.adj_force_slide, self.adj_velocity, self.lam, self.adj_normal,
+                    self.adj_compression, self.adj_stick, self.adj_slide):
+            arr.zero_()
+        adj_in.zero_()
+        adjoints = {id(getattr(model, name)): getattr(grads, name) for name in PARAMETER_ARRAYS}
+        adjoints.update({
+            id(q): adj_in.q, id(qd): adj_in.qd, id(anchor): adj_in.anchor,
+            id(solver.force): self.adj_force, id(solver.force_slide): self.adj_force_slide,
+            id(solver.normal): self.adj_normal, id(solver.compression): self.adj_compression,
+            id(solver.stick): self.adj_stick, id(solver.slide_rate): self.adj_slide,
+        })
+        # 1. integration q+ = q + h v, anchor+ = anchor + h sigma v_s; then v_bar += qd+_bar (free DOFs)
+        self._launch_adjoint(integrate, nodes, [q, anchor, v, solver.slide_rate, h], [state_out.q, state_out.anchor],
+                             {**adjoints, id(v): self.adj_velocity, id(state_out.q): adj_out.q,
+                              id(state_out.anchor): adj_out.anchor})
+        wp.launch(add_masked, dim=nodes, inputs=[adj_out.qd, model.dof_mask], outputs=[self.adj_velocity], device=dev)
+        # 2. A lambda = v_bar
+        solver.solve(q, anchor, self.adj_velocity, self.lam)
+        # 3. -lambda^T (dA) v: mass and damping by kernel adjoints ...
+        wp.launch(scaled, dim=nodes, inputs=[self.lam, -1.0], outputs=[self.neg_lam], device=dev)
+        self._launch_adjoint(mass_matvec, (model.world_count, model.segment_count),
+                             [q, v, model.segment_nodes, model.segment_axis, model.segment_density, model.spacing],
+                             [self.scratch],
+                             {**adjoints, id(self.scratch): self.neg_lam})
+        self._launch_adjoint(matvec_begin, nodes, [v, model.dof_mask, model.node_friction_damping, h],
+                             [self.scratch, self.seed], {**adjoints, id(self.scratch): self.neg_lam})
+        # ... and the stiffness part by a central difference of the force adjoints along v
+        self._stiffness_derivative(q, anchor, v, adjoints)
+        # 4. b = M qd + h F: lambda into the mass product, h lambda into the forces, then the force chain
+        wp.launch(add_scaled, dim=nodes, inputs=[self.lam, h], outputs=[self.adj_force], device=dev)
+        self._launch_adjoint(mass_matvec, (model.world_count, model.segment_count),
+                             [q, qd, model.segment_nodes, model.segment_axis, model.segment_density, model.spacing],
+                             [self.scratch],
+                             {**adjoints, id(self.scratch): self.lam})
+        for kernel, dim, inputs, outputs in reversed(solver.force_launches(q, qd, anchor)):
+            self._launch_adjoint(kernel, dim, inputs, outputs, adjoints)
+
+    def _stiffness_derivative(self, q, anchor, v, adjoints: dict) -> None:
+        solver, model = self.solver, self.model
+        dev = model.device
+        nodes = (model.world_count, model.node_count)
+        speed = np.abs(v.numpy()).reshape(model.world_count, -1).max(axis=1)
+        eps = np.where(speed > 0.0, self.perturbation / np.where(speed > 0.0, speed, 1.0), 0.0)
+        self.eps.assign(eps)
+        for sign in (1.0, -1.0):
+            wp.launch(shifted_configuration, dim=nodes, inputs=[q, v, self.eps, sign, solver.dt, self.lam],
+                      outputs=[self.shifted, self.seed], device=dev)
+            shifted_adjoints = {**adjoints, id(self.shifted): adjoints[id(q)],
+                                id(solver._unused_force): self.seed}
+            for kernel, dim, inputs in solver._implicit_launches(self.shifted, anchor):
+                self._launch_adjoint(kernel, dim, inputs, [solver._unused_force], shifted_adjoints)
