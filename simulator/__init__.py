@@ -1,7 +1,7 @@
 """The yarn-level woven-cloth engine: Model, State, the implicit solver and rollouts (Warp, float64)."""
 
 from ._adjoint import ModelGradient, StateAdjoint, StepAdjoint
-from ._gradient import RolloutGradient, rollout_gradient
+from ._gradient import INITIAL_STATE, RolloutGradient, RolloutJvp, rollout_gradient, rollout_jvp
 from ._loss import TrajectoryLoss
 from ._model import PARAMETER_ARRAYS, Model, State, build_model
 from ._rollout import SimulationError, rollout
@@ -9,12 +9,14 @@ from ._solver import SolverImplicit
 from ._spec import POSES, ClothSpec
 
 __all__ = [
+    "INITIAL_STATE",
     "PARAMETER_ARRAYS",
     "POSES",
     "ClothSpec",
     "Model",
     "ModelGradient",
     "RolloutGradient",
+    "RolloutJvp",
     "SimulationError",
     "SolverImplicit",
     "State",
@@ -24,4 +26,5 @@ __all__ = [
     "build_model",
     "rollout",
     "rollout_gradient",
+    "rollout_jvp",
 ]

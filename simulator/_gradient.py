@@ -7,7 +7,7 @@ import numpy as np
 import warp as wp
 
 from ._adjoint import ModelGradient, StateAdjoint, StepAdjoint
-from ._model import Model, State
+from ._model import PARAMETER_ARRAYS, Model, State
 from ._solver import SolverImplicit
 
 
@@ -98,3 +98,89 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
     wp.synchronize_device(model.device)
     return RolloutGradient(loss=total, parameters=grads, initial_state=adj_out, checkpoint_every=segment,
                            peak_bytes=peak)
+
+
+@dataclass
+class RolloutJvp:
+    """Result of ``rollout_jvp``.
+
+    Attributes:
+        loss: loss value at the base parameters.
+        jvp: directional derivatives of the loss along each tangent, shape [k].
+        step: the central-difference step used for each tangent, shape [k].
+    """
+
+    loss: float
+    jvp: np.ndarray
+    step: np.ndarray
+
+
+INITIAL_STATE = "initial_q"
+
+
+def rollout_jvp(model: Model, make_loss, *, steps: int, tangents: dict, dt: float, tolerance: float = 1.0e-12,
+                relative_step: float = 1.0e-6, max_iterations: int = 3000) -> RolloutJvp:
+    """Forward mode: directional derivatives of a rollout loss along k tangents, as worlds of one batch.
+
+    A model of 2k + 1 worlds (base, then base +- eps_i * tangent_i) runs one rollout; each JVP is the
+    float64 central difference (L(+) - L(-)) / (2 eps_i). eps_i scales tangent i so that its largest
+    relative change of any parameter (or of the initial state, relative to the spacing) is
+    ``relative_step``: truncation error ~ relative_step^2, roundoff ~ 1e-16 / relative_step.
+
+    Args:
+        model: a single-world model whose current parameter arrays are the base point.
+        make_loss: ``make_loss(batched_model)`` returns a loss object (``TrajectoryLoss``-like) for the
+            batched model.
+        tangents: parameter-array name (``PARAMETER_ARRAYS``) or ``"initial_q"`` -> array of shape
+            [k, ...] (the array's shape without its world dimension; initial_q: [k, nodes, 5]).
+        dt, tolerance, max_iterations: solver settings for the batched rollout.
+    """
+    if model.world_count != 1:
+        raise ValueError(f"rollout_jvp needs a single-world base model, got {model.world_count} worlds")
+    if not tangents:
+        raise ValueError("rollout_jvp needs at least one tangent")
+    unknown = sorted(set(tangents) - set(PARAMETER_ARRAYS) - {INITIAL_STATE})
+    if unknown:
+        raise ValueError(f"unknown tangent names {unknown}: expected parameter arrays or {INITIAL_STATE!r}")
+    counts = {name: np.asarray(t).shape[0] for name, t in tangents.items()}
+    k = next(iter(counts.values()))
+    if any(c != k for c in counts.values()):
+        raise ValueError(f"all tangents need the same count k, got {counts}")
+    worlds = 2 * k + 1
+    batched = Model([model.specs[0]] * worlds, device=model.device)
+    scale = np.zeros(k)
+    for name, tangent in tangents.items():
+        tangent = np.asarray(tangent, dtype=np.float64)
+        if name == INITIAL_STATE:
+            reference = np.full(tangent.shape[1:], model.spacing)
+        else:
+            reference = np.abs(model.parameter(name)[0])
+            reference = np.where(reference > 0, reference, max(reference.max(), 1e-300))
+        scale = np.maximum(scale, np.abs(tangent / reference).reshape(k, -1).max(axis=1))
+    eps = np.where(scale > 0, relative_step / np.where(scale > 0, scale, 1.0), 0.0)
+    signs = np.concatenate([[0.0], np.tile([1.0, -1.0], k)])
+    shift = signs * np.concatenate([[0.0], np.repeat(eps, 2)])  # [worlds]
+    which = np.concatenate([[0], np.repeat(np.arange(k), 2)])
+    for name in PARAMETER_ARRAYS:
+        base = model.parameter(name)  # [1, ...]
+        values = np.repeat(base, worlds, axis=0)
+        if name in tangents:
+            t = np.asarray(tangents[name], dtype=np.float64)[which]
+            values = values + shift.reshape(-1, *([1] * (values.ndim - 1))) * t
+        batched.set_parameter(name, values)
+    start = batched.state()
+    if INITIAL_STATE in tangents:
+        q = start.q.numpy()
+        t = np.asarray(tangents[INITIAL_STATE], dtype=np.float64)[which]
+        start.q.assign(q + shift[:, None, None] * t * batched.dof_mask.numpy()[None])
+    solver = SolverImplicit(batched, dt=dt, tolerance=tolerance, max_iterations=max_iterations)
+    loss = make_loss(batched)
+    current, nxt = start, batched.state()
+    total = np.asarray(loss.value(0, current), dtype=np.float64)
+    for t in range(1, steps + 1):
+        solver.step(current, nxt)
+        total = total + loss.value(t, nxt)
+        current, nxt = nxt, current
+    plus, minus = total[1::2], total[2::2]
+    jvp = np.where(eps > 0, (plus - minus) / (2 * np.where(eps > 0, eps, 1.0)), 0.0)
+    return RolloutJvp(loss=float(total[0]), jvp=jvp, step=eps)
