@@ -94,6 +94,16 @@ def test_gif_holds_every_requested_frame(tmp_path):
     assert os.listdir(tmp_path) == ["cloth.gif"]
 
 
+def test_mp4_animation_holds_every_frame(tmp_path):
+    """With the imageio-ffmpeg dependency, an .mp4 is written with one video frame per trajectory frame."""
+    trajectory = moving_cloth(frames=5)
+    out = tmp_path / "cloth.mp4"
+    scenes.render_file(trajectory, out)
+    frames = iio.imread(out, plugin="pyav") if importlib.util.find_spec("av") else iio.imread(out)
+    assert len(frames) == 5
+    assert content_mask(frames[-1]).mean() > 0.03
+
+
 @pytest.mark.skipif(
     any(importlib.util.find_spec(m) for m in ("imageio_ffmpeg", "av")), reason="an MP4 encoder exists"
 )
