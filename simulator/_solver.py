@@ -212,7 +212,9 @@ class SolverImplicit:
         dt: time step h [s].
         tolerance: relative residual of CG in the preconditioner norm, sqrt(r.Pr / b.Pb).
         max_iterations: CG iteration cap per step.
-        check_every: CG iterations between host-side convergence checks.
+        check_every: CG iterations between host-side convergence checks; 0 never reads back, so the
+            step always runs ``max_iterations`` iterations (converged worlds stay frozen) and can be
+            captured in a CUDA graph.
         reference_quirks: names from ``QUIRKS`` of defects of the original implementation to reproduce,
             for comparisons with trajectories it produced (see ``simulator._reference``). Any of them
             makes the step differ from the model's physics, and the Jacobian quirks make the system
@@ -235,7 +237,9 @@ class SolverImplicit:
         self.dt = float(dt)
         self.tolerance = float(tolerance)
         self.max_iterations = int(max_iterations)
-        self.check_every = max(1, int(check_every))
+        if check_every < 0:
+            raise ValueError(f"check_every = {check_every!r} is out of range: expected >= 0")
+        self.check_every = int(check_every)
         worlds, nodes, dev = model.world_count, model.node_count, model.device
         shape = (worlds, nodes)
 
@@ -435,5 +439,5 @@ class SolverImplicit:
             wp.launch(cg_advance, dim=m.world_count,
                       inputs=[self._rz, self._rz_new, self._pap, self._bz, tol_sq],
                       outputs=[self._done, self.iterations], device=dev)
-            if (it + 1) % self.check_every == 0 and bool(self._done.numpy().all()):
+            if self.check_every and (it + 1) % self.check_every == 0 and bool(self._done.numpy().all()):
                 break
