@@ -158,20 +158,35 @@ def switches(f_u: wp.float64, mu_n: wp.float64, smoothing: wp.float64):
     return wp.tanh(z), slide_rate
 
 
+@wp.func
+def switches_original(f_u: wp.float64, mu_n: wp.float64):
+    """Indicators of the original code (for reference comparisons only): tanh(10 (mu N - F)) with the
+    signed F, and sigmoid(1e4 (|F| - mu N)), both with fixed, scale-unaware sharpness."""
+    z = wp.float64(1.0e4) * (mu_n - wp.abs(f_u))
+    decay = wp.exp(-wp.abs(z))
+    return wp.tanh(wp.float64(10.0) * (mu_n - f_u)), wp.where(z > wp.float64(0.0), decay, wp.float64(1.0)) / (
+        wp.float64(1.0) + decay)
+
+
 @wp.kernel
 def eval_friction_switches(
     f: wp.array2d(dtype=vec5d),
     compression: wp.array2d(dtype=wp.float64),
     friction: wp.array2d(dtype=wp.float64),
     smoothing: wp.array2d(dtype=wp.float64),
+    original_friction: int,
     stick: wp.array2d(dtype=wp.vec2d),
     slide_rate: wp.array2d(dtype=wp.vec2d),
 ):
-    """Stick and slide indicators of (u, v) from the non-friction Eulerian forces F_u, F_v already in f."""
+    """Stick and slide indicators of (u, v) from the non-friction Eulerian forces F_u, F_v already in f
+    (``original_friction`` != 0: the original code's indicators, for reference comparisons)."""
     b, n = wp.tid()
     mu_n = friction[b, n] * compression[b, n]
     fn = f[b, n]
     s_u, r_u = switches(fn[3], mu_n, smoothing[b, n])
     s_v, r_v = switches(fn[4], mu_n, smoothing[b, n])
+    if original_friction != 0:
+        s_u, r_u = switches_original(fn[3], mu_n)
+        s_v, r_v = switches_original(fn[4], mu_n)
     stick[b, n] = wp.vec2d(s_u, s_v)
     slide_rate[b, n] = wp.vec2d(r_u, r_v)

@@ -96,9 +96,11 @@ def eval_node_energy(
     friction_stiffness: wp.array2d(dtype=wp.float64),
     compression: wp.array2d(dtype=wp.float64),
     stick: wp.array2d(dtype=wp.vec2d),
+    original_friction: int,
     energy: wp.array2d(dtype=wp.float64),
 ):
-    """Pin and friction-spring energy [J] of every node at the frozen indicators."""
+    """Pin and friction-spring energy [J] of every node at the frozen indicators (the model's friction
+    form; ``original_friction`` is accepted for a common argument list and ignored)."""
     b, n = wp.tid()
     qn = q[b, n]
     mu_n = friction[b, n] * compression[b, n]

@@ -162,20 +162,12 @@ def bending_forces(xc: wp.vec3d, xa: wp.vec3d, xb: wp.vec3d, material_span: wp.f
 
 
 @wp.func
-def shear_stiffness(phi: wp.float64, k0: wp.float64, jam: int, spacing: wp.float64, radius: wp.float64,
-                    lock_angle: wp.float64):
-    """Shear stiffness kx(phi) [N*m/rad^2 per m] and d kx / d phi.
-
-    Without jamming kx = k0. With smooth jamming (Gong et al. 2022):
-    kx = k0/2 [(1 + g^3) + (1 - g^3) tanh(X)], g = (sqrt(2) L - 2 L sin(phi/2)) / R,
-    X = pi/2^5 (phi - phi_l) / (phi_s^2 + pi/2^4 sigma^2), phi_s = phi (phi - phi_l)(phi - pi/2), sigma = 0.6.
-    """
-    if jam == 0:
-        return k0, wp.float64(0.0)
+def jamming_terms(phi: wp.float64, spacing: wp.float64, radius: wp.float64, lock_angle: wp.float64):
+    """Terms of the smooth shear-jamming stiffness (Gong et al. 2022) at shear angle phi:
+    g^3 and d(g^3)/dphi with g = (sqrt(2) L - 2 L sin(phi/2)) / R, tanh(X) and dX/dphi with
+    X = pi/2^5 (phi - phi_l) / (phi_s^2 + pi/2^4 sigma^2), phi_s = phi (phi - phi_l)(phi - pi/2), sigma = 0.6."""
     half = wp.float64(0.5)
-    one = wp.float64(1.0)
     bar = HALF_PI
-    sigma_sq = wp.float64(0.36)
     g = (wp.sqrt(wp.float64(2.0)) * spacing - wp.float64(2.0) * spacing * wp.sin(half * phi)) / radius
     dg = -spacing * wp.cos(half * phi) / radius
     g3 = g * g * g
@@ -185,10 +177,25 @@ def shear_stiffness(phi: wp.float64, k0: wp.float64, jam: int, spacing: wp.float
     phi_s = phi * d_lock * d_bar
     dphi_s = d_lock * d_bar + phi * d_bar + phi * d_lock
     bar4 = bar * bar * bar * bar
-    den = phi_s * phi_s + bar4 * sigma_sq
+    den = phi_s * phi_s + bar4 * wp.float64(0.36)
     x = bar4 * bar * d_lock / den
     dx = bar4 * bar * (den - d_lock * wp.float64(2.0) * phi_s * dphi_s) / (den * den)
-    th = wp.tanh(x)
+    return g3, dg3, wp.tanh(x), dx
+
+
+@wp.func
+def shear_stiffness(phi: wp.float64, k0: wp.float64, jam: int, spacing: wp.float64, radius: wp.float64,
+                    lock_angle: wp.float64):
+    """Shear stiffness kx(phi) [N*m/rad^2 per m] and d kx / d phi.
+
+    Without jamming kx = k0. With smooth jamming, kx = k0/2 [(1 + g^3) + (1 - g^3) tanh(X)]
+    (see ``jamming_terms``): about k0 above the jamming angle phi_l, about g^3 k0 below it.
+    """
+    if jam == 0:
+        return k0, wp.float64(0.0)
+    half = wp.float64(0.5)
+    one = wp.float64(1.0)
+    g3, dg3, th, dx = jamming_terms(phi, spacing, radius, lock_angle)
     kx = half * k0 * ((one + g3) + (one - g3) * th)
     dkx = half * k0 * (dg3 - dg3 * th + (one - g3) * (one - th * th) * dx)
     return kx, dkx
@@ -255,3 +262,14 @@ def friction_force(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: w
     coulomb = wp.max(mu_n, wp.float64(1.0e-15)) * wp.tanh(delta / d0)
     spring = kf * delta
     return -(half * (spring - coulomb) * stick + half * (spring + coulomb))
+
+
+@wp.func
+def friction_force_original(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: wp.float64):
+    """Friction of the original code (reproduced for comparisons only): -1/2 (kf d - K(d) mu N) stick
+    + 1/2 (kf d + K(d) mu N) with K = tanh(10 .) and stick = tanh(10 (mu N - F_u)); the sign of the
+    second bracket makes the stick regime an anti-restoring spring (yarn-model.md section 2.8)."""
+    half = wp.float64(0.5)
+    coulomb = mu_n * wp.tanh(wp.float64(10.0) * delta)
+    spring = kf * delta
+    return -half * (spring - coulomb) * stick + half * (spring + coulomb)

@@ -12,6 +12,7 @@ from ._forces import (
     bending_forces,
     contact_force_sb,
     friction_force,
+    friction_force_original,
     gravity_forces,
     shear_forces,
     stretch_forces,
@@ -134,9 +135,11 @@ def eval_node_forces(
     friction_stiffness: wp.array2d(dtype=wp.float64),
     compression: wp.array2d(dtype=wp.float64),
     stick: wp.array2d(dtype=wp.vec2d),
+    original_friction: int,
     f: wp.array2d(dtype=vec5d),
 ):
-    """Soft pins on x and the stick/slip anchor springs on the sliding coordinates of crossings."""
+    """Soft pins on x and the stick/slip anchor springs on the sliding coordinates of crossings
+    (``original_friction`` != 0: the original code's friction form, for reference comparisons)."""
     b, n = wp.tid()
     qn = q[b, n]
     fx = -pin_stiffness[b, n] * (position(qn) - pin_target[b, n])
@@ -145,9 +148,12 @@ def eval_node_forces(
     mask = dof_mask[n]
     a = anchor[b, n]
     st = stick[b, n]
-    fu = mask[3] * friction_force(qn[3] - a[0], mu_n, kf, st[0])
-    fv = mask[4] * friction_force(qn[4] - a[1], mu_n, kf, st[1])
-    wp.atomic_add(f, b, n, vec5d(fx[0], fx[1], fx[2], fu, fv))
+    fu = friction_force(qn[3] - a[0], mu_n, kf, st[0])
+    fv = friction_force(qn[4] - a[1], mu_n, kf, st[1])
+    if original_friction != 0:
+        fu = friction_force_original(qn[3] - a[0], mu_n, kf, st[0])
+        fv = friction_force_original(qn[4] - a[1], mu_n, kf, st[1])
+    wp.atomic_add(f, b, n, vec5d(fx[0], fx[1], fx[2], mask[3] * fu, mask[4] * fv))
 
 
 @wp.kernel

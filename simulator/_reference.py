@@ -12,7 +12,8 @@ the default engine should have; each flag of ``SolverImplicit(reference_quirks=.
   coordinate and the position of a neighbouring border node (yarn end) are missing from M (in A and in
   M qdot) and from dF/dq.
 * "friction": the friction force of the code, -1/2 (kf d - K(d) mu N) K(mu N - F_u) + 1/2 (kf d + K(d) mu N)
-  with K(x) = tanh(10 x) and the signed F_u, and the anchor rate sigmoid(1e4 (|F_u| - mu N)).
+  with K(x) = tanh(10 x) and the signed F_u, and the anchor rate sigmoid(1e4 (|F_u| - mu N))
+  (``friction_force_original`` and ``switches_original``, selected by a flag of the model's kernels).
 * "bend_theta": the bending force on the sliding coordinates uses theta instead of theta^2.
 * "shear_jacobian": the system matrix uses the original hand-derived shear Jacobian (shear_reference_matvec).
 * "shear_precedence": the jamming shear force uses the original d kx / dx with its precedence slip.
@@ -20,7 +21,7 @@ the default engine should have; each flag of ``SolverImplicit(reference_quirks=.
 
 import warp as wp
 
-from ._forces import HALF_PI, angle_grads
+from ._forces import HALF_PI, angle_grads, jamming_terms
 from ._forces import shear_stiffness as shear_stiffness_fn
 from ._kernels import material_length, pack, position, slide
 from ._types import vec5d
@@ -70,6 +71,30 @@ def _xv(p: vec5d):
     return wp.vec3d(p[0], p[1], p[2])
 
 
+@wp.func
+def add_transposed_product(out: wp.array2d(dtype=vec5d), bw: int, p: wp.array2d(dtype=vec5d), center: int,
+                           first: int, second: int, j11: wp.mat33d, j12: wp.mat33d, j21: wp.mat33d, j22: wp.mat33d,
+                           scale: wp.float64):
+    """out += scale J^T p for a three-node element given the position blocks of its force Jacobian
+    between the two outer nodes (j11 = dF_first/dx_first, j12 = dF_first/dx_second, ...); the blocks
+    of the centre node follow from translation invariance. Transposed as in the original assembly."""
+    j10 = -(j11 + j12)
+    j20 = -(j21 + j22)
+    j01 = -(j11 + j21)
+    j02 = -(j12 + j22)
+    j00 = -(j10 + j20)
+    p1 = _xv(p[bw, first])
+    p2 = _xv(p[bw, second])
+    p0 = _xv(p[bw, center])
+    o1 = scale * (wp.transpose(j11) * p1 + wp.transpose(j12) * p2 + wp.transpose(j10) * p0)
+    o2 = scale * (wp.transpose(j21) * p1 + wp.transpose(j22) * p2 + wp.transpose(j20) * p0)
+    o0 = scale * (wp.transpose(j01) * p1 + wp.transpose(j02) * p2 + wp.transpose(j00) * p0)
+    zero = wp.float64(0.0)
+    wp.atomic_add(out, bw, first, vec5d(o1[0], o1[1], o1[2], zero, zero))
+    wp.atomic_add(out, bw, second, vec5d(o2[0], o2[1], o2[2], zero, zero))
+    wp.atomic_add(out, bw, center, vec5d(o0[0], o0[1], o0[2], zero, zero))
+
+
 @wp.kernel
 def bending_reference_matvec(
     q: wp.array2d(dtype=vec5d),
@@ -92,22 +117,7 @@ def bending_reference_matvec(
     b11, b12, b21, b22, ok = _bend_blocks(position(qc), position(qa), position(qb), bend_stiffness[bw, e], span)
     if ok == 0:
         return
-    b10 = -(b11 + b12)
-    b20 = -(b21 + b22)
-    b01 = -(b11 + b21)
-    b02 = -(b12 + b22)
-    b00 = -(b10 + b20)
-    pb = _xv(p[bw, ids[2]])
-    pc = _xv(p[bw, ids[0]])
-    pa = _xv(p[bw, ids[1]])
-    s = -h * h
-    ob = s * (wp.transpose(b11) * pb + wp.transpose(b12) * pc + wp.transpose(b10) * pa)
-    oc = s * (wp.transpose(b21) * pb + wp.transpose(b22) * pc + wp.transpose(b20) * pa)
-    oa = s * (wp.transpose(b01) * pb + wp.transpose(b02) * pc + wp.transpose(b00) * pa)
-    zero = wp.float64(0.0)
-    wp.atomic_add(out, bw, ids[2], vec5d(ob[0], ob[1], ob[2], zero, zero))
-    wp.atomic_add(out, bw, ids[0], vec5d(oc[0], oc[1], oc[2], zero, zero))
-    wp.atomic_add(out, bw, ids[1], vec5d(oa[0], oa[1], oa[2], zero, zero))
+    add_transposed_product(out, bw, p, ids[1], ids[2], ids[0], b11, b12, b21, b22, -h * h)
 
 
 @wp.kernel
@@ -188,64 +198,6 @@ def bending_theta_correction(
     wp.atomic_add(f, bw, ids[0], pack(wp.vec3d(), axis, -diff))
 
 
-@wp.func
-def friction_force_reference(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: wp.float64):
-    """Friction of the original code: -1/2 (kf d - K(d) mu N) stick + 1/2 (kf d + K(d) mu N), K = tanh(10 .),
-    stick = tanh(10 (mu N - F_u)) frozen for the step."""
-    half = wp.float64(0.5)
-    coulomb = mu_n * wp.tanh(wp.float64(10.0) * delta)
-    spring = kf * delta
-    return -half * (spring - coulomb) * stick + half * (spring + coulomb)
-
-
-@wp.kernel
-def eval_node_forces_reference(
-    q: wp.array2d(dtype=vec5d),
-    anchor: wp.array2d(dtype=wp.vec2d),
-    dof_mask: wp.array(dtype=vec5d),
-    pin_stiffness: wp.array2d(dtype=wp.float64),
-    pin_target: wp.array2d(dtype=wp.vec3d),
-    friction: wp.array2d(dtype=wp.float64),
-    friction_stiffness: wp.array2d(dtype=wp.float64),
-    compression: wp.array2d(dtype=wp.float64),
-    stick: wp.array2d(dtype=wp.vec2d),
-    f: wp.array2d(dtype=vec5d),
-):
-    """Soft pins and the original code's friction (see friction_force_reference)."""
-    b, n = wp.tid()
-    qn = q[b, n]
-    fx = -pin_stiffness[b, n] * (position(qn) - pin_target[b, n])
-    mu_n = friction[b, n] * compression[b, n]
-    kf = friction_stiffness[b, n]
-    mask = dof_mask[n]
-    a = anchor[b, n]
-    st = stick[b, n]
-    fu = mask[3] * friction_force_reference(qn[3] - a[0], mu_n, kf, st[0])
-    fv = mask[4] * friction_force_reference(qn[4] - a[1], mu_n, kf, st[1])
-    wp.atomic_add(f, b, n, vec5d(fx[0], fx[1], fx[2], fu, fv))
-
-
-@wp.kernel
-def eval_friction_switches_reference(
-    f: wp.array2d(dtype=vec5d),
-    compression: wp.array2d(dtype=wp.float64),
-    friction: wp.array2d(dtype=wp.float64),
-    smoothing: wp.array2d(dtype=wp.float64),
-    stick: wp.array2d(dtype=wp.vec2d),
-    slide_rate: wp.array2d(dtype=wp.vec2d),
-):
-    """Original switches: stick = tanh(10 (mu N - F_u)) with the signed F_u, slide = sigmoid(1e4 (|F_u| - mu N))."""
-    b, n = wp.tid()
-    mu_n = friction[b, n] * compression[b, n]
-    fn = f[b, n]
-    ten = wp.float64(10.0)
-    big = wp.float64(1.0e4)
-    one = wp.float64(1.0)
-    stick[b, n] = wp.vec2d(wp.tanh(ten * (mu_n - fn[3])), wp.tanh(ten * (mu_n - fn[4])))
-    slide_rate[b, n] = wp.vec2d(one / (one + wp.exp(-big * (wp.abs(fn[3]) - mu_n))),
-                                one / (one + wp.exp(-big * (wp.abs(fn[4]) - mu_n))))
-
-
 @wp.kernel
 def eval_shear_forces_reference(
     q: wp.array2d(dtype=vec5d),
@@ -272,20 +224,7 @@ def eval_shear_forces_reference(
     if stencil_jam[e] != 0:
         half = wp.float64(0.5)
         one = wp.float64(1.0)
-        bar = HALF_PI
-        g = (wp.sqrt(wp.float64(2.0)) * spacing - wp.float64(2.0) * spacing * wp.sin(half * phi)) / radius
-        dg = -spacing * wp.cos(half * phi) / radius
-        g3 = g * g * g
-        dg3 = wp.float64(3.0) * g * g * dg
-        d_lock = phi - lock_angle
-        d_bar = phi - bar
-        phi_s = phi * d_lock * d_bar
-        dphi_s = d_lock * d_bar + phi * d_bar + phi * d_lock
-        bar4 = bar * bar * bar * bar
-        den = phi_s * phi_s + bar4 * wp.float64(0.36)
-        x = bar4 * bar * d_lock / den
-        dx = bar4 * bar * (den - d_lock * wp.float64(2.0) * phi_s * dphi_s) / (den * den)
-        th = wp.tanh(x)
+        g3, dg3, th, dx = jamming_terms(phi, spacing, radius, lock_angle)
         ones = wp.vec3d(one, one, one)
         kp = half * k0 * (dg3 * (one - th) * gp + (one - g3) * (ones - (th * th * dx) * gp))
         kr = half * k0 * (dg3 * (one - th) * gr + (one - g3) * (ones - (th * th * dx) * gr))
@@ -354,20 +293,7 @@ def shear_reference_matvec(
         f31 = cross_scale * (dl * (cs2 * (wp.outer(a3, d3) * p1) + p3 * p1) - (one / s) * (wp.outer(a3, d3) * p1))
         phi_x1 = -a1 / (l1 * s)
         phi_x3 = -a3 / (l3 * s)
-        bar = HALF_PI
-        g = (wp.sqrt(wp.float64(2.0)) * L - wp.float64(2.0) * L * wp.sin(half * phi)) / radius
-        dg = -L * wp.cos(half * phi) / radius
-        g3 = g * g * g
-        dg3 = wp.float64(3.0) * g * g * dg
-        d_lock = phi - lock_angle
-        d_bar = phi - bar
-        phi_s = phi * d_lock * d_bar
-        dphi_s = d_lock * d_bar + phi * d_bar + phi * d_lock
-        bar4 = bar * bar * bar * bar
-        den = phi_s * phi_s + bar4 * wp.float64(0.36)
-        x = bar4 * bar * d_lock / den
-        dx = bar4 * bar * (den - d_lock * wp.float64(2.0) * phi_s * dphi_s) / (den * den)
-        th = wp.tanh(x)
+        g3, dg3, th, dx = jamming_terms(phi, L, radius, lock_angle)
         ones = wp.vec3d(one, one, one)
         kx1 = half * k0 * (dg3 * (one - th) * phi_x1 + (one - g3) * (ones - (th * th * dx) * phi_x1))
         kx3 = half * k0 * (dg3 * (one - th) * phi_x3 + (one - g3) * (ones - (th * th * dx) * phi_x3))
@@ -376,19 +302,4 @@ def shear_reference_matvec(
         f33 = f33 - (two * L * dl) * wp.outer(kx3, phi_x3)
         f13 = f13 - (L * dl) * (wp.outer(kx1, phi_x3) + wp.outer(phi_x1, kx3))
         f31 = f31 - (L * dl) * (wp.outer(kx3, phi_x1) + wp.outer(phi_x3, kx1))
-    f10 = -(f11 + f13)
-    f30 = -(f31 + f33)
-    f01 = -(f11 + f31)
-    f03 = -(f13 + f33)
-    f00 = -(f10 + f30)
-    pa = _xv(p[bw, ids[0]])
-    pp = _xv(p[bw, ids[1]])
-    pr = _xv(p[bw, ids[2]])
-    sc = -h * h
-    oa = sc * (wp.transpose(f00) * pa + wp.transpose(f01) * pp + wp.transpose(f03) * pr)
-    op = sc * (wp.transpose(f10) * pa + wp.transpose(f11) * pp + wp.transpose(f13) * pr)
-    orr = sc * (wp.transpose(f30) * pa + wp.transpose(f31) * pp + wp.transpose(f33) * pr)
-    zero = wp.float64(0.0)
-    wp.atomic_add(out, bw, ids[0], vec5d(oa[0], oa[1], oa[2], zero, zero))
-    wp.atomic_add(out, bw, ids[1], vec5d(op[0], op[1], op[2], zero, zero))
-    wp.atomic_add(out, bw, ids[2], vec5d(orr[0], orr[1], orr[2], zero, zero))
+    add_transposed_product(out, bw, p, ids[0], ids[1], ids[2], f11, f13, f31, f33, -h * h)

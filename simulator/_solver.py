@@ -34,8 +34,6 @@ from ._reference import (
     bending_reference_matvec,
     bending_theta_correction,
     border_coupling_correction,
-    eval_friction_switches_reference,
-    eval_node_forces_reference,
     eval_shear_forces_reference,
     shear_reference_matvec,
 )
@@ -234,6 +232,7 @@ class SolverImplicit:
         unknown = sorted(self.quirks - set(QUIRKS))
         if unknown:
             raise ValueError(f"reference_quirks {unknown} unknown: expected some of {', '.join(QUIRKS)}")
+        self._original_friction = int("friction" in self.quirks)
         self.dt = float(dt)
         self.tolerance = float(tolerance)
         self.max_iterations = int(max_iterations)
@@ -279,9 +278,9 @@ class SolverImplicit:
              (b, m.stencil_count),
              [q, m.stencil_nodes, m.stencil_jam, m.stencil_shear_stiffness, self.compression, m.spacing,
               m.yarn_radius, m.lock_angle]),
-            (eval_node_forces_reference if "friction" in self.quirks else eval_node_forces, (b, m.node_count),
+            (eval_node_forces, (b, m.node_count),
              [q, anchor, m.dof_mask, m.node_pin_stiffness, m.node_pin_target, m.node_friction,
-              m.node_friction_stiffness, self.compression, self.stick]),
+              m.node_friction_stiffness, self.compression, self.stick, self._original_friction]),
         ]
 
     def force_launches(self, q: wp.array2d, qd: wp.array2d, anchor: wp.array2d) -> list:
@@ -300,7 +299,6 @@ class SolverImplicit:
         nodes = (b, m.node_count)
         bend_theta = [(bending_theta_correction, (b, m.triple_count),
                        [q, m.triple_nodes, m.triple_axis, m.triple_bend_stiffness, m.spacing], slide_out)]
-        switches = eval_friction_switches_reference if "friction" in self.quirks else eval_friction_switches
         return [
             (*segment, slide_out),
             (*bending, slide_out),
@@ -312,8 +310,9 @@ class SolverImplicit:
              [q, self.normal, m.segment_stretch_stiffness, m.triple_bend_stiffness, width, height, m.spacing,
               m.yarn_radius],
              [self.compression]),
-            (switches, nodes,
-             [self.force_slide, self.compression, m.node_friction, m.node_friction_smoothing],
+            (eval_friction_switches, nodes,
+             [self.force_slide, self.compression, m.node_friction, m.node_friction_smoothing,
+              self._original_friction],
              [self.stick, self.slide_rate]),
             (accumulate, nodes, [self.force_slide], total_out),
             (*shear, total_out),
