@@ -119,7 +119,7 @@ INITIAL_STATE = "initial_q"
 
 
 def rollout_jvp(model: Model, make_loss, *, steps: int, tangents: dict, dt: float, tolerance: float = 1.0e-12,
-                relative_step: float = 1.0e-6, max_iterations: int = 3000) -> RolloutJvp:
+                relative_step=1.0e-6, max_iterations: int = 3000) -> RolloutJvp:
     """Forward mode: directional derivatives of a rollout loss along k tangents, as worlds of one batch.
 
     A model of 2k + 1 worlds (base, then base +- eps_i * tangent_i) runs one rollout; each JVP is the
@@ -133,6 +133,7 @@ def rollout_jvp(model: Model, make_loss, *, steps: int, tangents: dict, dt: floa
             batched model.
         tangents: parameter-array name (``PARAMETER_ARRAYS``) or ``"initial_q"`` -> array of shape
             [k, ...] (the array's shape without its world dimension; initial_q: [k, nodes, 5]).
+        relative_step: a number, or one per tangent [k].
         dt, tolerance, max_iterations: solver settings for the batched rollout.
     """
     if model.world_count != 1:
@@ -157,6 +158,7 @@ def rollout_jvp(model: Model, make_loss, *, steps: int, tangents: dict, dt: floa
             reference = np.abs(model.parameter(name)[0])
             reference = np.where(reference > 0, reference, max(reference.max(), 1e-300))
         scale = np.maximum(scale, np.abs(tangent / reference).reshape(k, -1).max(axis=1))
+    relative_step = np.broadcast_to(np.asarray(relative_step, dtype=np.float64), (k,))
     eps = np.where(scale > 0, relative_step / np.where(scale > 0, scale, 1.0), 0.0)
     signs = np.concatenate([[0.0], np.tile([1.0, -1.0], k)])
     shift = signs * np.concatenate([[0.0], np.repeat(eps, 2)])  # [worlds]
