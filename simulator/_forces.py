@@ -265,6 +265,17 @@ def friction_force(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: w
 
 
 @wp.func
+def friction_stiffness(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: wp.float64):
+    """-d friction_force / d delta [N/m] at frozen stick (the friction spring's diagonal stiffness):
+    1/2 (kf - C') stick + 1/2 (kf + C') with C' = mu N (1 - tanh^2(delta / delta0)) / delta0."""
+    half = wp.float64(0.5)
+    d0 = friction_width(mu_n, kf)
+    t = wp.tanh(delta / d0)
+    slope = wp.max(mu_n, wp.float64(1.0e-15)) * (wp.float64(1.0) - t * t) / d0
+    return half * (kf - slope) * stick + half * (kf + slope)
+
+
+@wp.func
 def friction_force_original(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: wp.float64):
     """Friction of the original code (reproduced for comparisons only): -1/2 (kf d - K(d) mu N) stick
     + 1/2 (kf d + K(d) mu N) with K = tanh(10 .) and stick = tanh(10 (mu N - F_u)); the sign of the

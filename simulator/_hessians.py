@@ -1,0 +1,197 @@
+"""Exact element Hessians of the implicit energies by reverse mode on element-local kernels.
+
+Every implicit element energy (segment: stretch + gravity + contact; bending; shear with jamming)
+depends on the nodal coordinates only through a linear map to 7 local coordinates
+y = (G1, G2, s): two 3-vectors and one scalar,
+
+* segment a-b:      G1 = xb - xa,  G2 = xa + xb,  s = L + sb - sa   (material length ds),
+* bending c-a-b:    G1 = xa - xc,  G2 = xb - xa,  s = 2L + sb - sc  (material span),
+* shear a, p, r:    G1 = xp - xa,  G2 = xr - xa,  s unused (0),
+
+i.e. y = sum over the element's nodes (slots) t of (c_t0 x_t, c_t1 x_t, c_t2 s_t) plus (0, 0, rest),
+with a 3x3 coefficient table c per element type (``ElementType.coefficients``). A *gradient kernel*
+computes dV/dy from y with the model's own force functions; launched in adjoint mode over
+(world, element, k) with the output seeded by one, thread k gets row k of the 7x7 Hessian
+d^2V/dy^2 [J per unit of y^2], for all elements in one launch. The node Hessian is J^T (d^2V/dy^2) J.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import warp as wp
+
+from ._forces import (
+    MIN_LENGTH,
+    bend_angle_sq_grads,
+    contact_force_sb,
+    gravity_forces,
+    shear_forces,
+    stretch_forces,
+)
+from ._types import vec5d
+
+#: Local coordinates (G1, G2, s) of one element.
+vec7d = wp.types.vector(length=7, dtype=wp.float64)
+
+
+@wp.func
+def pack_local(g1: wp.vec3d, g2: wp.vec3d, s: wp.float64):
+    return vec7d(g1[0], g1[1], g1[2], g2[0], g2[1], g2[2], s)
+
+
+@wp.kernel
+def gather_local(
+    q: wp.array2d(dtype=vec5d),
+    nodes: wp.array(dtype=wp.vec3i),
+    axis: wp.array(dtype=wp.int32),
+    slots: int,
+    coefficients: wp.mat33d,
+    rest: wp.float64,
+    y: wp.array2d(dtype=vec7d),
+):
+    """y[b, e] = sum_t (c_t0 x_t, c_t1 x_t, c_t2 s_t) + (0, 0, rest) over the element's ``slots`` nodes."""
+    b, e = wp.tid()
+    ids = nodes[e]
+    sa = 3 + axis[e]
+    g1 = wp.vec3d()
+    g2 = wp.vec3d()
+    s = wp.float64(0.0)
+    for t in range(slots):
+        qt = q[b, ids[t]]
+        xt = wp.vec3d(qt[0], qt[1], qt[2])
+        g1 += coefficients[t, 0] * xt
+        g2 += coefficients[t, 1] * xt
+        s += coefficients[t, 2] * qt[sa]
+    y[b, e] = pack_local(g1, g2, rest + s)
+
+
+@wp.func
+def unpack_local(y0: vec7d, dy: vec7d):
+    y = y0 + dy
+    return wp.vec3d(y[0], y[1], y[2]), wp.vec3d(y[3], y[4], y[5]), y[6]
+
+
+@wp.kernel
+def segment_gradient(
+    y0: wp.array2d(dtype=vec7d),
+    dy: wp.array3d(dtype=vec7d),
+    segment_reach: wp.array(dtype=wp.float64),
+    density: wp.array2d(dtype=wp.float64),
+    stretch_stiffness: wp.array2d(dtype=wp.float64),
+    contact_stiffness: wp.array2d(dtype=wp.float64),
+    gravity: wp.array(dtype=wp.vec3d),
+    spacing: wp.float64,
+    out: wp.array3d(dtype=wp.float64),
+):
+    """Component k of dV/dy of stretch + gravity + contact, y = (xb - xa, xa + xb, ds)."""
+    b, e, k = wp.tid()
+    edge, total, ds = unpack_local(y0[b, e], dy[b, e, k])
+    zero = wp.vec3d()
+    f_xa, f_sb = stretch_forces(zero, edge, ds, stretch_stiffness[b, e])
+    g_x, g_sb = gravity_forces(total, zero, ds, density[b, e], gravity[b])
+    c_sb = contact_force_sb(ds, contact_stiffness[b, e], spacing, segment_reach[e])
+    out[b, e, k] = pack_local(f_xa, -g_x, -(f_sb + g_sb + c_sb))[k]
+
+
+@wp.kernel
+def bending_gradient(
+    y0: wp.array2d(dtype=vec7d),
+    dy: wp.array3d(dtype=vec7d),
+    bend_stiffness: wp.array2d(dtype=wp.float64),
+    out: wp.array3d(dtype=wp.float64),
+):
+    """Component k of dV/dy of V = kb theta^2 / span, y = (xa - xc, xb - xa, span)."""
+    b, e, k = wp.tid()
+    e1, e2, span = unpack_local(y0[b, e], dy[b, e, k])
+    theta_sq, g1, g2 = bend_angle_sq_grads(e1, e2)
+    clamped = wp.max(span, MIN_LENGTH)
+    kb = bend_stiffness[b, e] / clamped
+    out[b, e, k] = pack_local(kb * g1, kb * g2, -kb * theta_sq / clamped)[k]
+
+
+@wp.kernel
+def shear_gradient(
+    y0: wp.array2d(dtype=vec7d),
+    dy: wp.array3d(dtype=vec7d),
+    stencil_nodes: wp.array(dtype=wp.vec3i),
+    stencil_jam: wp.array(dtype=wp.int32),
+    shear_stiffness: wp.array2d(dtype=wp.float64),
+    compression: wp.array2d(dtype=wp.float64),
+    spacing: wp.float64,
+    radius: wp.float64,
+    lock_angle: wp.float64,
+    out: wp.array3d(dtype=wp.float64),
+):
+    """Component k of dV/dy of the jamming shear energy, y = (xp - xa, xr - xa, 0), frozen N."""
+    b, e, k = wp.tid()
+    ep, er, unused = unpack_local(y0[b, e], dy[b, e, k])
+    k0 = shear_stiffness[b, e] * (compression[b, stencil_nodes[e][0]] + wp.float64(1.0))
+    f_p, f_r = shear_forces(wp.vec3d(), ep, er, k0, stencil_jam[e], spacing, radius, lock_angle)
+    out[b, e, k] = pack_local(-f_p, -f_r, wp.float64(0.0))[k]
+
+
+@dataclass(frozen=True)
+class ElementType:
+    """One implicit element family: its nodes (padded to 3), yarn axis, the local-coordinate map and
+    the gradient kernel with its parameter arguments (everything after ``dy`` but the output)."""
+
+    nodes: wp.array
+    axis: wp.array
+    slots: int
+    coefficients: wp.mat33d
+    rest: float
+    kernel: object
+    parameters: list
+
+
+def element_types(model, compression: wp.array) -> list:
+    """The segment, bending and shear element types of ``model`` (shear uses the frozen ``compression``)."""
+    dev = model.device
+    segments = np.zeros((model.segment_count, 3), dtype=np.int32)
+    segments[:, :2] = model.segment_np
+    no_axis = wp.zeros(model.stencil_count, dtype=wp.int32, device=dev)
+    spacing = model.spacing
+    return [
+        ElementType(wp.array(segments, dtype=wp.vec3i, device=dev), model.segment_axis, 2,
+                    wp.mat33d(-1.0, 1.0, -1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0), spacing, segment_gradient,
+                    [model.segment_reach, model.segment_density, model.segment_stretch_stiffness,
+                     model.segment_contact_stiffness, model.gravity, spacing]),
+        ElementType(model.triple_nodes, model.triple_axis, 3,
+                    wp.mat33d(-1.0, 0.0, -1.0, 1.0, -1.0, 0.0, 0.0, 1.0, 1.0), 2.0 * spacing,
+                    bending_gradient, [model.triple_bend_stiffness]),
+        ElementType(model.stencil_nodes, no_axis, 3,
+                    wp.mat33d(-1.0, -1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0), 0.0, shear_gradient,
+                    [model.stencil_nodes, model.stencil_jam, model.stencil_shear_stiffness, compression, spacing,
+                     model.yarn_radius, model.lock_angle]),
+    ]
+
+
+class LocalHessians:
+    """Hessians d^2V/dy^2 [B, E, 7] (rows, vec7d) of one element type, recomputed by ``update``."""
+
+    def __init__(self, model, element: ElementType):
+        self.model = model
+        self.element = element
+        count = element.nodes.shape[0]
+        dev = model.device
+        shape = (model.world_count, count, 7)
+        self.local = wp.zeros(shape[:2], dtype=vec7d, device=dev)
+        self.rows = wp.zeros(shape, dtype=vec7d, device=dev)
+        self._zero = wp.zeros(shape, dtype=vec7d, device=dev)  # dy: the point of differentiation is y0
+        self._ones = wp.ones(shape, dtype=wp.float64, device=dev)  # output seed: one per (b, e, k)
+        self._out = wp.zeros(shape, dtype=wp.float64, device=dev)
+
+    def update(self, q: wp.array2d) -> wp.array3d:
+        """Recompute the rows at configuration q; returns ``self.rows``."""
+        m, el = self.model, self.element
+        dev = m.device
+        count = el.nodes.shape[0]
+        wp.launch(gather_local, dim=(m.world_count, count),
+                  inputs=[q, el.nodes, el.axis, el.slots, el.coefficients, el.rest], outputs=[self.local],
+                  device=dev)
+        self.rows.zero_()
+        inputs = [self.local, self._zero, *el.parameters]
+        wp.launch(el.kernel, dim=self.rows.shape, inputs=inputs, outputs=[self._out],
+                  adj_inputs=[None, self.rows] + [None] * len(el.parameters), adj_outputs=[self._ones],
+                  adjoint=True, device=dev)
+        return self.rows
