@@ -18,7 +18,7 @@ import numpy as np
 import warp as wp
 
 from ._forces import friction_stiffness
-from ._hessians import LocalHessians, element_types, vec7d
+from ._hessians import element_types, vec7d
 from ._kernels import material_length, position
 from ._types import vec5d
 
@@ -212,7 +212,7 @@ class AssembledOperator:
         self.blocks = wp.zeros((model.world_count, model.node_count, STENCIL), dtype=mat55d, device=dev)
         self.offsets = wp.array(np.asarray(OFFSETS, dtype=np.int32), dtype=wp.vec2i, device=dev)
         self.elements = element_types(model, compression)
-        self.hessians = [LocalHessians(model, el) for el in self.elements]
+        self.hessians = [el.hessians(model, el) for el in self.elements]
         self._span = 256 if dev.is_cpu else 8  # nodes per product thread (CPU: few, long threads)
         self._no_dot = wp.zeros(model.world_count, dtype=wp.float64, device=dev)
 

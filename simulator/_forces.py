@@ -212,13 +212,20 @@ def shear_energy(xa: wp.vec3d, xp: wp.vec3d, xr: wp.vec3d, k0: wp.float64, jam: 
 
 
 @wp.func
+def shear_moment(phi: wp.float64, k0: wp.float64, jam: int, spacing: wp.float64, radius: wp.float64,
+                 lock_angle: wp.float64):
+    """dV/dphi [J/rad] of the shear energy (``shear_energy``) at shear angle phi."""
+    kx, dkx = shear_stiffness(phi, k0, jam, spacing, radius, lock_angle)
+    d = phi - HALF_PI
+    return spacing * d * (kx + wp.float64(0.5) * dkx * d)
+
+
+@wp.func
 def shear_forces(xa: wp.vec3d, xp: wp.vec3d, xr: wp.vec3d, k0: wp.float64, jam: int, spacing: wp.float64,
                  radius: wp.float64, lock_angle: wp.float64):
     """Shear forces (on xp, on xr) [N]; the force on xa is minus their sum."""
     phi, gp, gr = angle_grads(xp - xa, xr - xa)
-    kx, dkx = shear_stiffness(phi, k0, jam, spacing, radius, lock_angle)
-    d = phi - HALF_PI
-    dv = spacing * d * (kx + wp.float64(0.5) * dkx * d)
+    dv = shear_moment(phi, k0, jam, spacing, radius, lock_angle)
     return -dv * gp, -dv * gr
 
 

@@ -22,10 +22,11 @@ import warp as wp
 
 from ._forces import (
     MIN_LENGTH,
+    angle_grads,
     bend_angle_sq_grads,
     contact_force_sb,
     gravity_forces,
-    shear_forces,
+    shear_moment,
     stretch_forces,
 )
 from ._types import vec5d
@@ -109,10 +110,33 @@ def bending_gradient(
     out[b, e, k] = pack_local(kb * g1, kb * g2, -kb * theta_sq / clamped)[k]
 
 
+@wp.func
+def angle_hessian(e1: wp.vec3d, e2: wp.vec3d):
+    """Blocks d^2phi/de1^2, d^2phi/de1 de2, d^2phi/de2^2 [1/m^2] of the angle phi between e1 and e2
+    (``angle_grads``), from phi = acos(c): d^2phi = -(1/s) d^2c - (c/s^3) dc dc^T, s = sin(phi)."""
+    l1 = wp.length(e1)
+    l2 = wp.length(e2)
+    u1 = e1 / l1
+    u2 = e2 / l2
+    c = wp.dot(u1, u2)
+    s = wp.max(wp.length(wp.cross(u1, u2)), MIN_LENGTH)
+    eye = wp.identity(n=3, dtype=wp.float64)
+    dc1 = (u2 - c * u1) / l1
+    dc2 = (u1 - c * u2) / l2
+    three = wp.float64(3.0)
+    sym = wp.outer(u1, u2) + wp.outer(u2, u1)
+    c11 = (three * c * wp.outer(u1, u1) - sym - c * eye) / (l1 * l1)
+    c22 = (three * c * wp.outer(u2, u2) - sym - c * eye) / (l2 * l2)
+    c12 = (eye - wp.outer(u1, u1) - wp.outer(u2, u2) + c * wp.outer(u1, u2)) / (l1 * l2)
+    a = -wp.float64(1.0) / s
+    bq = -c / (s * s * s)
+    return a * c11 + bq * wp.outer(dc1, dc1), a * c12 + bq * wp.outer(dc1, dc2), a * c22 + bq * wp.outer(dc2, dc2)
+
+
 @wp.kernel
-def shear_gradient(
+def shear_moment_kernel(
     y0: wp.array2d(dtype=vec7d),
-    dy: wp.array3d(dtype=vec7d),
+    dphi: wp.array2d(dtype=wp.float64),
     stencil_nodes: wp.array(dtype=wp.vec3i),
     stencil_jam: wp.array(dtype=wp.int32),
     shear_stiffness: wp.array2d(dtype=wp.float64),
@@ -120,20 +144,53 @@ def shear_gradient(
     spacing: wp.float64,
     radius: wp.float64,
     lock_angle: wp.float64,
-    out: wp.array3d(dtype=wp.float64),
+    out: wp.array2d(dtype=wp.float64),
 ):
-    """Component k of dV/dy of the jamming shear energy, y = (xp - xa, xr - xa, 0), frozen N."""
-    b, e, k = wp.tid()
-    ep, er, unused = unpack_local(y0[b, e], dy[b, e, k])
+    """out = V'(phi + dphi) [J/rad] of the shear energy with y = (xp - xa, xr - xa, 0) (frozen N); its
+    adjoint with a unit seed gives V''(phi) in the adjoint of dphi."""
+    b, e = wp.tid()
+    ep, er, unused = unpack_local(y0[b, e], vec7d())
+    phi, gp, gr = angle_grads(ep, er)
     k0 = shear_stiffness[b, e] * (compression[b, stencil_nodes[e][0]] + wp.float64(1.0))
-    f_p, f_r = shear_forces(wp.vec3d(), ep, er, k0, stencil_jam[e], spacing, radius, lock_angle)
-    out[b, e, k] = pack_local(-f_p, -f_r, wp.float64(0.0))[k]
+    out[b, e] = shear_moment(phi + dphi[b, e], k0, stencil_jam[e], spacing, radius, lock_angle)
+
+
+@wp.kernel
+def shear_rows(
+    y0: wp.array2d(dtype=vec7d),
+    curvature: wp.array2d(dtype=wp.float64),
+    stencil_nodes: wp.array(dtype=wp.vec3i),
+    stencil_jam: wp.array(dtype=wp.int32),
+    shear_stiffness: wp.array2d(dtype=wp.float64),
+    compression: wp.array2d(dtype=wp.float64),
+    spacing: wp.float64,
+    radius: wp.float64,
+    lock_angle: wp.float64,
+    rows: wp.array3d(dtype=vec7d),
+):
+    """Rows of d^2V/dy^2 = V'' dphi dphi^T + V' d^2phi (V'' = ``curvature``) of the shear energy."""
+    b, e = wp.tid()
+    ep, er, unused = unpack_local(y0[b, e], vec7d())
+    phi, gp, gr = angle_grads(ep, er)
+    k0 = shear_stiffness[b, e] * (compression[b, stencil_nodes[e][0]] + wp.float64(1.0))
+    moment = shear_moment(phi, k0, stencil_jam[e], spacing, radius, lock_angle)
+    h11, h12, h22 = angle_hessian(ep, er)
+    v2 = curvature[b, e]
+    grad = pack_local(gp, gr, wp.float64(0.0))
+    zero = wp.float64(0.0)
+    for r in range(3):
+        top = v2 * gp[r] * grad + moment * pack_local(h11[r], h12[r], zero)
+        bottom = v2 * gr[r] * grad + moment * pack_local(wp.transpose(h12)[r], h22[r], zero)
+        rows[b, e, r] = top
+        rows[b, e, 3 + r] = bottom
+    rows[b, e, 6] = vec7d()
 
 
 @dataclass(frozen=True)
 class ElementType:
-    """One implicit element family: its nodes (padded to 3), yarn axis, the local-coordinate map and
-    the gradient kernel with its parameter arguments (everything after ``dy`` but the output)."""
+    """One implicit element family: its nodes (padded to 3), yarn axis, the local-coordinate map, the
+    kernel that ``hessians`` (a ``LocalHessians`` class) launches in adjoint mode, and that kernel's
+    parameter arguments (everything after its first two arguments but the output)."""
 
     nodes: wp.array
     axis: wp.array
@@ -142,6 +199,65 @@ class ElementType:
     rest: float
     kernel: object
     parameters: list
+    hessians: type
+
+
+class LocalHessians:
+    """Hessians d^2V/dy^2 [B, E, 7] (rows, vec7d) of one element type by reverse mode on its gradient
+    kernel (one thread per element and row), recomputed by ``update``."""
+
+    def __init__(self, model, element: ElementType):
+        self.model = model
+        self.element = element
+        dev = model.device
+        shape = (model.world_count, element.nodes.shape[0])
+        self.local = wp.zeros(shape, dtype=vec7d, device=dev)
+        self.rows = wp.zeros((*shape, 7), dtype=vec7d, device=dev)
+        self._allocate(shape)
+
+    def _allocate(self, shape: tuple) -> None:
+        dev = self.model.device
+        self._zero = wp.zeros((*shape, 7), dtype=vec7d, device=dev)  # dy: differentiate at y0
+        self._ones = wp.ones((*shape, 7), dtype=wp.float64, device=dev)  # output seed, one per (b, e, k)
+        self._out = wp.zeros((*shape, 7), dtype=wp.float64, device=dev)
+
+    def update(self, q: wp.array2d) -> wp.array3d:
+        """Recompute the rows at configuration q; returns ``self.rows``."""
+        el = self.element
+        wp.launch(gather_local, dim=self.local.shape,
+                  inputs=[q, el.nodes, el.axis, el.slots, el.coefficients, el.rest], outputs=[self.local],
+                  device=self.model.device)
+        self._fill_rows()
+        return self.rows
+
+    def _fill_rows(self) -> None:
+        el = self.element
+        self.rows.zero_()
+        wp.launch(el.kernel, dim=self.rows.shape, inputs=[self.local, self._zero, *el.parameters],
+                  outputs=[self._out], adj_inputs=[None, self.rows] + [None] * len(el.parameters),
+                  adj_outputs=[self._ones], adjoint=True, device=self.model.device)
+
+
+class ShearHessians(LocalHessians):
+    """Shear Hessians V'' dphi dphi^T + V' d^2phi: V'' by reverse mode on V'(phi) (one thread per
+    element), d^2phi in closed form (phi ~ pi/2, far from the singular 0 and pi)."""
+
+    def _allocate(self, shape: tuple) -> None:
+        dev = self.model.device
+        self._zero = wp.zeros(shape, dtype=wp.float64, device=dev)
+        self._ones = wp.ones(shape, dtype=wp.float64, device=dev)
+        self._out = wp.zeros(shape, dtype=wp.float64, device=dev)
+        self.curvature = wp.zeros(shape, dtype=wp.float64, device=dev)
+
+    def _fill_rows(self) -> None:
+        el = self.element
+        dev = self.model.device
+        self.curvature.zero_()
+        wp.launch(el.kernel, dim=self.local.shape, inputs=[self.local, self._zero, *el.parameters],
+                  outputs=[self._out], adj_inputs=[None, self.curvature] + [None] * len(el.parameters),
+                  adj_outputs=[self._ones], adjoint=True, device=dev)
+        wp.launch(shear_rows, dim=self.local.shape, inputs=[self.local, self.curvature, *el.parameters],
+                  outputs=[self.rows], device=dev)
 
 
 def element_types(model, compression: wp.array) -> list:
@@ -155,43 +271,12 @@ def element_types(model, compression: wp.array) -> list:
         ElementType(wp.array(segments, dtype=wp.vec3i, device=dev), model.segment_axis, 2,
                     wp.mat33d(-1.0, 1.0, -1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0), spacing, segment_gradient,
                     [model.segment_reach, model.segment_density, model.segment_stretch_stiffness,
-                     model.segment_contact_stiffness, model.gravity, spacing]),
+                     model.segment_contact_stiffness, model.gravity, spacing], LocalHessians),
         ElementType(model.triple_nodes, model.triple_axis, 3,
                     wp.mat33d(-1.0, 0.0, -1.0, 1.0, -1.0, 0.0, 0.0, 1.0, 1.0), 2.0 * spacing,
-                    bending_gradient, [model.triple_bend_stiffness]),
+                    bending_gradient, [model.triple_bend_stiffness], LocalHessians),
         ElementType(model.stencil_nodes, no_axis, 3,
-                    wp.mat33d(-1.0, -1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0), 0.0, shear_gradient,
+                    wp.mat33d(-1.0, -1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0), 0.0, shear_moment_kernel,
                     [model.stencil_nodes, model.stencil_jam, model.stencil_shear_stiffness, compression, spacing,
-                     model.yarn_radius, model.lock_angle]),
+                     model.yarn_radius, model.lock_angle], ShearHessians),
     ]
-
-
-class LocalHessians:
-    """Hessians d^2V/dy^2 [B, E, 7] (rows, vec7d) of one element type, recomputed by ``update``."""
-
-    def __init__(self, model, element: ElementType):
-        self.model = model
-        self.element = element
-        count = element.nodes.shape[0]
-        dev = model.device
-        shape = (model.world_count, count, 7)
-        self.local = wp.zeros(shape[:2], dtype=vec7d, device=dev)
-        self.rows = wp.zeros(shape, dtype=vec7d, device=dev)
-        self._zero = wp.zeros(shape, dtype=vec7d, device=dev)  # dy: the point of differentiation is y0
-        self._ones = wp.ones(shape, dtype=wp.float64, device=dev)  # output seed: one per (b, e, k)
-        self._out = wp.zeros(shape, dtype=wp.float64, device=dev)
-
-    def update(self, q: wp.array2d) -> wp.array3d:
-        """Recompute the rows at configuration q; returns ``self.rows``."""
-        m, el = self.model, self.element
-        dev = m.device
-        count = el.nodes.shape[0]
-        wp.launch(gather_local, dim=(m.world_count, count),
-                  inputs=[q, el.nodes, el.axis, el.slots, el.coefficients, el.rest], outputs=[self.local],
-                  device=dev)
-        self.rows.zero_()
-        inputs = [self.local, self._zero, *el.parameters]
-        wp.launch(el.kernel, dim=self.rows.shape, inputs=inputs, outputs=[self._out],
-                  adj_inputs=[None, self.rows] + [None] * len(el.parameters), adj_outputs=[self._ones],
-                  adjoint=True, device=dev)
-        return self.rows
