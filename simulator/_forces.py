@@ -99,16 +99,31 @@ def gravity_forces(xa: wp.vec3d, xb: wp.vec3d, material_length: wp.float64, rho:
 
 @wp.func
 def soft_relu(x: wp.float64, width: wp.float64):
-    """width * log(1 + exp(x / width)): a C-infinity ReLU, exact to ~width * exp(-|x| / width)."""
+    """width * log(1 + exp(x / width)): a C-infinity ReLU, exact to ~width * exp(-|x| / width).
+
+    Written with one smooth branch per sign of x (no abs or max), so that reverse mode also gives the
+    exact derivative at x = 0 (where segments at rest sit in satin weaves)."""
     z = x / width
-    return width * (wp.max(z, wp.float64(0.0)) + wp.log(wp.float64(1.0) + wp.exp(-wp.abs(z))))
+    out = wp.float64(0.0)
+    if z > wp.float64(0.0):
+        out = width * (z + wp.log(wp.float64(1.0) + wp.exp(-z)))
+    else:
+        out = width * wp.log(wp.float64(1.0) + wp.exp(z))
+    return out
 
 
 @wp.func
 def soft_step(x: wp.float64, width: wp.float64):
-    """Derivative of soft_relu: the logistic function of x / width, without overflow."""
-    decay = wp.exp(-wp.abs(x / width))
-    return wp.where(x > wp.float64(0.0), wp.float64(1.0), decay) / (wp.float64(1.0) + decay)
+    """Derivative of soft_relu: the logistic function of x / width, without overflow (smooth branches,
+    as in soft_relu)."""
+    z = x / width
+    out = wp.float64(0.0)
+    if z > wp.float64(0.0):
+        out = wp.float64(1.0) / (wp.float64(1.0) + wp.exp(-z))
+    else:
+        decay = wp.exp(z)
+        out = decay / (wp.float64(1.0) + decay)
+    return out
 
 
 CONTACT_SMOOTHING = wp.constant(wp.float64(1.0e-2))  # ReLU width of the contact barrier / spacing
