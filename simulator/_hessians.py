@@ -21,13 +21,13 @@ import numpy as np
 import warp as wp
 
 from ._forces import (
+    CONTACT_SMOOTHING,
     MIN_LENGTH,
     angle_grads,
     bend_angle_sq_grads,
-    contact_force_sb,
-    gravity_forces,
     shear_moment,
-    stretch_forces,
+    soft_relu,
+    soft_step,
 )
 from ._types import vec5d
 
@@ -73,25 +73,39 @@ def unpack_local(y0: vec7d, dy: vec7d):
 
 
 @wp.kernel
-def segment_gradient(
+def segment_rows(
     y0: wp.array2d(dtype=vec7d),
-    dy: wp.array3d(dtype=vec7d),
     segment_reach: wp.array(dtype=wp.float64),
     density: wp.array2d(dtype=wp.float64),
     stretch_stiffness: wp.array2d(dtype=wp.float64),
     contact_stiffness: wp.array2d(dtype=wp.float64),
     gravity: wp.array(dtype=wp.vec3d),
     spacing: wp.float64,
-    out: wp.array3d(dtype=wp.float64),
+    rows: wp.array3d(dtype=vec7d),
 ):
-    """Component k of dV/dy of stretch + gravity + contact, y = (xb - xa, xa + xb, ds)."""
-    b, e, k = wp.tid()
-    edge, total, ds = unpack_local(y0[b, e], dy[b, e, k])
+    """Rows of d^2V/dy^2 of stretch + gravity + contact in closed form, y = (e = xb - xa, xa + xb, ds):
+    d^2/de^2 = ks/ds ((1 - ds/l) I + ds/l u u^T), d^2/de dds = -ks l/ds^2 u, d^2/dds^2 = ks l^2/ds^3
+    + kc L (sigma^2 + relu' sigma') (smoothed contact), d^2/d(xa + xb) dds = -rho g / 2."""
+    b, e = wp.tid()
+    edge, total, length = unpack_local(y0[b, e], vec7d())
+    ds = wp.max(length, MIN_LENGTH)
+    ks = stretch_stiffness[b, e]
+    l = wp.length(edge)
+    u = edge / l
+    hee = (ks / ds) * ((wp.float64(1.0) - ds / l) * wp.identity(n=3, dtype=wp.float64) + (ds / l) * wp.outer(u, u))
+    hes = (-ks * l / (ds * ds)) * u
+    width = CONTACT_SMOOTHING * spacing
+    x = segment_reach[e] - length
+    sigma = soft_step(x, width)
+    slope = sigma * (wp.float64(1.0) - sigma) / width
+    hss = ks * l * l / (ds * ds * ds) + contact_stiffness[b, e] * spacing * (
+        sigma * sigma + soft_relu(x, width) * slope)
+    hgs = (wp.float64(-0.5) * density[b, e]) * gravity[b]
     zero = wp.vec3d()
-    f_xa, f_sb = stretch_forces(zero, edge, ds, stretch_stiffness[b, e])
-    g_x, g_sb = gravity_forces(total, zero, ds, density[b, e], gravity[b])
-    c_sb = contact_force_sb(ds, contact_stiffness[b, e], spacing, segment_reach[e])
-    out[b, e, k] = pack_local(f_xa, -g_x, -(f_sb + g_sb + c_sb))[k]
+    for r in range(3):
+        rows[b, e, r] = pack_local(hee[r], zero, hes[r])
+        rows[b, e, 3 + r] = pack_local(zero, zero, hgs[r])
+    rows[b, e, 6] = pack_local(hes, hgs, hss)
 
 
 @wp.kernel
@@ -238,6 +252,18 @@ class LocalHessians:
                   adj_outputs=[self._ones], adjoint=True, device=self.model.device)
 
 
+class ClosedFormHessians(LocalHessians):
+    """Hessians from a kernel that writes the rows in closed form (one thread per element)."""
+
+    def _allocate(self, shape: tuple) -> None:
+        pass
+
+    def _fill_rows(self) -> None:
+        el = self.element
+        wp.launch(el.kernel, dim=self.local.shape, inputs=[self.local, *el.parameters], outputs=[self.rows],
+                  device=self.model.device)
+
+
 class ShearHessians(LocalHessians):
     """Shear Hessians V'' dphi dphi^T + V' d^2phi: V'' by reverse mode on V'(phi) (one thread per
     element), d^2phi in closed form (phi ~ pi/2, far from the singular 0 and pi)."""
@@ -269,9 +295,9 @@ def element_types(model, compression: wp.array) -> list:
     spacing = model.spacing
     return [
         ElementType(wp.array(segments, dtype=wp.vec3i, device=dev), model.segment_axis, 2,
-                    wp.mat33d(-1.0, 1.0, -1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0), spacing, segment_gradient,
+                    wp.mat33d(-1.0, 1.0, -1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0), spacing, segment_rows,
                     [model.segment_reach, model.segment_density, model.segment_stretch_stiffness,
-                     model.segment_contact_stiffness, model.gravity, spacing], LocalHessians),
+                     model.segment_contact_stiffness, model.gravity, spacing], ClosedFormHessians),
         ElementType(model.triple_nodes, model.triple_axis, 3,
                     wp.mat33d(-1.0, 0.0, -1.0, 1.0, -1.0, 0.0, 0.0, 1.0, 1.0), 2.0 * spacing,
                     bending_gradient, [model.triple_bend_stiffness], LocalHessians),
