@@ -26,11 +26,20 @@ from tests.cloth_factory import hanging_spec  # noqa: E402
 
 
 def array_bytes(*owners) -> int:
-    total = 0
-    for owner in owners:
-        for value in vars(owner).values():
-            if isinstance(value, wp.array):
-                total += value.capacity
+    """Bytes of the distinct Warp arrays reachable from ``owners`` through attributes and lists
+    (the preconditioner and the assembled operator included)."""
+    seen, total, stack = set(), 0, list(owners)
+    while stack:
+        value = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, wp.array):
+            total += value.capacity
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        elif hasattr(value, "__dict__") and type(value).__module__.startswith("simulator"):
+            stack.extend(vars(value).values())
     return total
 
 

@@ -448,27 +448,23 @@ class SolverImplicit:
         m = self.model
         dev = m.device
         tol_sq = self.tolerance**2
-        chunks = (m.world_count, self._chunks)
         nodes = (m.world_count, m.node_count)
         r, z, p, ap = self.residual, self.precond_residual, self.direction, self.product
         for arr in (self._rz, self._rz_new, self._bz, self._pap, self._done, self.iterations):
             arr.zero_()
         self.prepare_operator(q, anchor)
-        self.preconditioner.apply(rhs, z)
-        wp.launch(cg_dot, dim=chunks, inputs=[rhs, z, m.node_count], outputs=[self._bz], device=dev)
+        self.preconditioner.apply(rhs, z, self._bz)
         self.apply_operator(q, anchor, velocity, ap)
         wp.launch(cg_residual, dim=nodes, inputs=[rhs, ap, m.dof_mask], outputs=[r], device=dev)
-        self.preconditioner.apply(r, z)
+        self.preconditioner.apply(r, z, self._rz)
         wp.copy(p, z)
-        wp.launch(cg_dot, dim=chunks, inputs=[r, z, m.node_count], outputs=[self._rz], device=dev)
         wp.launch(cg_mark_converged, dim=m.world_count, inputs=[self._rz, self._bz, tol_sq], outputs=[self._done],
                   device=dev)
         for it in range(self.max_iterations):
             self.apply_operator(q, anchor, p, ap, self._pap)
             wp.launch(cg_update, dim=nodes, inputs=[velocity, p, ap, r, m.dof_mask, self._rz, self._pap, self._done],
                       device=dev)
-            self.preconditioner.apply(r, z)
-            wp.launch(cg_dot, dim=chunks, inputs=[r, z, m.node_count], outputs=[self._rz_new], device=dev)
+            self.preconditioner.apply(r, z, self._rz_new)
             wp.launch(cg_direction, dim=nodes, inputs=[p, z, self._rz, self._rz_new, self._done], device=dev)
             wp.launch(cg_advance, dim=m.world_count,
                       inputs=[self._rz, self._rz_new, self._pap, self._bz, tol_sq],
