@@ -1,12 +1,14 @@
-"""Linearized backward-Euler solver with a matrix-free, batched CG and a yarn-line preconditioner.
+"""Linearized backward-Euler solver with a batched, preconditioned CG and a yarn-line preconditioner.
 
 One step solves (M + h D + h^2 K) qdot+ = M qdot + h F(q) for the new velocities of all worlds,
 then q+ = q + h qdot+ and the friction anchors follow the sliding (yarn-model.md section 3).
 M is the integrated Eulerian-on-Lagrangian mass, D the sliding damping and K = -dF/dq the stiffness
 of the implicit forces (stretch, gravity, contact, bending, shear, pins, friction springs) with the
-compression N and stick/slip indicators frozen at the start of the step. K p is computed exactly,
-without assembling K, as the adjoint of the force kernels seeded with p (K is symmetric, so the
-vector-Jacobian product equals the Jacobian-vector product). Wind and the velocity-quadratic inertial
+compression N and stick/slip indicators frozen at the start of the step. By default A is assembled
+once per solve as 5x5 blocks on the 13-point node stencil (``simulator._assembled``, exact element
+Hessians); ``operator="matrix_free"`` instead computes K p in every CG iteration as the adjoint of
+the force kernels seeded with p (K is symmetric, so the vector-Jacobian product equals the
+Jacobian-vector product). Both give the same A to rounding. Wind and the velocity-quadratic inertial
 forces are explicit. All of M, D and K are symmetric, so CG applies; each world has its own CG
 scalars and stops on its own, so B worlds give exactly B separate runs.
 """
