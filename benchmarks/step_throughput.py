@@ -1,16 +1,18 @@
 """Step throughput of the implicit solver: steps/s, crossing-steps/s, CG iterations, memory.
 
 Usage: python benchmarks/step_throughput.py [--sizes 5 17 25 101] [--worlds 1 64] [--device cpu]
-       [--seconds 5] [--warmup-steps 20]
+       [--seconds 5] [--warmup-steps 20] [--operator assembled matrix_free]
 
 Runs the reference scene (plain weave, two top corners pinned, 5 m/s wind, dt = 1 ms) for each
 cloth size N x N and batch size B, after warm-up steps that compile the kernels and set the cloth
-swinging (the solver needs fewer iterations from rest), and prints one row each.
+swinging (the solver needs fewer iterations from rest), and prints one row each, per system operator
+(``SolverImplicit(operator=...)``).
 Timings are wall-clock and include the solver's host-side convergence checks. Peak memory is the
 bytes of all Warp arrays owned by the model, the solver and two states (the step allocates nothing).
 """
 
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -24,18 +26,27 @@ from tests.cloth_factory import hanging_spec  # noqa: E402
 
 
 def array_bytes(*owners) -> int:
-    total = 0
-    for owner in owners:
-        for value in vars(owner).values():
-            if isinstance(value, wp.array):
-                total += value.capacity
+    """Bytes of the distinct Warp arrays reachable from ``owners`` through attributes and lists
+    (the preconditioner and the assembled operator included)."""
+    seen, total, stack = set(), 0, list(owners)
+    while stack:
+        value = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, wp.array):
+            total += value.capacity
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        elif hasattr(value, "__dict__") and type(value).__module__.startswith("simulator"):
+            stack.extend(vars(value).values())
     return total
 
 
-def measure(size: int, worlds: int, device: str, seconds: float, warmup_steps: int) -> dict:
+def measure(size: int, worlds: int, device: str, seconds: float, warmup_steps: int, operator: str) -> dict:
     spec = hanging_spec((size, size))
     model = simulator.build_model([spec] * worlds, device=device)
-    solver = simulator.SolverImplicit(model, dt=1e-3)
+    solver = simulator.SolverImplicit(model, dt=1e-3, operator=operator)
     states = [model.state(), model.state()]
     for k in range(max(1, warmup_steps)):  # kernel compilation, then get the cloth moving
         solver.step(states[k % 2], states[(k + 1) % 2])
@@ -65,16 +76,18 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seconds", type=float, default=5.0, help="minimum timed wall time per row")
     parser.add_argument("--warmup-steps", type=int, default=20, help="untimed steps before timing")
+    parser.add_argument("--operator", nargs="+", default=["assembled", "matrix_free"],
+                        choices=["assembled", "matrix_free"], help="system operators to time")
     args = parser.parse_args()
     wp.config.quiet = True
     wp.init()
     print(f"device: {wp.get_device(args.device).name} ({args.device}), warp {wp.config.version}")
-    print(f"{'cloth':>9} {'worlds':>6} {'steps/s':>9} {'crossing-steps/s':>17} {'CG it/step':>10} {'memory MB':>10}")
-    for size in args.sizes:
-        for worlds in args.worlds:
-            row = measure(size, worlds, args.device, args.seconds, args.warmup_steps)
-            print(f"{size:>4}x{size:<4} {worlds:>6} {row['steps_per_s']:>9.2f} {row['crossing_steps_per_s']:>17.3e} "
-                  f"{row['iterations']:>10.1f} {row['memory_mb']:>10.2f}", flush=True)
+    print(f"{'cloth':>9} {'worlds':>6} {'operator':>11} {'steps/s':>9} {'crossing-steps/s':>17} {'CG it/step':>10} "
+          f"{'memory MB':>10}")
+    for size, worlds, operator in itertools.product(args.sizes, args.worlds, args.operator):
+        row = measure(size, worlds, args.device, args.seconds, args.warmup_steps, operator)
+        print(f"{size:>4}x{size:<4} {worlds:>6} {operator:>11} {row['steps_per_s']:>9.2f} "
+              f"{row['crossing_steps_per_s']:>17.3e} {row['iterations']:>10.1f} {row['memory_mb']:>10.2f}", flush=True)
 
 
 if __name__ == "__main__":

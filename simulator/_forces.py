@@ -99,16 +99,31 @@ def gravity_forces(xa: wp.vec3d, xb: wp.vec3d, material_length: wp.float64, rho:
 
 @wp.func
 def soft_relu(x: wp.float64, width: wp.float64):
-    """width * log(1 + exp(x / width)): a C-infinity ReLU, exact to ~width * exp(-|x| / width)."""
+    """width * log(1 + exp(x / width)): a C-infinity ReLU, exact to ~width * exp(-|x| / width).
+
+    Written with one smooth branch per sign of x (no abs or max), so that reverse mode also gives the
+    exact derivative at x = 0 (where segments at rest sit in satin weaves)."""
     z = x / width
-    return width * (wp.max(z, wp.float64(0.0)) + wp.log(wp.float64(1.0) + wp.exp(-wp.abs(z))))
+    out = wp.float64(0.0)
+    if z > wp.float64(0.0):
+        out = width * (z + wp.log(wp.float64(1.0) + wp.exp(-z)))
+    else:
+        out = width * wp.log(wp.float64(1.0) + wp.exp(z))
+    return out
 
 
 @wp.func
 def soft_step(x: wp.float64, width: wp.float64):
-    """Derivative of soft_relu: the logistic function of x / width, without overflow."""
-    decay = wp.exp(-wp.abs(x / width))
-    return wp.where(x > wp.float64(0.0), wp.float64(1.0), decay) / (wp.float64(1.0) + decay)
+    """Derivative of soft_relu: the logistic function of x / width, without overflow (smooth branches,
+    as in soft_relu)."""
+    z = x / width
+    out = wp.float64(0.0)
+    if z > wp.float64(0.0):
+        out = wp.float64(1.0) / (wp.float64(1.0) + wp.exp(-z))
+    else:
+        decay = wp.exp(z)
+        out = decay / (wp.float64(1.0) + decay)
+    return out
 
 
 CONTACT_SMOOTHING = wp.constant(wp.float64(1.0e-2))  # ReLU width of the contact barrier / spacing
@@ -212,13 +227,20 @@ def shear_energy(xa: wp.vec3d, xp: wp.vec3d, xr: wp.vec3d, k0: wp.float64, jam: 
 
 
 @wp.func
+def shear_moment(phi: wp.float64, k0: wp.float64, jam: int, spacing: wp.float64, radius: wp.float64,
+                 lock_angle: wp.float64):
+    """dV/dphi [J/rad] of the shear energy (``shear_energy``) at shear angle phi."""
+    kx, dkx = shear_stiffness(phi, k0, jam, spacing, radius, lock_angle)
+    d = phi - HALF_PI
+    return spacing * d * (kx + wp.float64(0.5) * dkx * d)
+
+
+@wp.func
 def shear_forces(xa: wp.vec3d, xp: wp.vec3d, xr: wp.vec3d, k0: wp.float64, jam: int, spacing: wp.float64,
                  radius: wp.float64, lock_angle: wp.float64):
     """Shear forces (on xp, on xr) [N]; the force on xa is minus their sum."""
     phi, gp, gr = angle_grads(xp - xa, xr - xa)
-    kx, dkx = shear_stiffness(phi, k0, jam, spacing, radius, lock_angle)
-    d = phi - HALF_PI
-    dv = spacing * d * (kx + wp.float64(0.5) * dkx * d)
+    dv = shear_moment(phi, k0, jam, spacing, radius, lock_angle)
     return -dv * gp, -dv * gr
 
 
@@ -262,6 +284,17 @@ def friction_force(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: w
     coulomb = wp.max(mu_n, wp.float64(1.0e-15)) * wp.tanh(delta / d0)
     spring = kf * delta
     return -(half * (spring - coulomb) * stick + half * (spring + coulomb))
+
+
+@wp.func
+def friction_stiffness(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: wp.float64):
+    """-d friction_force / d delta [N/m] at frozen stick (the friction spring's diagonal stiffness):
+    1/2 (kf - C') stick + 1/2 (kf + C') with C' = mu N (1 - tanh^2(delta / delta0)) / delta0."""
+    half = wp.float64(0.5)
+    d0 = friction_width(mu_n, kf)
+    t = wp.tanh(delta / d0)
+    slope = wp.max(mu_n, wp.float64(1.0e-15)) * (wp.float64(1.0) - t * t) / d0
+    return half * (kf - slope) * stick + half * (kf + slope)
 
 
 @wp.func

@@ -192,17 +192,28 @@ def compose(
     along_warp: wp.array2d(dtype=wp.float64),
     along_weft: wp.array2d(dtype=wp.float64),
     dof_mask: wp.array(dtype=vec5d),
+    node_count: int,
+    span: int,
+    with_dot: int,
     z: wp.array2d(dtype=vec5d),
+    dot: wp.array(dtype=wp.float64),
 ):
-    """z = t1 z1 + t2 z2 + n (r . n) / d_n on positions, r_s / d_s on sliding coordinates."""
-    b, n = wp.tid()
-    rn = r[b, n]
-    f = frame[b, n]
-    d = diag[b, n]
-    zn = wp.dot(f[2], position(rn)) / d[2]
-    zx = along_warp[b, n] * f[0] + along_weft[b, n] * f[1] + zn * f[2]
-    mask = dof_mask[n]
-    z[b, n] = vec5d(zx[0], zx[1], zx[2], mask[3] * rn[3] / d[3], mask[4] * rn[4] / d[4])
+    """z = t1 z1 + t2 z2 + n (r . n) / d_n on positions, r_s / d_s on sliding coordinates, over ``span``
+    consecutive nodes per thread; with_dot != 0 also adds r . z of these nodes into dot[b]."""
+    b, c = wp.tid()
+    acc = wp.float64(0.0)
+    for n in range(c * span, wp.min((c + 1) * span, node_count)):
+        rn = r[b, n]
+        f = frame[b, n]
+        d = diag[b, n]
+        zn = wp.dot(f[2], position(rn)) / d[2]
+        zx = along_warp[b, n] * f[0] + along_weft[b, n] * f[1] + zn * f[2]
+        mask = dof_mask[n]
+        out = vec5d(zx[0], zx[1], zx[2], mask[3] * rn[3] / d[3], mask[4] * rn[4] / d[4])
+        z[b, n] = out
+        acc += wp.dot(rn, out)
+    if with_dot != 0:
+        wp.atomic_add(dot, b, acc)
 
 
 class LinePreconditioner:
@@ -218,6 +229,8 @@ class LinePreconditioner:
         self._scratch = wp.zeros(shape, dtype=wp.float64, device=dev)
         self._warp = wp.zeros(shape, dtype=wp.float64, device=dev)
         self._weft = wp.zeros(shape, dtype=wp.float64, device=dev)
+        self._span = 256 if dev.is_cpu else 8  # nodes per compose thread (CPU: few, long threads)
+        self._no_dot = wp.zeros(model.world_count, dtype=wp.float64, device=dev)
 
     def update(self, q: wp.array2d, h: float) -> None:
         """Rebuild frames and coefficients at configuration q for time step h [s]."""
@@ -239,8 +252,8 @@ class LinePreconditioner:
                   inputs=[m.dof_mask, m.node_pin_stiffness, m.node_friction_stiffness, m.node_friction_damping, h],
                   outputs=[self.diag], device=dev)
 
-    def apply(self, r: wp.array2d, z: wp.array2d) -> None:
-        """z = P^-1 r."""
+    def apply(self, r: wp.array2d, z: wp.array2d, dot: wp.array = None) -> None:
+        """z = P^-1 r; if ``dot`` [B] is given, also dot[b] += r . z (fused reduction)."""
         m = self.model
         width, height = m.nodes
         dev = m.device
@@ -250,5 +263,7 @@ class LinePreconditioner:
         wp.launch(solve_chains, dim=(m.world_count, width),
                   inputs=[r, self.frame, self.diag, self.chain, 1, height, width, 1],
                   outputs=[self._scratch, self._weft], device=dev)
-        wp.launch(compose, dim=(m.world_count, m.node_count),
-                  inputs=[r, self.frame, self.diag, self._warp, self._weft, m.dof_mask], outputs=[z], device=dev)
+        threads = (m.node_count + self._span - 1) // self._span
+        wp.launch(compose, dim=(m.world_count, threads),
+                  inputs=[r, self.frame, self.diag, self._warp, self._weft, m.dof_mask, m.node_count, self._span,
+                          int(dot is not None)], outputs=[z, self._no_dot if dot is None else dot], device=dev)

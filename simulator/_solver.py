@@ -1,12 +1,14 @@
-"""Linearized backward-Euler solver with a matrix-free, batched CG and a yarn-line preconditioner.
+"""Linearized backward-Euler solver with a batched, preconditioned CG and a yarn-line preconditioner.
 
 One step solves (M + h D + h^2 K) qdot+ = M qdot + h F(q) for the new velocities of all worlds,
 then q+ = q + h qdot+ and the friction anchors follow the sliding (yarn-model.md section 3).
 M is the integrated Eulerian-on-Lagrangian mass, D the sliding damping and K = -dF/dq the stiffness
 of the implicit forces (stretch, gravity, contact, bending, shear, pins, friction springs) with the
-compression N and stick/slip indicators frozen at the start of the step. K p is computed exactly,
-without assembling K, as the adjoint of the force kernels seeded with p (K is symmetric, so the
-vector-Jacobian product equals the Jacobian-vector product). Wind and the velocity-quadratic inertial
+compression N and stick/slip indicators frozen at the start of the step. By default A is assembled
+once per solve as 5x5 blocks on the 13-point node stencil (``simulator._assembled``, exact element
+Hessians); ``operator="matrix_free"`` instead computes K p in every CG iteration as the adjoint of
+the force kernels seeded with p (K is symmetric, so the vector-Jacobian product equals the
+Jacobian-vector product). Both give the same A to rounding. Wind and the velocity-quadratic inertial
 forces are explicit. All of M, D and K are symmetric, so CG applies; each world has its own CG
 scalars and stops on its own, so B worlds give exactly B separate runs.
 """
@@ -14,6 +16,7 @@ scalars and stops on its own, so B worlds give exactly B separate runs.
 import numpy as np
 import warp as wp
 
+from ._assembled import AssembledOperator
 from ._crimp import eval_compression, eval_friction_switches, eval_normals
 from ._energy import eval_bending_energy, eval_node_energy, eval_segment_energy, eval_shear_energy
 from ._kernels import (
@@ -40,6 +43,10 @@ from ._reference import (
 from ._types import vec5d
 
 CHUNK = 256
+OPERATORS = ("assembled", "matrix_free")
+#: Reference quirks that change the implicit forces or the system matrix: the assembled operator
+#: reproduces only the model's exact matrix, so with any of them the solver uses the matrix-free one.
+JACOBIAN_QUIRKS = frozenset(("bend_jacobian", "border_coupling", "friction", "shear_precedence", "shear_jacobian"))
 ENERGY_KERNELS = (eval_segment_energy, eval_bending_energy, eval_shear_energy, eval_node_energy)
 
 
@@ -217,10 +224,15 @@ class SolverImplicit:
             for comparisons with trajectories it produced (see ``simulator._reference``). Any of them
             makes the step differ from the model's physics, and the Jacobian quirks make the system
             matrix non-symmetric, so gradients are refused.
+        operator: how CG applies the system matrix A = M + h D + h^2 K: "assembled" builds A once per
+            solve as 5x5 blocks on the 13-point node stencil (``simulator._assembled``), so that a product
+            is one gather launch; "matrix_free" computes every product as the adjoint of the force
+            kernels. Both give the same A to rounding. With a reference quirk in ``JACOBIAN_QUIRKS``
+            the solver always uses "matrix_free" (``self.operator`` says which one is used).
     """
 
     def __init__(self, model: Model, *, dt: float, tolerance: float = 1.0e-6, max_iterations: int = 500,
-                 check_every: int = 4, reference_quirks=()):
+                 check_every: int = 4, reference_quirks=(), operator: str = "assembled"):
         if not (dt > 0.0 and np.isfinite(dt)):
             raise ValueError(f"dt = {dt!r} is out of range: expected a finite time step > 0 s")
         if not (0.0 < tolerance < 1.0):
@@ -262,6 +274,11 @@ class SolverImplicit:
         self._done = wp.zeros(worlds, dtype=wp.int32, device=dev)
         self.iterations = wp.zeros(worlds, dtype=wp.int32, device=dev)
         self._chunks = (nodes + CHUNK - 1) // CHUNK
+        if operator not in OPERATORS:
+            raise ValueError(f"operator = {operator!r} unknown: expected one of {', '.join(OPERATORS)}")
+        self.operator = "matrix_free" if self.quirks & JACOBIAN_QUIRKS else operator
+        self.assembled = (AssembledOperator(model, compression=self.compression, stick=self.stick)
+                          if self.operator == "assembled" else None)
 
     # -- force evaluation ---------------------------------------------------------------------
     def _implicit_launches(self, q: wp.array2d, anchor: wp.array2d):
@@ -373,6 +390,25 @@ class SolverImplicit:
         if "border_coupling" in self.quirks:
             self._remove_border_coupling(q, p, out, stiffness=True)
 
+    def prepare_operator(self, q: wp.array2d, anchor: wp.array2d) -> None:
+        """Make ``apply_operator`` apply A at q (assembles A for the assembled operator; needs the
+        frozen quantities of ``eval_forces``)."""
+        if self.assembled is not None:
+            self.assembled.assemble(q, anchor, self.dt)
+
+    def apply_operator(self, q: wp.array2d, anchor: wp.array2d, p: wp.array2d, out: wp.array2d,
+                       dot: wp.array = None) -> None:
+        """out = A p with the solver's operator (after ``prepare_operator`` at q); with ``dot`` [B] given,
+        also dot[b] += p . A p."""
+        m = self.model
+        if self.assembled is not None:
+            self.assembled.apply(p, out, dot)
+            return
+        self.apply_system(q, anchor, p, out)
+        if dot is not None:
+            wp.launch(cg_dot, dim=(m.world_count, self._chunks), inputs=[p, out, m.node_count], outputs=[dot],
+                      device=m.device)
+
     def _remove_border_coupling(self, q: wp.array2d, p: wp.array2d, out: wp.array2d, *, stiffness: bool) -> None:
         """Reference quirk: subtract the x-s coupling blocks between crossings and border nodes."""
         m = self.model
@@ -408,32 +444,29 @@ class SolverImplicit:
         """Solve (M + hD + h^2 K) velocity = rhs at q with preconditioned CG, starting from ``velocity``.
 
         Needs the frozen quantities and the preconditioner of the current step (``eval_forces`` and
-        ``preconditioner.update``). Each world stops when sqrt(r.Pr / b.Pb) <= tolerance.
+        ``preconditioner.update``); assembles the operator at q. Each world stops when
+        sqrt(r.Pr / b.Pb) <= tolerance.
         """
         m = self.model
         dev = m.device
         tol_sq = self.tolerance**2
-        chunks = (m.world_count, self._chunks)
         nodes = (m.world_count, m.node_count)
         r, z, p, ap = self.residual, self.precond_residual, self.direction, self.product
         for arr in (self._rz, self._rz_new, self._bz, self._pap, self._done, self.iterations):
             arr.zero_()
-        self.preconditioner.apply(rhs, z)
-        wp.launch(cg_dot, dim=chunks, inputs=[rhs, z, m.node_count], outputs=[self._bz], device=dev)
-        self.apply_system(q, anchor, velocity, ap)
+        self.prepare_operator(q, anchor)
+        self.preconditioner.apply(rhs, z, self._bz)
+        self.apply_operator(q, anchor, velocity, ap)
         wp.launch(cg_residual, dim=nodes, inputs=[rhs, ap, m.dof_mask], outputs=[r], device=dev)
-        self.preconditioner.apply(r, z)
+        self.preconditioner.apply(r, z, self._rz)
         wp.copy(p, z)
-        wp.launch(cg_dot, dim=chunks, inputs=[r, z, m.node_count], outputs=[self._rz], device=dev)
         wp.launch(cg_mark_converged, dim=m.world_count, inputs=[self._rz, self._bz, tol_sq], outputs=[self._done],
                   device=dev)
         for it in range(self.max_iterations):
-            self.apply_system(q, anchor, p, ap)
-            wp.launch(cg_dot, dim=chunks, inputs=[p, ap, m.node_count], outputs=[self._pap], device=dev)
+            self.apply_operator(q, anchor, p, ap, self._pap)
             wp.launch(cg_update, dim=nodes, inputs=[velocity, p, ap, r, m.dof_mask, self._rz, self._pap, self._done],
                       device=dev)
-            self.preconditioner.apply(r, z)
-            wp.launch(cg_dot, dim=chunks, inputs=[r, z, m.node_count], outputs=[self._rz_new], device=dev)
+            self.preconditioner.apply(r, z, self._rz_new)
             wp.launch(cg_direction, dim=nodes, inputs=[p, z, self._rz, self._rz_new, self._done], device=dev)
             wp.launch(cg_advance, dim=m.world_count,
                       inputs=[self._rz, self._rz_new, self._pap, self._bz, tol_sq],
