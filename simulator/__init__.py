@@ -7,7 +7,9 @@ shear with smooth jamming, crimp-based compression N, smooth stick/slip friction
 sharpness scales with mu N, repulsive parallel-yarn contact, gravity on x and on u, v, soft pins,
 per-triangle wind, and the integrated Eulerian-on-Lagrangian mass with its velocity-quadratic forces.
 One linearized backward-Euler step solves (M + h D + h^2 K) v = M qdot + h F by CG with a yarn-line
-preconditioner; K p is exact (the force kernels' adjoint). B worlds advance in one launch per kernel.
+preconditioner, on an operator assembled once per step from exact element Hessians (5x5 blocks on the
+13-point node stencil) or matrix-free from the force kernels' adjoints. B worlds advance in one
+launch per kernel.
 
 Deliberate differences from the public original code (its defects, yarn-model.md section 5): friction of
 the right sign with |F_u| and scale-aware sharpness, theta^2 in the sliding bending force, repulsive
