@@ -20,6 +20,7 @@ import warp as wp
 from ._forces import friction_stiffness
 from ._hessians import element_types, vec7d
 from ._kernels import material_length, position
+from ._launch import LaunchCache
 from ._types import vec5d
 
 mat55d = wp.types.matrix(shape=(5, 5), dtype=wp.float64)
@@ -206,6 +207,7 @@ class AssembledOperator:
 
     def __init__(self, model, *, compression: wp.array, stick: wp.array):
         self.model = model
+        self._launcher = LaunchCache(model.device)
         self.compression = compression
         self.stick = stick
         dev = model.device
@@ -239,6 +241,6 @@ class AssembledOperator:
         m = self.model
         width, height = m.nodes
         threads = (m.node_count + self._span - 1) // self._span
-        wp.launch(block_product, dim=(m.world_count, threads),
-                  inputs=[self.blocks, p, self.offsets, width, height, self._span, int(dot is not None)],
-                  outputs=[out, self._no_dot if dot is None else dot], device=m.device)
+        self._launcher.launch(block_product, (m.world_count, threads),
+                              [self.blocks, p, self.offsets, width, height, self._span, int(dot is not None)],
+                              [out, self._no_dot if dot is None else dot])

@@ -14,6 +14,7 @@ blocks, hence symmetric positive definite, as CG requires.
 import warp as wp
 
 from ._kernels import material_length, position
+from ._launch import LaunchCache
 from ._types import vec5d
 
 
@@ -221,6 +222,7 @@ class LinePreconditioner:
 
     def __init__(self, model):
         self.model = model
+        self._launcher = LaunchCache(model.device)
         shape = (model.world_count, model.node_count)
         dev = model.device
         self.frame = wp.zeros(shape, dtype=wp.mat33d, device=dev)
@@ -256,14 +258,12 @@ class LinePreconditioner:
         """z = P^-1 r; if ``dot`` [B] is given, also dot[b] += r . z (fused reduction)."""
         m = self.model
         width, height = m.nodes
-        dev = m.device
-        wp.launch(solve_chains, dim=(m.world_count, height),
-                  inputs=[r, self.frame, self.diag, self.chain, 0, width, 1, width],
-                  outputs=[self._scratch, self._warp], device=dev)
-        wp.launch(solve_chains, dim=(m.world_count, width),
-                  inputs=[r, self.frame, self.diag, self.chain, 1, height, width, 1],
-                  outputs=[self._scratch, self._weft], device=dev)
+        launch = self._launcher.launch
+        launch(solve_chains, (m.world_count, height), [r, self.frame, self.diag, self.chain, 0, width, 1, width],
+               [self._scratch, self._warp])
+        launch(solve_chains, (m.world_count, width), [r, self.frame, self.diag, self.chain, 1, height, width, 1],
+               [self._scratch, self._weft])
         threads = (m.node_count + self._span - 1) // self._span
-        wp.launch(compose, dim=(m.world_count, threads),
-                  inputs=[r, self.frame, self.diag, self._warp, self._weft, m.dof_mask, m.node_count, self._span,
-                          int(dot is not None)], outputs=[z, self._no_dot if dot is None else dot], device=dev)
+        launch(compose, (m.world_count, threads),
+               [r, self.frame, self.diag, self._warp, self._weft, m.dof_mask, m.node_count, self._span,
+                int(dot is not None)], [z, self._no_dot if dot is None else dot])

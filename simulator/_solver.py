@@ -30,6 +30,7 @@ from ._kernels import (
     position,
     slide,
 )
+from ._launch import LaunchCache
 from ._model import Model, State
 from ._precond import LinePreconditioner
 from ._reference import (
@@ -240,6 +241,7 @@ class SolverImplicit:
         if max_iterations < 1:
             raise ValueError(f"max_iterations = {max_iterations!r} is out of range: expected >= 1")
         self.model = model
+        self._launcher = LaunchCache(model.device)
         self.quirks = frozenset(reference_quirks)
         unknown = sorted(self.quirks - set(QUIRKS))
         if unknown:
@@ -462,14 +464,13 @@ class SolverImplicit:
         wp.copy(p, z)
         wp.launch(cg_mark_converged, dim=m.world_count, inputs=[self._rz, self._bz, tol_sq], outputs=[self._done],
                   device=dev)
+        launch = self._launcher.launch
         for it in range(self.max_iterations):
             self.apply_operator(q, anchor, p, ap, self._pap)
-            wp.launch(cg_update, dim=nodes, inputs=[velocity, p, ap, r, m.dof_mask, self._rz, self._pap, self._done],
-                      device=dev)
+            launch(cg_update, nodes, [velocity, p, ap, r, m.dof_mask, self._rz, self._pap, self._done])
             self.preconditioner.apply(r, z, self._rz_new)
-            wp.launch(cg_direction, dim=nodes, inputs=[p, z, self._rz, self._rz_new, self._done], device=dev)
-            wp.launch(cg_advance, dim=m.world_count,
-                      inputs=[self._rz, self._rz_new, self._pap, self._bz, tol_sq],
-                      outputs=[self._done, self.iterations], device=dev)
+            launch(cg_direction, nodes, [p, z, self._rz, self._rz_new, self._done])
+            launch(cg_advance, m.world_count, [self._rz, self._rz_new, self._pap, self._bz, tol_sq],
+                   [self._done, self.iterations])
             if self.check_every and (it + 1) % self.check_every == 0 and bool(self._done.numpy().all()):
                 break
