@@ -1,0 +1,36 @@
+"""Fitting a cloth scene's physical parameters to observed trajectories (imports Warp and the engine).
+
+    observations = observations_from_trajectory(scenes.load_trajectory("obs.npz"), scene, frames=50)
+    space = scene_parameter_space(scene, ["materials.cotton.young_modulus", "weave.shear_modulus"])
+    objective = ClothObjective(scene, observations, space)    # a learning.estimators Objective
+"""
+
+from ._fit import SceneFit, fit_scene
+from ._objective import ClothObjective, observed_states
+from ._observations import Observations, observations_from_trajectory, random_crossings
+from ._report import FORMAT, OUTPUT_FILES, fit_report, reference_values, write_fit
+from ._residuals import ObservationLoss
+from ._scene_parameters import ParameterTarget, SceneParameters, canonical_name, fittable_names, resolve_names
+from ._space import scene_parameter_space
+
+__all__ = [
+    "FORMAT",
+    "OUTPUT_FILES",
+    "ClothObjective",
+    "SceneFit",
+    "ObservationLoss",
+    "Observations",
+    "ParameterTarget",
+    "SceneParameters",
+    "canonical_name",
+    "fit_report",
+    "fit_scene",
+    "fittable_names",
+    "observations_from_trajectory",
+    "observed_states",
+    "random_crossings",
+    "reference_values",
+    "resolve_names",
+    "scene_parameter_space",
+    "write_fit",
+]

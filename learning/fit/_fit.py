@@ -1,0 +1,198 @@
+"""Fit a parameter space to data: whiten with Gauss–Newton, minimise with an estimator, report uncertainty."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from learning.estimators import GradientEstimator
+
+from ._choices import default_learning_rate
+from ._gauss_newton import gauss_newton
+from ._minimize import Iterate, Minimization, minimize
+from ._preconditioned import Preconditioned, Whitening, whitening
+from ._space import ParameterSpace
+from ._uncertainty import Uncertainty, gauss_newton_uncertainty
+
+__all__ = ["BACKOFF", "MAX_BACKOFFS", "MAX_STEP", "FitResult", "fit"]
+
+#: after a round that found no better point, the next one runs with the learning rate times this
+BACKOFF = 0.25
+#: rounds in a row without a better point (each with a smaller learning rate) before the fit stops
+MAX_BACKOFFS = 3
+#: default largest change of a coordinate θ in one first-order step (0.25: a factor of at most 1.8 for
+#: a log-box parameter with the default bounds)
+MAX_STEP = 0.25
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The outcome of :func:`fit`.
+
+    Attributes:
+        names: fitted parameter names.
+        initial: initial values [N]; ``values``: fitted values [N] (the best point evaluated).
+        theta: the fitted point in the space's coordinates [N].
+        minimization: the optimisation record; its history's ``theta`` are in the space's coordinates
+            and each item's ``info["values"]`` holds the parameter values.
+        uncertainty: Gauss–Newton uncertainty at the fitted point (None when not computed).
+        estimator, optimizer, lr: what was used (lr: that of the last round, None for gauss-newton).
+        whitening: the last coordinates it ran in (None: not preconditioned, or Gauss–Newton).
+        seconds: wall time of each phase [s]: "minimize" (whitening included), "uncertainty".
+    """
+
+    names: tuple[str, ...]
+    initial: np.ndarray
+    values: np.ndarray
+    theta: np.ndarray
+    minimization: Minimization
+    uncertainty: Uncertainty | None
+    estimator: str
+    optimizer: str
+    lr: float | None
+    whitening: Whitening | None
+    seconds: dict
+
+    @property
+    def value_history(self) -> np.ndarray:
+        """Parameter values of every evaluated point [K, N]."""
+        return np.array([item.info["values"] for item in self.minimization.history])
+
+
+def fit(objective, space: ParameterSpace, *, estimator: GradientEstimator | None = None, optimizer: str = "lbfgs",
+        iterations: int = 50, lr: float | None = None, precondition: bool = True, rewhiten: int = 5,
+        cutoff: float = 1e-12, max_step: float | None = MAX_STEP, uncertainty: bool = True, seed: int = 0,
+        callback: Callable[[Iterate], bool | None] | None = None, clock=time.perf_counter) -> FitResult:
+    """Fit the parameters of ``space`` by minimising ``objective`` (a function of the space's θ).
+
+    Args:
+        objective: a ``learning.estimators`` objective of θ; with ``residual_jacobian(θ) -> (r, J)``
+            (a least-squares objective h = |r|²) it is whitened and the uncertainty is computed.
+        space: the fitted parameters; the fit starts at ``space.initial``.
+        estimator: gradient estimator (see :func:`make_estimator`); not used by "gauss-newton".
+        optimizer: "sgd", "adam", "pnm", "adapnm", "lbfgs" (torch optimizers fed by ``estimator``) or
+            "gauss-newton" (:func:`gauss_newton`, from residual Jacobians).
+        iterations: optimizer iterations in all.
+        lr: learning rate (default: :func:`default_learning_rate` for the estimator and the coordinates).
+        precondition: minimise in coordinates z with θ = θ_k + M z from :func:`whitening` of the
+            Jacobian (N JVPs) at the start of every round of ``rewhiten`` iterations; the optimizer
+            restarts from the best point so far in each round.
+        rewhiten: iterations per round (0: one round). A round that finds no better point is followed
+            by one with the learning rate times ``BACKOFF``; after ``MAX_BACKOFFS`` such rounds in a
+            row the fit stops ("converged").
+        cutoff: relative eigenvalue below which a direction counts as undetermined and is not fitted.
+        max_step: largest change of any θ coordinate in one step of a first-order optimizer (a trust
+            region: a noisy estimate cannot throw a weakly determined parameter to its bounds, where
+            the loss is far from its local model); None: no limit.
+        uncertainty: compute the Gauss–Newton uncertainty at the end (one more Jacobian).
+        seed: seed of the estimator's random directions.
+        callback: called with every evaluated :class:`Iterate` (θ in the space's coordinates,
+            ``info["values"]`` the parameter values); returning True stops.
+    """
+    tick = clock()
+    theta0 = space.initial_theta()
+    has_residuals = callable(getattr(objective, "residual_jacobian", None))
+    history: list[Iterate] = []
+
+    def relay(item: Iterate):
+        item = replace(item, estimates=len(history) + 1, info={**item.info, "values": space.to_values(item.theta)})
+        history.append(item)
+        return callback(item) if callback is not None else None
+
+    white, rate = None, None
+    if optimizer == "gauss-newton":
+        if not has_residuals:
+            raise TypeError(f"gauss-newton needs an objective with `residual_jacobian`; {type(objective).__name__}"
+                            " has none")
+        outcome = gauss_newton(objective, theta0, iterations=iterations, cutoff=cutoff, callback=relay, clock=clock)
+        done, stopped = outcome.iterations, outcome.stopped
+    else:
+        if estimator is None:
+            raise TypeError(f"optimizer {optimizer!r} needs a gradient estimator")
+        rounds = _Rounds(objective, estimator=estimator, optimizer=optimizer, lr=lr, seed=seed, relay=relay,
+                         history=history, whiten=precondition and has_residuals, cutoff=cutoff, max_step=max_step,
+                         clock=clock)
+        done, stopped = rounds.run(theta0, iterations=iterations, length=rewhiten)
+        white, rate = rounds.whitening, rounds.rate
+    best = min(history, key=lambda item: item.loss)
+    result = Minimization(theta=best.theta, loss=best.loss, initial_loss=history[0].loss, history=history,
+                          iterations=done, seconds=clock() - tick, stopped=stopped)
+    seconds = {"minimize": clock() - tick, "uncertainty": 0.0}
+    report = None
+    if uncertainty and has_residuals and not result.interrupted:
+        tick = clock()
+        try:
+            residuals, jacobian = objective.residual_jacobian(best.theta)
+            report = gauss_newton_uncertainty(residuals, jacobian, space=space, theta=best.theta)
+        except KeyboardInterrupt:
+            result = replace(result, stopped="interrupted")
+        seconds["uncertainty"] = clock() - tick
+    uses_estimator = optimizer != "gauss-newton"
+    return FitResult(names=space.names, initial=space.initial, values=space.to_values(best.theta), theta=best.theta,
+                     minimization=result, uncertainty=report,
+                     estimator=repr(estimator) if uses_estimator else "residual Jacobian (forward mode)",
+                     optimizer=optimizer, lr=rate, whitening=white, seconds=seconds)
+
+
+class _Rounds:
+    """Rounds of a torch optimizer in coordinates whitened at the best point so far (see :func:`fit`)."""
+
+    def __init__(self, objective, *, estimator, optimizer, lr, seed, relay, history, whiten, cutoff, max_step,
+                 clock):
+        self.objective, self.estimator, self.optimizer, self.lr = objective, estimator, optimizer, lr
+        self.generator = torch.Generator().manual_seed(int(seed))
+        self.relay, self.history, self.whiten, self.cutoff, self.clock = relay, history, whiten, cutoff, clock
+        self.max_step = max_step
+        self.whitening, self.rate = None, None
+
+    def run(self, theta, *, iterations: int, length: int) -> tuple[int, str]:
+        """Run rounds of ``length`` iterations (0: one round) from θ; returns (iterations done, why stopped)."""
+        start, done, stopped, failures = self.clock(), 0, "iterations", 0
+        try:
+            while done < iterations and stopped == "iterations":
+                problem = self._problem(theta)
+                limit = None if self.max_step is None else lambda step, p=problem: p.limit(step, self.max_step)
+                before = min((item.loss for item in self.history), default=math.inf)
+                rate = self.lr if self.lr is not None else default_learning_rate(
+                    self.optimizer, estimator=self.estimator, dim=problem.dim)
+                self.rate = rate * BACKOFF**failures
+                result = minimize(problem, np.zeros(problem.dim), estimator=self.estimator, optimizer=self.optimizer,
+                                  iterations=iterations - done if length <= 0 else min(length, iterations - done),
+                                  lr=self.rate, generator=self.generator, clock=self.clock, step_limit=limit,
+                                  callback=_in_space(problem, self.relay, iteration=done,
+                                                     seconds=self.clock() - start))
+                stopped, done = result.stopped, done + result.iterations
+                best = min(self.history, key=lambda item: item.loss)
+                failures = 0 if best.loss < before else failures + 1
+                if stopped == "iterations" and failures > MAX_BACKOFFS:
+                    stopped = "converged"  # no round found anything better, even with smaller steps
+                theta = best.theta
+        except KeyboardInterrupt:
+            if not self.history:
+                raise
+            stopped = "interrupted"
+        return done, stopped
+
+    def _problem(self, theta) -> Preconditioned:
+        if not self.whiten:
+            return Preconditioned(self.objective, origin=theta, matrix=np.eye(len(theta)))
+        self.whitening = whitening(*self.objective.residual_jacobian(theta), cutoff=self.cutoff)
+        return Preconditioned(self.objective, origin=theta, matrix=self.whitening.matrix,
+                              value_scale=self.whitening.value_scale)
+
+
+def _in_space(problem: Preconditioned, relay, *, iteration: int, seconds: float):
+    """A callback for :func:`minimize` on ``problem`` that hands ``relay`` iterates in the space's θ and values."""
+
+    def convert(item: Iterate):
+        theta = problem.theta(torch.as_tensor(item.theta)).numpy()
+        scale = problem.value_scale
+        return relay(replace(item, theta=theta, loss=item.loss * scale, best=item.best * scale,
+                             iteration=item.iteration + iteration, seconds=item.seconds + seconds))
+
+    return convert

@@ -1,0 +1,195 @@
+"""``warpweave fit``: bad input is one line with exit status 2 and writes nothing; a fit writes fit.json,
+loss.png, comparison.png and fitted.toml; Ctrl-C leaves the best result so far."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import learning.fit
+import scenes
+from learning import cloth
+from warpweave import _fit
+from warpweave.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCENE = """\
+[simulation]
+dt = 0.001
+steps = 12
+device = "cpu"
+save_every = 1
+
+[cloth]
+nodes = [6, 6]
+spacing = 0.001
+yarn_radius = 0.0005
+origin = [0.0, 0.0, 5.0]
+warp_yarns = ["cotton", "polyester"]
+weft_yarns = ["cotton", "polyester"]
+
+[materials.cotton]
+preset = "cotton"
+
+[materials.polyester]
+preset = "polyester"
+
+[weave]
+shear_modulus = 1000.0
+
+[[pins]]
+nodes = "top_corners"
+stiffness = 10000.0
+
+[wind]
+velocity = [0.0, 5.0, 0.0]
+density = 2.0
+drag = 0.5
+"""
+PARAMS = "materials.cotton.density,materials.polyester.young_modulus,weave.shear_modulus"
+START = ["--initial", "materials.cotton.density=0.0026", "--initial", "materials.polyester.young_modulus=1.2e5",
+         "--initial", "weave.shear_modulus=1300"]
+
+
+@pytest.fixture(scope="module")
+def observed(tmp_path_factory) -> tuple[Path, Path]:
+    """The scene and a trajectory of it (12 steps, every step saved) made by `warpweave simulate`."""
+    folder = tmp_path_factory.mktemp("fit")
+    scene = folder / "cloth.toml"
+    scene.write_text(SCENE)
+    assert main(["simulate", str(scene), "--out", str(folder / "sim"), "--quiet"]) == 0
+    return scene, folder / "sim" / "trajectory.npz"
+
+
+def fit_args(scene, observed, out, *extra):
+    return ["fit", str(scene), "--observed", str(observed), "--params", PARAMS, "--out", str(out), *START, *extra]
+
+
+def assert_one_line_error(capsys, status, fragment, out: Path):
+    assert status == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("warpweave: error: ") and fragment in err[0], err
+    assert not out.exists()
+
+
+def test_a_fit_writes_its_results_and_recovers_the_values(observed, tmp_path, capsys):
+    scene, trajectory = observed
+    out = tmp_path / "result"
+    assert main(fit_args(scene, trajectory, out, "--optimizer", "gauss-newton", "--iters", "6")) == 0
+    assert sorted(os.listdir(out)) == ["comparison.png", "fit.json", "fitted.toml", "loss.png"]
+    report = json.loads((out / "fit.json").read_text())
+    truth = {"materials.cotton.density": 0.002, "materials.polyester.young_modulus": 1.7e5,
+             "weave.shear_modulus": 1000.0}
+    assert report["initial"] == {"materials.cotton.density": 0.0026, "materials.polyester.young_modulus": 1.2e5,
+                                 "weave.shear_modulus": 1300.0}
+    for name, value in truth.items():
+        assert report["fitted"][name] == pytest.approx(value, rel=1e-4)
+        entry = report["parameters"][name]
+        assert entry["reference"] == value and abs(entry["relative_error"]) < 1e-4
+        assert 0 < entry["relative_std"] < 1e-3
+    assert report["loss"]["fitted"] < 1e-6 * report["loss"]["initial"]
+    assert report["loss"]["history"][0]["loss"] == report["loss"]["initial"]
+    assert report["optimizer"] == "gauss-newton" and report["stopped"] in ("iterations", "converged")
+    assert report["observations"] == {"frames": 13, "steps": 12, "observed_nodes": 36, "sliding": True,
+                                      "noise_m": 0.0}
+    assert report["wall_seconds"] > 0 and report["uncertainty"]["residuals"] > 0
+    fitted = scenes.load_scene(out / "fitted.toml")
+    for name, value in report["fitted"].items():
+        assert scenes.get_parameter(fitted, name) == pytest.approx(value, rel=1e-12)
+    assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG" and (out / "comparison.png").stat().st_size > 10_000
+    printed = capsys.readouterr()
+    assert "weave.shear_modulus" in printed.out and f"wrote {out}/fit.json" in printed.out
+    assert "fit [" in printed.err and "loss" in printed.err
+
+
+def test_a_fit_with_the_forward_estimator_on_some_nodes_with_noise(observed, tmp_path, capsys):
+    scene, trajectory = observed
+    out = tmp_path / "noisy"
+    assert main(fit_args(scene, trajectory, out, "--estimator", "forward", "--optimizer", "sgd", "--iters", "3",
+                         "--directions", "2", "--nodes", "0.5", "--noise", "1e-6", "--no-sliding", "--frames", "9",
+                         "--quiet")) == 0
+    assert capsys.readouterr() == ("", "")
+    report = json.loads((out / "fit.json").read_text())
+    assert report["observations"] == {"frames": 9, "steps": 8, "observed_nodes": 8, "sliding": False,
+                                      "noise_m": 1e-6}
+    assert report["estimator"] == "ForwardGradient(directions=2, distribution='rademacher')"
+    assert report["loss"]["fitted"] < report["loss"]["initial"]
+
+
+def test_ctrl_c_writes_the_best_result_so_far(observed, tmp_path, monkeypatch, capsys):
+    scene, trajectory = observed
+    calls = {"n": 0}
+    original = cloth.ClothObjective.value_and_grad
+
+    def interrupted(self, theta):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return original(self, theta)
+
+    monkeypatch.setattr(cloth.ClothObjective, "value_and_grad", interrupted)
+    out = tmp_path / "interrupted"
+    assert main(fit_args(scene, trajectory, out, "--optimizer", "sgd", "--iters", "20")) == 130
+    report = json.loads((out / "fit.json").read_text())
+    assert report["stopped"] == "interrupted" and report["uncertainty"] is None
+    assert len(report["loss"]["history"]) == 3
+    assert report["loss"]["fitted"] == min(item["loss"] for item in report["loss"]["history"])
+    assert "interrupted: wrote the best result so far" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("change", "fragment"), [
+    (["--params", "materials.coton.density"], "unknown parameter; did you mean 'materials.cotton.density'?"),
+    (["--params", "cloth.spacing"], "cloth.spacing: cannot be fitted"),
+    (["--bounds", "weave.shear_modulus=1500:2000"], "bounds [1500, 2000] exclude the initial value 1300"),
+    (["--bounds", "weave.shear_modulus=2000"], "argument --bounds: 'weave.shear_modulus=2000': expected NAME=LO:HI"),
+    (["--initial", "weave.friction=0.3"], "initial given for weave.friction, which is not among the fitted"),
+    (["--nodes", "1.5"], "argument --nodes: '1.5': expected a fraction in (0, 1]"),
+    (["--frames", "99"], "frames = 99 is out of range: the file has 13 frame(s)"),
+    (["--optimizer", "newton"], "argument --optimizer: invalid choice: 'newton'"),
+])
+def test_bad_requests_are_one_line_with_status_2_and_write_nothing(observed, tmp_path, capsys, change, fragment):
+    scene, trajectory = observed
+    out = tmp_path / "never"
+    args = fit_args(scene, trajectory, out, "--iters", "1")
+    if change[0] == "--params":
+        args[args.index("--params") + 1] = change[1]
+        args = [a for a in args if a not in START]
+    else:
+        args += change
+    assert_one_line_error(capsys, main(args), fragment, out)
+
+
+def test_observations_that_do_not_match_the_scene_are_one_line_with_status_2(observed, tmp_path, capsys):
+    scene, trajectory = observed
+    data = scenes.load_trajectory(trajectory)
+    out = tmp_path / "never"
+    bad = {
+        "grid.npz": (dict(x=data.x[:, :, :5], u=data.u[:, :, :5], t=data.t), "grid of 5 x 6 nodes does not match"),
+        "times.npz": (dict(x=data.x, u=data.u, t=data.t * 1.5), "frame times do not match the scene's dt"),
+        "nan.npz": (dict(x=np.where(np.arange(13)[None, :, None, None, None] == 7, np.nan, data.x), u=data.u,
+                         t=data.t), "array 'x' holds NaN or Inf in frame 7"),
+    }
+    for name, (arrays, fragment) in bad.items():
+        scenes.save_trajectory(tmp_path / name, **arrays)
+        assert_one_line_error(capsys, main(fit_args(scene, tmp_path / name, out)), fragment, out)
+
+
+def test_the_command_offers_the_learning_layers_choices():
+    assert _fit.ESTIMATORS == learning.fit.ESTIMATORS
+    assert _fit.OPTIMIZERS == learning.fit.OPTIMIZERS
+
+
+def test_bad_input_in_a_real_process_is_one_line_without_traceback(observed, tmp_path):
+    scene, trajectory = observed
+    result = subprocess.run([sys.executable, "-m", "warpweave", *fit_args(scene, trajectory, tmp_path / "never",
+                                                                          "--params", "weave.frction")],
+                            cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == result.stderr.strip().splitlines()[0]
+    assert "did you mean 'weave.friction'?" in result.stderr

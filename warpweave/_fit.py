@@ -1,0 +1,203 @@
+"""``warpweave fit SCENE --observed OBS.npz --params P1,P2,...``: fit scene parameters to observed motion.
+
+Writes DIR/fit.json, DIR/loss.png, DIR/comparison.png and DIR/fitted.toml (atomically); Ctrl-C
+stops the fit and writes the best result so far (exit status 130).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import scenes
+
+from ._args import UsageError, positive_float, positive_int
+from ._progress import ProgressBar
+from ._simulate import _check_writable
+
+__all__ = ["add_parser", "run"]
+
+ESTIMATORS = ("reverse", "forward", "zeroth", "two-phase")
+OPTIMIZERS = ("sgd", "adam", "pnm", "adapnm", "lbfgs", "gauss-newton")
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "fit",
+        help="fit scene parameters to an observed trajectory",
+        description="Fit yarn and crossing parameters of a scene to observed motion (a trajectory.npz); write "
+        "DIR/fit.json (values, loss history, uncertainty), DIR/loss.png, DIR/comparison.png, DIR/fitted.toml.",
+    )
+    parser.add_argument("scene", metavar="SCENE", help="scene file (.toml); its values are the starting point")
+    parser.add_argument("--observed", required=True, metavar="OBS", help="observed trajectory (.npz)")
+    parser.add_argument("--params", required=True, type=_names, metavar="P1,P2,...",
+                        help="dotted names of the parameters to fit, e.g. materials.cotton.young_modulus")
+    parser.add_argument("--frames", type=positive_int, metavar="K", help="use the first K frames (default all)")
+    parser.add_argument("--estimator", choices=ESTIMATORS, default="reverse",
+                        help="gradient estimator (default reverse)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS,
+                        help="optimizer (default: lbfgs for reverse, sgd for the other estimators; gauss-newton "
+                        "takes its steps from residual Jacobians, not from the estimator)")
+    parser.add_argument("--iters", type=positive_int, default=50, metavar="N", help="iterations (default 50)")
+    parser.add_argument("--out", metavar="DIR", help="output folder (default: out/fit-<scene name>)")
+    parser.add_argument("--initial", action="append", type=_assignment, default=[], metavar="NAME=VALUE",
+                        help="start NAME at VALUE instead of the scene's value (repeatable)")
+    parser.add_argument("--bounds", action="append", type=_bounds, default=[], metavar="NAME=LO:HI",
+                        help="bounds of NAME (default: value/100 to 100*value; repeatable)")
+    parser.add_argument("--nodes", type=_fraction, metavar="FRACTION",
+                        help="observe only this fraction of the crossings, drawn at random (default all nodes)")
+    parser.add_argument("--noise", type=float, default=0.0, metavar="SIGMA",
+                        help="add Gaussian noise of SIGMA metres to the observed positions (default 0)")
+    parser.add_argument("--no-sliding", dest="sliding", action="store_false",
+                        help="compare positions only, not the observed sliding coordinates")
+    parser.add_argument("--directions", type=positive_int, default=4, metavar="B",
+                        help="random directions per forward/zeroth-order estimate (default 4)")
+    parser.add_argument("--lr", type=positive_float, metavar="LR", help="learning rate (default per optimizer)")
+    parser.add_argument("--rewhiten", type=_count, default=5, metavar="K",
+                        help="refresh the Gauss-Newton coordinates every K iterations (0: once; default 5)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of node choice, noise and directions (default 0)")
+    parser.add_argument("--device", metavar="D", help='"auto", "cpu", "cuda" or "cuda:N" (default: the scene\'s)')
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no result table")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    scenes.init_warp_quietly()
+    import warp as wp
+
+    saved = wp.config.log_level
+    wp.config.log_level = max(saved, wp.LOG_WARNING)  # no "Module ... load took ..." lines
+    try:
+        return _run(args)
+    finally:
+        wp.config.log_level = saved
+
+
+def _run(args) -> int:
+    from learning import cloth
+    from learning.fit import FitError
+
+    scene = scenes.load_scene(args.scene, check_device=args.device is None)
+    device = _device(args.device, scene)
+    out_dir = Path(args.out) if args.out else Path("out") / f"fit-{Path(args.scene).stem}"
+    _check_writable(out_dir)
+    trajectory = scenes.load_trajectory(args.observed)
+    try:
+        nodes = None if args.nodes is None else cloth.random_crossings(scene.cloth.nodes, args.nodes, seed=args.seed)
+        observations = cloth.observations_from_trajectory(
+            trajectory, scene, frames=args.frames, nodes=nodes, noise=args.noise, sliding=args.sliding,
+            seed=args.seed)
+        names = [cloth.canonical_name(n) for n in args.params]
+        bar = None if args.quiet else _FitProgress(args.iters)
+        try:
+            fit = cloth.fit_scene(
+                scene, observations, names, bounds=dict(args.bounds), initial=dict(args.initial),
+                estimator=args.estimator, optimizer=args.optimizer, iterations=args.iters, lr=args.lr,
+                directions=args.directions, rewhiten=args.rewhiten, seed=args.seed, device=device,
+                callback=bar)
+        finally:
+            if bar is not None:
+                bar.close()
+    except FitError as exc:
+        raise UsageError(str(exc)) from None
+    reference = cloth.reference_values(trajectory, fit.result.names)
+    cloth.write_fit(out_dir, fit, scene_path=str(args.scene), observed_path=str(args.observed), reference=reference)
+    minimization = fit.result.minimization
+    if not args.quiet:
+        _print_table(fit, reference)
+        print(f"wrote {out_dir}/fit.json, loss.png, comparison.png and fitted.toml: {minimization.iterations} "
+              f"iterations, loss {minimization.initial_loss:.3e} -> {minimization.loss:.3e}, "
+              f"{sum(fit.result.seconds.values()):.1f} s")
+    if minimization.interrupted:
+        print(f"warpweave: interrupted: wrote the best result so far to {out_dir}", file=sys.stderr)
+        return 130
+    return 0
+
+
+class _FitProgress(ProgressBar):
+    """The progress bar of a fit: iterations done, the current and the best loss."""
+
+    def __init__(self, iterations: int):
+        super().__init__(label="fit")
+        self.iterations = iterations
+        self.loss = self.best = float("nan")
+
+    def __call__(self, item) -> None:
+        self.loss, self.best = item.loss, item.best
+        super().__call__(min(item.iteration, self.iterations), self.iterations)
+
+    def line(self, done: int, total: int, now: float) -> str:
+        text = super().line(done, total, now).replace("steps/s", "it/s")
+        return f"{text}  loss {self.loss:.3e} (best {self.best:.3e})"
+
+
+def _print_table(fit, reference) -> None:
+    result = fit.result
+    spread = result.uncertainty.relative_std if result.uncertainty is not None else [None] * len(result.names)
+    width = max(len(n) for n in result.names)
+    header = f"{'parameter':<{width}}  {'initial':>12}  {'fitted':>12}  {'rel. std':>9}"
+    print(header + ("  rel. error" if reference else ""))
+    for k, name in enumerate(result.names):
+        std = "-" if spread[k] is None else f"{spread[k]:9.2e}"
+        line = f"{name:<{width}}  {result.initial[k]:12.6g}  {result.values[k]:12.6g}  {std:>9}"
+        if reference:
+            line += f"  {result.values[k] / reference[name] - 1.0:+10.2e}" if reference[name] else ""
+        print(line)
+
+
+def _device(name, scene) -> str:
+    if name is None:
+        try:
+            return scenes.resolve_device(scene.simulation.device)
+        except ValueError as exc:
+            raise UsageError(f"{scene.source}: simulation.device: {exc}") from None
+    try:
+        return scenes.resolve_device(name)
+    except ValueError as exc:
+        raise UsageError(f"argument --device: {name!r}: {exc}") from None
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated parameter names")
+    return names
+
+
+def _assignment(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        sep = ""
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE, e.g. weave.friction=0.4")
+    return name.strip(), number
+
+
+def _bounds(text: str) -> tuple[str, tuple[float, float]]:
+    name, sep, value = text.partition("=")
+    low, colon, high = value.partition(":")
+    try:
+        pair = (float(low), float(high))
+    except ValueError:
+        colon = ""
+    if not sep or not colon or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=LO:HI, e.g. weave.friction=0.1:2")
+    return name.strip(), pair
+
+
+def _count(text: str) -> int:
+    """An integer >= 0."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 0")
+    return int(text)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a fraction in (0, 1]")
+    return value
