@@ -7,14 +7,14 @@ import sys
 import scenes
 import simulator
 
-from . import _export, _info, _render, _simulate
+from . import _export, _fit, _gradcheck, _info, _render, _simulate
 from ._args import UsageError
 
 __all__ = ["build_parser", "main"]
 
 #: Errors caused by the input (scene, trajectory, flags): one line on stderr and exit status 2.
 USER_ERRORS = (scenes.SceneError, scenes.TrajectoryError, scenes.RenderError, scenes.ExportError, UsageError)
-_COMMANDS = (_simulate, _render, _export, _info)
+_COMMANDS = (_simulate, _fit, _gradcheck, _render, _export, _info)
 
 
 class _Parser(argparse.ArgumentParser):
