@@ -25,24 +25,6 @@ import simulator  # noqa: E402
 from tests.cloth_factory import hanging_spec  # noqa: E402
 
 
-def array_bytes(*owners) -> int:
-    """Bytes of the distinct Warp arrays reachable from ``owners`` through attributes and lists
-    (the preconditioner and the assembled operator included)."""
-    seen, total, stack = set(), 0, list(owners)
-    while stack:
-        value = stack.pop()
-        if id(value) in seen:
-            continue
-        seen.add(id(value))
-        if isinstance(value, wp.array):
-            total += value.capacity
-        elif isinstance(value, (list, tuple)):
-            stack.extend(value)
-        elif hasattr(value, "__dict__") and type(value).__module__.startswith("simulator"):
-            stack.extend(vars(value).values())
-    return total
-
-
 def measure(size: int, worlds: int, device: str, seconds: float, warmup_steps: int, operator: str) -> dict:
     spec = hanging_spec((size, size))
     model = simulator.build_model([spec] * worlds, device=device)
@@ -65,7 +47,7 @@ def measure(size: int, worlds: int, device: str, seconds: float, warmup_steps: i
     return {
         "size": size, "worlds": worlds, "steps_per_s": steps / elapsed,
         "crossing_steps_per_s": crossings * steps / elapsed, "iterations": iterations / steps,
-        "memory_mb": array_bytes(model, solver, *states) / 2**20,
+        "memory_mb": simulator.array_bytes(model, solver, *states) / 2**20,
     }
 
 

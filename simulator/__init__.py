@@ -23,6 +23,7 @@ Gradients: ``rollout_gradient`` (reverse mode, adjoint solve, sqrt(T) checkpoint
 from ._adjoint import ModelGradient, StateAdjoint, StepAdjoint
 from ._gradient import INITIAL_STATE, RolloutGradient, RolloutJvp, rollout_gradient, rollout_jvp
 from ._loss import TrajectoryLoss
+from ._memory import array_bytes
 from ._model import PARAMETER_ARRAYS, Model, State, build_model
 from ._rollout import SimulationError, rollout
 from ._solver import SolverImplicit
@@ -43,6 +44,7 @@ __all__ = [
     "StateAdjoint",
     "StepAdjoint",
     "TrajectoryLoss",
+    "array_bytes",
     "build_model",
     "rollout",
     "rollout_gradient",

@@ -7,6 +7,7 @@ import numpy as np
 import warp as wp
 
 from ._adjoint import ModelGradient, StateAdjoint, StepAdjoint
+from ._memory import array_bytes
 from ._model import PARAMETER_ARRAYS, Model, State
 from ._solver import SolverImplicit
 
@@ -29,16 +30,6 @@ class RolloutGradient:
     initial_state: StateAdjoint
     checkpoint_every: int
     peak_bytes: int
-
-
-def array_bytes(*owners) -> int:
-    """Bytes of the distinct Warp arrays that are attributes of ``owners`` (one level deep)."""
-    seen = {}
-    for owner in owners:
-        for value in vars(owner).values():
-            if isinstance(value, wp.array):
-                seen[id(value)] = value.capacity
-    return sum(seen.values())
 
 
 def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, state: State | None = None,
@@ -80,9 +71,7 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
     grads = ModelGradient(model)
     adjoint = StepAdjoint(solver, perturbation=perturbation)
     adj_out, adj_in = StateAdjoint.zeros(model), StateAdjoint.zeros(model)
-    held = [model, solver, solver.preconditioner, adjoint, grads, adj_out, adj_in, loss, *checkpoints.values(),
-            *buffers]
-    peak = array_bytes(*held)
+    peak = array_bytes(model, solver, adjoint, grads, adj_out, adj_in, loss, list(checkpoints.values()), buffers)
     seg_starts = sorted(checkpoints)
     for seg_start in reversed(seg_starts):
         seg_end = min(seg_start + segment, steps)
