@@ -10,7 +10,7 @@ import scenes
 from materials import YARN_PRESETS
 from scenes import SceneError
 
-REFERENCE = Path("/work/shared/reference")
+REFERENCE = Path(__file__).parent / "data" / "reference"
 REFERENCE_SCENES = sorted(REFERENCE.glob("*/scene.toml"))
 EXAMPLES = sorted((Path(scenes.__file__).parent / "examples").glob("*.toml"))
 

@@ -11,7 +11,7 @@ import scenes
 from scenes import SceneError
 
 DEMO_SCENE = Path(scenes.__file__).parent / "examples" / "demo.toml"
-REFERENCE_SCENE = Path("/work/shared/reference/plain_10x10/scene.toml")
+REFERENCE_SCENE = Path(__file__).parent / "data" / "reference" / "plain_10x10" / "scene.toml"
 EXAMPLES = sorted((Path(scenes.__file__).parent / "examples").glob("*.toml"))
 
 

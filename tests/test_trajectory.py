@@ -11,11 +11,9 @@ import scenes
 from scenes import TrajectoryError
 from scenes.trajectory import FORMAT
 
-REFERENCE = Path("/work/shared/reference")
+REFERENCE = Path(__file__).parent / "data" / "reference"
 DEMO_SCENE = Path(scenes.__file__).parent / "examples" / "demo.toml"
-needs_reference = pytest.mark.skipif(
-    not REFERENCE.exists(), reason="the reference data (/work/shared) is not here"
-)
+needs_reference = pytest.mark.skipif(not REFERENCE.exists(), reason="the reference test data is not here")
 
 
 def random_arrays(worlds=2, frames=4, nodes=(5, 3), seed=0):
