@@ -25,9 +25,9 @@ __all__ = ["BACKOFF", "MAX_BACKOFFS", "MAX_STEP", "FitResult", "fit"]
 BACKOFF = 0.25
 #: rounds in a row without a better point (each with a smaller learning rate) before the fit stops
 MAX_BACKOFFS = 3
-#: default largest change of a coordinate θ in one first-order step (0.25: a factor of at most 1.8 for
-#: a log-box parameter with the default bounds)
-MAX_STEP = 0.25
+#: default largest change of a coordinate θ in one first-order step (a factor of at most 1.26 for a
+#: log-box parameter with the default bounds, near its initial value)
+MAX_STEP = 0.1
 
 
 @dataclass(frozen=True)

@@ -102,9 +102,13 @@ class Preconditioned:
         return self.origin + torch.as_tensor(z, dtype=torch.float64) @ self.matrix.T
 
     def limit(self, step: Tensor, largest: float) -> Tensor:
-        """``step`` in z scaled down so that no θ coordinate moves by more than ``largest``."""
-        move = float((self.matrix @ step.to(torch.float64)).abs().max())
-        return step * (largest / move) if move > largest else step
+        """``step`` in z changed so that no θ coordinate moves by more than ``largest``: the θ step is
+        clipped coordinate by coordinate (a box trust region) and mapped back to z by least squares."""
+        move = self.matrix @ step.to(torch.float64)
+        if float(move.abs().max()) <= largest:
+            return step
+        clipped = move.clamp(-largest, largest)
+        return torch.linalg.lstsq(self.matrix, clipped.unsqueeze(1)).solution.squeeze(1).to(step.dtype)
 
     def value(self, z: Tensor) -> float:
         return self.objective.value(self.theta(z)) / self.value_scale
