@@ -33,7 +33,8 @@ class RolloutGradient:
 
 
 def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, state: State | None = None,
-                     checkpoint_every: int | None = None, perturbation: float = 1.0e-6) -> RolloutGradient:
+                     checkpoint_every: int | None = None, truncate_every: int | None = None,
+                     perturbation: float = 1.0e-6) -> RolloutGradient:
     """Loss of a ``steps``-step rollout and its gradient by reverse mode with segment checkpointing.
 
     Only the states at the start of every segment of ``checkpoint_every`` steps (default ceil(sqrt(steps)))
@@ -44,6 +45,10 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
         loss: an object with ``steps`` (observed step indices), ``value(step, state) -> [B]`` and
             ``add_adjoint(step, state, adj_q)`` (e.g. ``TrajectoryLoss``).
         state: initial state (default: the model's rest state). It is not modified.
+        truncate_every: truncated back-propagation (the default None is exact): the state adjoint is
+            cut every ``truncate_every`` steps counted back from the last step (at steps − s, steps − 2s,
+            ...), so a loss on the final state is back-propagated through the last s steps only, and the
+            loss of any frame through 1 to s steps. A biased gradient at the same cost.
         perturbation: relative size of the central difference used for the stiffness derivative.
     """
     if steps < 1:
@@ -51,6 +56,9 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
     segment = int(checkpoint_every) if checkpoint_every else max(1, math.ceil(math.sqrt(steps)))
     if segment < 1:
         raise ValueError(f"checkpoint_every = {checkpoint_every!r} is out of range: expected >= 1")
+    if truncate_every is not None and int(truncate_every) < 1:
+        raise ValueError(f"truncate_every = {truncate_every!r} is out of range: expected >= 1 (or None)")
+    window = int(truncate_every) if truncate_every is not None else None
     start = model.state()
     if state is not None:
         start.assign(state)
@@ -80,9 +88,13 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
             solver.step(buffers[k - 1], buffers[k])
         for t in range(seg_end, seg_start, -1):
             k = t - seg_start
+            if window is not None and t < steps and (steps - t) % window == 0:
+                adj_out.zero_()
             loss.add_adjoint(t, buffers[k], adj_out.q)
             adjoint.backward(buffers[k - 1], buffers[k], adj_out, adj_in, grads)
             adj_out, adj_in = adj_in, adj_out
+    if window is not None and steps % window == 0:
+        adj_out.zero_()
     loss.add_adjoint(0, start, adj_out.q)
     wp.synchronize_device(model.device)
     return RolloutGradient(loss=total, parameters=grads, initial_state=adj_out, checkpoint_every=segment,
