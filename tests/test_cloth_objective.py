@@ -8,6 +8,7 @@ import torch
 import scenes
 import simulator
 from learning import cloth
+from learning.estimators import Truncated
 from learning.fit import FitError
 
 from .cloth_factory import wp  # noqa: F401  (quiet Warp)
@@ -102,6 +103,22 @@ def test_reverse_gradient_matches_central_differences_and_forward_jvps(problem):
     assert float(values[0]) == pytest.approx(value, rel=1e-12)
 
 
+def test_truncated_gradients_are_exact_for_long_windows_and_biased_but_aligned_for_short_ones(problem):
+    """Truncated reverse mode on the cloth: a window of all steps is the exact gradient, 0 steps is zero
+    (no explicit dependence on θ), and 5 of the 15 steps gives a different gradient that still points
+    the same way (cosine > 0.9)."""
+    objective, space = problem
+    theta = torch.as_tensor(space.initial_theta())
+    value, exact = objective.value_and_grad(theta)
+    full = Truncated(steps=objective.steps)(objective, theta)
+    assert full.value == pytest.approx(value, rel=1e-14)
+    torch.testing.assert_close(full.grad, exact, rtol=1e-12, atol=0.0)
+    assert torch.count_nonzero(Truncated(steps=0)(objective, theta).grad) == 0
+    short = Truncated(steps=5)(objective, theta).grad
+    cosine = float(short @ exact / (short.norm() * exact.norm()))
+    assert 0.9 < cosine and float((short - exact).norm() / exact.norm()) > 1e-3, cosine
+
+
 def test_residuals_are_the_loss_and_the_jacobian_is_its_gradient(problem):
     objective, space = problem
     theta = space.initial_theta()
@@ -172,6 +189,7 @@ def recovery():
     ("forward", "sgd", 40, 1e-4),
     ("zeroth", "sgd", 40, 1e-4),
     ("two-phase", "sgd", 20, 1e-5),
+    ("truncated", "sgd", 50, 1e-4),
 ])
 def test_fit_recovers_known_parameters_from_synthetic_observations(recovery, estimator, optimizer, iterations,
                                                                    tolerance):

@@ -121,6 +121,16 @@ def test_a_fit_with_the_forward_estimator_on_some_nodes_with_noise(observed, tmp
     assert report["loss"]["fitted"] < report["loss"]["initial"]
 
 
+def test_a_fit_with_the_truncated_estimator_uses_its_window(observed, tmp_path, capsys):
+    scene, trajectory = observed
+    out = tmp_path / "truncated"
+    assert main(fit_args(scene, trajectory, out, "--estimator", "truncated", "--window", "3", "--iters", "3",
+                         "--quiet")) == 0
+    report = json.loads((out / "fit.json").read_text())
+    assert report["estimator"] == "Truncated(steps=3)" and report["optimizer"] == "sgd"
+    assert report["loss"]["fitted"] < report["loss"]["initial"]
+
+
 def test_ctrl_c_writes_the_best_result_so_far(observed, tmp_path, monkeypatch, capsys):
     scene, trajectory = observed
     calls = {"n": 0}

@@ -16,7 +16,7 @@ from ._simulate import _check_writable
 
 __all__ = ["add_parser", "run"]
 
-ESTIMATORS = ("reverse", "forward", "zeroth", "two-phase")
+ESTIMATORS = ("reverse", "truncated", "forward", "zeroth", "two-phase")
 OPTIMIZERS = ("sgd", "adam", "pnm", "adapnm", "lbfgs", "gauss-newton")
 
 
@@ -51,6 +51,9 @@ def add_parser(commands) -> None:
                         help="compare positions only, not the observed sliding coordinates")
     parser.add_argument("--directions", type=positive_int, default=4, metavar="B",
                         help="random directions per forward/zeroth-order estimate (default 4)")
+    parser.add_argument("--window", type=positive_int, default=10, metavar="S",
+                        help="steps through which --estimator truncated back-propagates each frame's loss "
+                        "(default 10)")
     parser.add_argument("--lr", type=positive_float, metavar="LR", help="learning rate (default per optimizer)")
     parser.add_argument("--rewhiten", type=_count, default=5, metavar="K",
                         help="refresh the Gauss-Newton coordinates every K iterations (0: once; default 5)")
@@ -92,7 +95,7 @@ def _run(args) -> int:
             fit = cloth.fit_scene(
                 scene, observations, names, bounds=dict(args.bounds), initial=dict(args.initial),
                 estimator=args.estimator, optimizer=args.optimizer, iterations=args.iters, lr=args.lr,
-                directions=args.directions, rewhiten=args.rewhiten, seed=args.seed, device=device,
+                directions=args.directions, window=args.window, rewhiten=args.rewhiten, seed=args.seed, device=device,
                 callback=bar)
         finally:
             if bar is not None:

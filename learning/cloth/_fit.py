@@ -44,6 +44,7 @@ def fit_scene(
     lr: float | None = None,
     directions: int = 4,
     switch_at: int | None = None,
+    window: int = 10,
     precondition: bool = True,
     rewhiten: int = 5,
     max_step: float | None = MAX_STEP,
@@ -62,13 +63,14 @@ def fit_scene(
         observations: see :func:`observations_from_trajectory`.
         names: dotted names of the parameters to fit (see :func:`fittable_names`).
         bounds, initial: per-parameter bounds and starting values (see :func:`scene_parameter_space`).
-        estimator: "reverse", "forward", "zeroth", "two-phase" or an estimator object.
+        estimator: "reverse", "truncated", "forward", "zeroth", "two-phase" or an estimator object.
         optimizer: "sgd", "adam", "pnm", "adapnm", "lbfgs" or "gauss-newton" (default: L-BFGS for
             "reverse", SGD for the other estimators; see ``learning.fit.default_optimizer``).
         iterations, lr: see ``learning.fit.fit``.
         directions: random directions per estimate of the forward and zeroth-order estimators.
         switch_at: iteration at which "two-phase" switches from forward gradients to reverse mode
             (default: half of ``iterations``).
+        window: steps through which "truncated" back-propagates each frame's loss.
         precondition, rewhiten: run in Gauss–Newton-whitened coordinates, refreshed every ``rewhiten``
             iterations (see ``learning.fit.fit``).
         max_step: largest change of a θ coordinate per first-order step (see ``learning.fit.fit``).
@@ -87,7 +89,7 @@ def fit_scene(
         optimizer = default_optimizer("reverse" if exact else "forward")
     if isinstance(estimator, str):
         switch = max(1, iterations // 2) if switch_at is None else switch_at
-        estimator = make_estimator(estimator, directions=directions, switch_at=switch)
+        estimator = make_estimator(estimator, directions=directions, switch_at=switch, window=window)
     result = fit(objective, space, estimator=estimator, optimizer=optimizer, iterations=iterations, lr=lr,
                  precondition=precondition, rewhiten=rewhiten, max_step=max_step, seed=seed, callback=callback)
     return SceneFit(result=result, scene=objective.parameters.with_values(result.values), objective=objective,

@@ -103,11 +103,26 @@ class ClothObjective:
 
     def value_and_grad(self, theta: Tensor) -> tuple[float, Tensor]:
         """(h(θ), ∇h(θ) [N]) by reverse mode through the rollout (about 3.3 rollouts of cost)."""
+        return self._reverse(theta, truncate_every=None)
+
+    def value_and_truncated_grad(self, theta: Tensor, *, last_steps: int) -> tuple[float, Tensor]:
+        """(h(θ), truncated reverse-mode gradient [N]): every observed frame's loss is back-propagated
+        through at most ``last_steps`` steps (windows counted back from the last observed step, see
+        ``simulator.rollout_gradient``'s ``truncate_every``); ``last_steps`` ≥ steps is exact, 0 gives
+        zero (the loss has no explicit dependence on θ)."""
+        if last_steps < 0:
+            raise ValueError(f"last_steps must be >= 0, got {last_steps}")
+        if last_steps == 0:
+            return self.value(theta), torch.zeros_like(theta)
+        return self._reverse(theta, truncate_every=None if last_steps >= self.steps else int(last_steps))
+
+    def _reverse(self, theta: Tensor, *, truncate_every: int | None) -> tuple[float, Tensor]:
         theta_np = _numpy(theta)
         model, solver = self._prepare(theta_np[None])
         if self._trajectory_loss is None:
             self._trajectory_loss = self.loss.trajectory_loss(model)
-        result = simulator.rollout_gradient(model, solver, self._trajectory_loss, steps=self.steps)
+        result = simulator.rollout_gradient(model, solver, self._trajectory_loss, steps=self.steps,
+                                            truncate_every=truncate_every)
         self.evaluations += 1
         grad_values = self.parameters.reduce(result.parameters.numpy())[0]
         grad = grad_values * self.space.derivative(theta_np)

@@ -18,6 +18,7 @@ from learning.estimators import (
     ForwardGradient,
     GradientEstimator,
     ReverseUnroll,
+    Truncated,
     TwoPhase,
     ZerothOrder,
 )
@@ -36,23 +37,27 @@ __all__ = [
     "make_optimizer",
 ]
 
-ESTIMATORS = ("reverse", "forward", "zeroth", "two-phase")
+ESTIMATORS = ("reverse", "truncated", "forward", "zeroth", "two-phase")
 OPTIMIZERS = ("sgd", "adam", "pnm", "adapnm", "lbfgs", "gauss-newton")
 #: optimizers that take their steps from a gradient estimator (gauss-newton uses the residual Jacobian)
 ESTIMATOR_OPTIMIZERS = OPTIMIZERS[:5]
 _ADAPTIVE_RATE = 0.05
 
 
-def make_estimator(name: str, *, directions: int = 4, step: float = 1e-3, switch_at: int = 10) -> GradientEstimator:
+def make_estimator(name: str, *, directions: int = 4, step: float = 1e-3, switch_at: int = 10,
+                   window: int = 10) -> GradientEstimator:
     """The estimator called ``name``.
 
     Args:
-        name: "reverse" (exact reverse mode), "forward" ((FG)²U: ``directions`` Rademacher tangents),
+        name: "reverse" (exact reverse mode), "truncated" (reverse mode through at most ``window``
+            steps per loss term: biased, same cost), "forward" ((FG)²U: ``directions`` Rademacher tangents),
             "zeroth" (central differences along ``directions`` Rademacher directions with ``step``),
             "two-phase" (forward gradients for ``switch_at`` iterations, then reverse mode).
     """
     if name == "reverse":
         return ReverseUnroll()
+    if name == "truncated":
+        return Truncated(steps=window)
     if name == "forward":
         return ForwardGradient(directions=directions, distribution="rademacher")
     if name == "zeroth":
@@ -64,7 +69,8 @@ def make_estimator(name: str, *, directions: int = 4, step: float = 1e-3, switch
 
 def default_optimizer(estimator: str) -> str:
     """The optimizer to use with the estimator called ``estimator`` when none is named: L-BFGS for exact
-    reverse-mode gradients, plain gradient steps (SGD, see the module notes) for the stochastic estimates."""
+    reverse-mode gradients, plain gradient steps (SGD, see the module notes) for the stochastic and the
+    truncated (biased) estimates, whose steps L-BFGS's line search would not trust."""
     if estimator not in ESTIMATORS:
         raise FitError(f"estimator {estimator!r} is unknown: expected one of {', '.join(ESTIMATORS)}")
     return "lbfgs" if estimator == "reverse" else "sgd"

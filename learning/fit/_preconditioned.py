@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from learning.estimators import ObjectiveWithGrad, ObjectiveWithJvp, ObjectiveWithValues
+from learning.estimators import ObjectiveWithGrad, ObjectiveWithJvp, ObjectiveWithTruncatedGrad, ObjectiveWithValues
 
 __all__ = ["Preconditioned", "Whitening", "normal_eigen", "whitening"]
 
@@ -124,6 +124,17 @@ class Preconditioned:
         """(h̃(z), Mᵀ ∇h(θ) / c)."""
         _require(self.objective, ObjectiveWithGrad, "value_and_grad")
         value, grad = self.objective.value_and_grad(self.theta(z))
+        return value / self.value_scale, self.matrix.T @ grad.to(torch.float64) / self.value_scale
+
+    @property
+    def steps(self) -> int:
+        """Unrolled steps of the wrapped objective (an AttributeError where it has none)."""
+        return self.objective.steps
+
+    def value_and_truncated_grad(self, z: Tensor, *, last_steps: int) -> tuple[float, Tensor]:
+        """(h̃(z), Mᵀ g_s / c) with g_s the wrapped objective's truncated gradient."""
+        _require(self.objective, ObjectiveWithTruncatedGrad, "value_and_truncated_grad")
+        value, grad = self.objective.value_and_truncated_grad(self.theta(z), last_steps=last_steps)
         return value / self.value_scale, self.matrix.T @ grad.to(torch.float64) / self.value_scale
 
     def value_and_jvp(self, z: Tensor, tangents: Tensor) -> tuple[float, Tensor]:
