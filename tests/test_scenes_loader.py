@@ -79,6 +79,7 @@ def test_example_scenes_cover_the_documented_set():
         "hanging_wind",
         "twill_wind",
         "satin_wind",
+        "slipping_wind",
         "large_flat_sheet",
         "demo",
     }
