@@ -135,7 +135,22 @@ def test_info_reports_nodes_crossings_dofs_and_materials(capsys):
     out = capsys.readouterr().out
     assert "17 x 17 nodes" in out and "crossings   225" in out
     assert "DOFs        1317 per world" in out  # 3*17*17 + 2*15*15
-    assert "cotton: density 0.002 kg/m" in out and "memory" in out
+    assert "cotton: density 0.002 kg/m" in out and "2.1 MiB for the engine's arrays" in out
+
+
+def test_the_memory_estimate_is_what_the_engine_holds_at_other_sizes_and_world_counts():
+    """Extrapolated from small grids, the estimate equals the bytes of every array the engine holds when
+    built at the scene's own size (one not probed, non-square) and world count."""
+    import simulator
+
+    scene = scenes.with_parameters(scenes.load_scene(DEMO_SCENE.parent / "twill_wind.toml", check_device=False),
+                                   {"cloth.nodes": [23, 14]})
+    estimate = scenes.estimate_memory(scene, worlds=3)
+    model = simulator.build_model([scenes.build_spec(scene)] * 3, device="cpu")
+    solver = simulator.SolverImplicit(model, dt=scene.simulation.dt)
+    held = simulator.array_bytes(model, solver, model.state(), model.state())
+    assert estimate.engine_bytes == pytest.approx(held, rel=1e-3)
+    assert estimate.trajectory_bytes == 3 * scene.simulation.frames * 23 * 14 * 10 * 8
 
 
 def write_trajectory(path: Path, frames=3) -> scenes.Trajectory:

@@ -100,7 +100,7 @@ def describe(scene: scenes.Scene, *, worlds: int = 1) -> list[tuple[str, str]]:
     rows.append(
         (
             "memory",
-            f"about {_bytes(memory.engine_bytes)} for the engine's arrays and "
+            f"{_bytes(memory.engine_bytes)} for the engine's arrays (model, solver, two states) and "
             f"{_bytes(memory.trajectory_bytes)} for the trajectory ({worlds} world(s))",
         )
     )
