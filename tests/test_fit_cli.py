@@ -97,7 +97,9 @@ def test_a_fit_writes_its_results_and_recovers_the_values(observed, tmp_path, ca
     assert report["optimizer"] == "gauss-newton" and report["stopped"] in ("iterations", "converged")
     assert report["observations"] == {"frames": 13, "steps": 12, "observed_nodes": 36, "sliding": True,
                                       "noise_m": 0.0}
-    assert report["wall_seconds"] > 0 and report["uncertainty"]["residuals"] > 0
+    assert report["wall_seconds"] == pytest.approx(sum(report["seconds"].values()))
+    assert set(report["seconds"]) == {"minimize", "uncertainty"}
+    assert report["uncertainty"]["residuals"] == 13 * (36 * 3 + 16 * 2)  # frames x (positions + interior sliding)
     fitted = scenes.load_scene(out / "fitted.toml")
     for name, value in report["fitted"].items():
         assert scenes.get_parameter(fitted, name) == pytest.approx(value, rel=1e-12)
