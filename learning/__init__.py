@@ -1,6 +1,8 @@
-"""warpweave's learning layer: gradient estimators, optimizers and (later) fitting tasks.
+"""warpweave's learning layer: gradient estimators and optimizers (imported here), generic fitting
+(``learning.fit``) and the cloth-fitting task (``learning.cloth``).
 
-Importing this package imports torch but never the simulator or Warp.
+Importing this package, ``learning.estimators``, ``learning.optim`` or ``learning.fit`` imports torch
+but never the simulator or Warp; only ``learning.cloth`` does.
 """
 
 from . import estimators, optim
