@@ -19,12 +19,13 @@ Cases (all started 30% off the true values, alternately above and below):
 - reference10-model: the same data fitted with the model's own physics (no switches): the fit is
   biased by the original code's defects, and the report shows by how much.
 
-A run is "estimator:optimizer" (estimators reverse, truncated, forward, zeroth, two-phase; optimizers sgd, adam,
-pnm, adapnm, lbfgs; "jacobian:gauss-newton" for Gauss–Newton from residual Jacobians). Each run
-stops when the best point so far has every checked parameter within its tolerance (in the clean and
-noisy cases the friction coefficient is only reported: the crossings stick and it does not change the
-motion measurably, see its relative std), or after ``--iters`` iterations. Printed per run: iterations, evaluations, world-rollouts and wall
-time to the tolerances, final relative errors, and the Gauss–Newton relative standard deviations.
+A run is "estimator:optimizer" (estimators reverse, truncated, forward, zeroth, two-phase; optimizers
+sgd, adam, pnm, adapnm, lbfgs; "jacobian:gauss-newton" for Gauss–Newton from residual Jacobians).
+Each run stops when the best point so far has every checked parameter within its tolerance (in the
+clean and noisy cases the friction coefficient is only reported: the crossings stick and it does not
+change the motion measurably, see its relative std), or after ``--iters`` iterations. Printed per
+run: iterations, evaluations, world-rollouts and wall time to the tolerances, final relative errors,
+and the Gauss–Newton relative standard deviations.
 Timings are wall-clock on this machine's device (the scenes' "auto": CUDA when present).
 """
 
