@@ -20,7 +20,7 @@ import warp as wp
 from ._forces import friction_stiffness
 from ._hessians import element_types, vec7d
 from ._kernels import material_length, position
-from ._launch import LaunchCache
+from ._launch import LaunchCache, ReductionLayout
 from ._types import vec5d
 
 mat55d = wp.types.matrix(shape=(5, 5), dtype=wp.float64)
@@ -176,7 +176,7 @@ def block_product(
     dot: wp.array(dtype=wp.float64),
 ):
     """out = A p over ``span`` consecutive nodes per thread; with_dot != 0 also adds p . A p of these
-    nodes into dot[b] (one atomic per thread)."""
+    nodes into dot[b] (summed over the thread block first: one atomic per block, see ReductionLayout)."""
     b, c = wp.tid()
     count = width * height
     acc = wp.float64(0.0)
@@ -193,7 +193,7 @@ def block_product(
         out[b, n] = y
         acc += wp.dot(p[b, n], y)
     if with_dot != 0:
-        wp.atomic_add(dot, b, acc)
+        wp.tile_atomic_add(dot, wp.tile_sum(wp.tile(acc)), offset=b)
 
 
 class AssembledOperator:
@@ -215,7 +215,7 @@ class AssembledOperator:
         self.offsets = wp.array(np.asarray(OFFSETS, dtype=np.int32), dtype=wp.vec2i, device=dev)
         self.elements = element_types(model, compression)
         self.hessians = [el.hessians(model, el) for el in self.elements]
-        self._span = 256 if dev.is_cpu else 8  # nodes per product thread (CPU: few, long threads)
+        self._layout = ReductionLayout(dev, model.node_count)
         self._no_dot = wp.zeros(model.world_count, dtype=wp.float64, device=dev)
 
     def assemble(self, q: wp.array2d, anchor: wp.array2d, h: float) -> None:
@@ -240,7 +240,7 @@ class AssembledOperator:
         """out = A p; if ``dot`` [B] is given, also dot[b] += p . A p (fused reduction)."""
         m = self.model
         width, height = m.nodes
-        threads = (m.node_count + self._span - 1) // self._span
-        self._launcher.launch(block_product, (m.world_count, threads),
-                              [self.blocks, p, self.offsets, width, height, self._span, int(dot is not None)],
-                              [out, self._no_dot if dot is None else dot])
+        layout = self._layout
+        self._launcher.launch(block_product, (m.world_count, layout.threads),
+                              [self.blocks, p, self.offsets, width, height, layout.span, int(dot is not None)],
+                              [out, self._no_dot if dot is None else dot], block_dim=layout.block_dim)

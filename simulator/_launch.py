@@ -9,7 +9,23 @@ from collections import OrderedDict
 
 import warp as wp
 
-__all__ = ["LaunchCache"]
+__all__ = ["LaunchCache", "ReductionLayout"]
+
+
+class ReductionLayout:
+    """Threads of a kernel that walks ``span`` consecutive nodes per thread and sums a per-world value.
+
+    On the CPU a thread takes 256 nodes (few, long threads; Warp runs one thread a block there). On a
+    GPU a thread takes 8 nodes, and the threads of each world are padded to whole blocks of 256, so
+    that a block never holds two worlds: the kernel sums its block's values in shared memory
+    (``wp.tile_sum``) and adds one value per block, not one per thread, to the world's total.
+    """
+
+    def __init__(self, device, node_count: int):
+        self.span = 256 if device.is_cpu else 8
+        self.block_dim = 1 if device.is_cpu else 256
+        blocks = -(-node_count // (self.span * self.block_dim))
+        self.threads = blocks * self.block_dim
 
 
 class LaunchCache:
@@ -24,14 +40,16 @@ class LaunchCache:
         self.capacity = int(capacity)
         self._launches: OrderedDict = OrderedDict()
 
-    def launch(self, kernel, dim, inputs, outputs=()) -> None:
-        """Like ``wp.launch(kernel, dim=dim, inputs=inputs, outputs=outputs)`` on the cache's device."""
+    def launch(self, kernel, dim, inputs, outputs=(), *, block_dim: int = 256) -> None:
+        """Like ``wp.launch(kernel, dim=dim, inputs=inputs, outputs=outputs, block_dim=block_dim)`` on the
+        cache's device."""
         key = (kernel, tuple(dim) if isinstance(dim, tuple) else dim,
                tuple(id(a) if isinstance(a, wp.array) else a for a in inputs),
-               tuple(id(a) for a in outputs))
+               tuple(id(a) for a in outputs), block_dim)
         entry = self._launches.get(key)
         if entry is None:
-            command = wp.launch(kernel, dim=dim, inputs=inputs, outputs=outputs, device=self.device, record_cmd=True)
+            command = wp.launch(kernel, dim=dim, inputs=inputs, outputs=outputs, device=self.device, record_cmd=True,
+                                block_dim=block_dim)
             entry = (command, list(inputs), list(outputs))
             self._launches[key] = entry
             if len(self._launches) > self.capacity:

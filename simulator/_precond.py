@@ -14,7 +14,7 @@ blocks, hence symmetric positive definite, as CG requires.
 import warp as wp
 
 from ._kernels import material_length, position
-from ._launch import LaunchCache
+from ._launch import LaunchCache, ReductionLayout
 from ._types import vec5d
 
 
@@ -200,7 +200,8 @@ def compose(
     dot: wp.array(dtype=wp.float64),
 ):
     """z = t1 z1 + t2 z2 + n (r . n) / d_n on positions, r_s / d_s on sliding coordinates, over ``span``
-    consecutive nodes per thread; with_dot != 0 also adds r . z of these nodes into dot[b]."""
+    consecutive nodes per thread; with_dot != 0 also adds r . z of these nodes into dot[b] (summed over
+    the thread block first: one atomic per block, see ReductionLayout)."""
     b, c = wp.tid()
     acc = wp.float64(0.0)
     for n in range(c * span, wp.min((c + 1) * span, node_count)):
@@ -214,7 +215,7 @@ def compose(
         z[b, n] = out
         acc += wp.dot(rn, out)
     if with_dot != 0:
-        wp.atomic_add(dot, b, acc)
+        wp.tile_atomic_add(dot, wp.tile_sum(wp.tile(acc)), offset=b)
 
 
 class LinePreconditioner:
@@ -231,7 +232,7 @@ class LinePreconditioner:
         self._scratch = wp.zeros(shape, dtype=wp.float64, device=dev)
         self._warp = wp.zeros(shape, dtype=wp.float64, device=dev)
         self._weft = wp.zeros(shape, dtype=wp.float64, device=dev)
-        self._span = 256 if dev.is_cpu else 8  # nodes per compose thread (CPU: few, long threads)
+        self._layout = ReductionLayout(dev, model.node_count)
         self._no_dot = wp.zeros(model.world_count, dtype=wp.float64, device=dev)
 
     def update(self, q: wp.array2d, h: float) -> None:
@@ -263,7 +264,7 @@ class LinePreconditioner:
                [self._scratch, self._warp])
         launch(solve_chains, (m.world_count, width), [r, self.frame, self.diag, self.chain, 1, height, width, 1],
                [self._scratch, self._weft])
-        threads = (m.node_count + self._span - 1) // self._span
-        launch(compose, (m.world_count, threads),
-               [r, self.frame, self.diag, self._warp, self._weft, m.dof_mask, m.node_count, self._span,
-                int(dot is not None)], [z, self._no_dot if dot is None else dot])
+        layout = self._layout
+        launch(compose, (m.world_count, layout.threads),
+               [r, self.frame, self.diag, self._warp, self._weft, m.dof_mask, m.node_count, layout.span,
+                int(dot is not None)], [z, self._no_dot if dot is None else dot], block_dim=layout.block_dim)

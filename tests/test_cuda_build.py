@@ -50,3 +50,21 @@ def test_module_compiles_to_ptx_for_sm90_with_forward_and_adjoint_entries(module
         for name in passes:
             pattern = re.compile(rf"{re.escape(kernel.key)}_[0-9a-f]+_cuda_kernel_{name}")
             assert any(pattern.fullmatch(e) for e in entries), f"{kernel.key}: no {name} entry in the PTX"
+
+
+class _Device:
+    def __init__(self, is_cpu: bool):
+        self.is_cpu = is_cpu
+
+
+@pytest.mark.parametrize("nodes", [9, 2048, 2049, 1001 * 1001])
+def test_gpu_reduction_layout_gives_whole_blocks_per_world_covering_every_node(nodes):
+    """On a GPU the fused dot products sum each thread block in shared memory, so a block must not hold
+    two worlds: the threads of a world are a whole number of blocks, and together cover every node."""
+    from simulator._launch import ReductionLayout
+
+    gpu = ReductionLayout(_Device(is_cpu=False), nodes)
+    assert gpu.block_dim == 256 and gpu.threads % gpu.block_dim == 0
+    assert gpu.threads * gpu.span >= nodes > (gpu.threads - gpu.block_dim) * gpu.span
+    cpu = ReductionLayout(_Device(is_cpu=True), nodes)
+    assert cpu.block_dim == 1 and cpu.threads == -(-nodes // cpu.span)
