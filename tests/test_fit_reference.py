@@ -91,7 +91,7 @@ def test_warpweave_fit_recovers_the_reference_scene(observed, tmp_path, estimato
 
 @pytest.mark.parametrize(("estimator", "optimizer", "iterations", "extra", "tolerance"), [
     ("reverse", "lbfgs", 40, [], [0.02] * 6 + [0.1, 0.1]),
-    ("forward", "sgd", 60, [], [0.02] * 6 + [0.1, 0.1]),
+    ("forward", "sgd", 100, [], [0.02] * 6 + [0.1, 0.1]),
     ("reverse", "lbfgs", 80, ["--nodes", "0.2", "--noise", "1e-6", "--no-sliding"], [0.05] * 8),
     ("forward", "sgd", 80, ["--nodes", "0.2", "--noise", "1e-6", "--no-sliding"], [0.05] * 8),
 ])
