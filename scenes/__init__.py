@@ -14,7 +14,7 @@ Rendering (``scenes.render``) and VTK export import pyvista only when used.
 from ._atomic import atomic_directory, atomic_path
 from ._build import build_spec, rest_state
 from ._devices import check_device, cuda_device_count, init_warp_quietly, resolve_device
-from ._errors import SceneError
+from ._errors import SceneError, suggestion
 from ._estimate import MemoryEstimate, estimate_memory
 from ._loader import load_scene, parse_scene
 from ._parameters import get_parameter, parameter_names, with_parameters
@@ -73,5 +73,6 @@ __all__ = [
     "scene_to_json",
     "scene_to_toml",
     "simulate_scene",
+    "suggestion",
     "with_parameters",
 ]

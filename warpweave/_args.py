@@ -1,12 +1,25 @@
 """Argument types and the CLI's own user error."""
 
 import argparse
+import os
+from pathlib import Path
 
-__all__ = ["UsageError", "positive_int", "positive_float", "window_size"]
+__all__ = ["UsageError", "check_output_folder", "positive_int", "positive_float", "window_size"]
 
 
 class UsageError(ValueError):
     """A bad command line (flag value, missing argument, unusable output path)."""
+
+
+def check_output_folder(out_dir: Path) -> None:
+    """Raise UsageError, before any work, when results could not be written into ``out_dir`` (--out)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"argument --out: {out_dir}: exists and is not a folder")
+    existing = out_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"argument --out: {out_dir}: cannot write into {existing}")
 
 
 def positive_int(text: str) -> int:

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import scenes
 
-from ._args import UsageError, positive_float, positive_int
+from ._args import UsageError, check_output_folder, positive_float, positive_int
 from ._progress import ProgressBar
-from ._simulate import _check_writable
 
 __all__ = ["add_parser", "run"]
 
@@ -82,7 +81,7 @@ def _run(args) -> int:
     scene = scenes.load_scene(args.scene, check_device=args.device is None)
     device = _device(args.device, scene)
     out_dir = Path(args.out) if args.out else Path("out") / f"fit-{Path(args.scene).stem}"
-    _check_writable(out_dir)
+    check_output_folder(out_dir)
     trajectory = scenes.load_trajectory(args.observed)
     try:
         nodes = None if args.nodes is None else cloth.random_crossings(scene.cloth.nodes, args.nodes, seed=args.seed)

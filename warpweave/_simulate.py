@@ -1,7 +1,6 @@
 """``warpweave simulate SCENE``: run a scene file and write trajectory.npz and summary.json."""
 
 import json
-import os
 import platform
 import sys
 from importlib import metadata
@@ -11,7 +10,7 @@ import numpy as np
 
 import scenes
 
-from ._args import UsageError, positive_int
+from ._args import UsageError, check_output_folder, positive_int
 from ._progress import ProgressBar
 
 __all__ = ["add_parser", "run"]
@@ -55,7 +54,7 @@ def run(args) -> int:
         overrides["simulation.device"] = args.device
     scene = scenes.with_parameters(scene, overrides) if overrides else scene
     out_dir = Path(args.out) if args.out else Path("out") / Path(args.scene).stem
-    _check_writable(out_dir)
+    check_output_folder(out_dir)
 
     bar = None
     if not args.quiet:
@@ -91,17 +90,6 @@ def run(args) -> int:
             f"({result.steps_per_second:.3g} steps/s on {result.device})"
         )
     return 0
-
-
-def _check_writable(out_dir: Path) -> None:
-    """Fail before simulating when the results could not be written."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"argument --out: {out_dir}: exists and is not a folder")
-    existing = out_dir
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"argument --out: {out_dir}: cannot write into {existing}")
 
 
 def _summary(scene_path: str, scene: scenes.Scene, result: scenes.SimulationRun, *, worlds: int) -> dict:

@@ -15,7 +15,6 @@ import numpy as np
 import scenes
 import simulator
 from learning.fit import FitError
-from scenes._errors import suggestion
 
 __all__ = ["ParameterTarget", "SceneParameters", "canonical_name", "fittable_names", "resolve_names"]
 
@@ -92,7 +91,7 @@ def resolve_names(scene: scenes.Scene, names) -> tuple[str, ...]:
             known = name in scenes.parameter_names(scene)
             what = "cannot be fitted (it does not enter the engine's parameter arrays)" if known else \
                 "unknown parameter"
-            raise FitError(f"{scene.source}: {name}: {what}{suggestion(name, allowed)}; fittable: "
+            raise FitError(f"{scene.source}: {name}: {what}{scenes.suggestion(name, allowed)}; fittable: "
                            f"{', '.join(allowed)}")
     return names
 
