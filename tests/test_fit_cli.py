@@ -133,6 +133,20 @@ def test_a_fit_with_the_truncated_estimator_uses_its_window(observed, tmp_path, 
     assert report["loss"]["fitted"] < report["loss"]["initial"]
 
 
+def test_a_parameter_the_motion_does_not_depend_on_is_called_undetermined(observed, tmp_path, capsys):
+    """The crossings of this scene stick, so the friction coefficient does not change the motion: the table
+    says so after the fit, and fit.json lists it as undetermined."""
+    scene, trajectory = observed
+    out = tmp_path / "friction"
+    assert main(["fit", str(scene), "--observed", str(trajectory), "--params", "weave.friction,weave.shear_modulus",
+                 "--initial", "weave.friction=0.65", "--optimizer", "gauss-newton", "--iters", "2", "--out",
+                 str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "undetermined: weave.friction (" in printed and "shear_modulus (" not in printed
+    report = json.loads((out / "fit.json").read_text())
+    assert report["uncertainty"]["undetermined"] == ["weave.friction"]
+
+
 def test_ctrl_c_writes_the_best_result_so_far(observed, tmp_path, monkeypatch, capsys):
     scene, trajectory = observed
     calls = {"n": 0}

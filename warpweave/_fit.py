@@ -144,6 +144,10 @@ def _print_table(fit, reference) -> None:
         if reference:
             line += f"  {result.values[k] / reference[name] - 1.0:+10.2e}" if reference[name] else ""
         print(line)
+    undetermined = result.uncertainty.undetermined(result.names) if result.uncertainty is not None else []
+    if undetermined:
+        print(f"undetermined: {', '.join(undetermined)} (standard deviation above the value): the observed motion "
+              "does not depend on it measurably, so its fitted value means nothing")
 
 
 def _device(name, scene) -> str:

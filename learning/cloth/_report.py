@@ -109,7 +109,7 @@ def fit_report(fit: SceneFit, *, positions: np.ndarray, scene_path: str = "", ob
             "residual_rms": uncertainty.residual_rms,
             "relative_std": dict(zip(result.names, map(float, uncertainty.relative_std), strict=True)),
             "correlation": np.round(uncertainty.correlation, 6).tolist(),
-            "undetermined": [n for n, s in zip(result.names, uncertainty.relative_std, strict=True) if s > 1.0],
+            "undetermined": uncertainty.undetermined(result.names),
         }
     if result.whitening is not None:
         report["whitening"] = {"kept_directions": result.whitening.kept,

@@ -21,7 +21,7 @@ from ._gauss_newton import gauss_newton
 from ._minimize import Iterate, Minimization, minimize
 from ._preconditioned import Preconditioned, Whitening, whitening
 from ._space import TRANSFORMS, Bounded, ParameterSpace, default_bounds
-from ._uncertainty import Uncertainty, gauss_newton_uncertainty
+from ._uncertainty import UNDETERMINED_RELATIVE_STD, Uncertainty, gauss_newton_uncertainty
 
 __all__ = [
     "MAX_STEP",
@@ -29,6 +29,7 @@ __all__ = [
     "ESTIMATORS",
     "OPTIMIZERS",
     "TRANSFORMS",
+    "UNDETERMINED_RELATIVE_STD",
     "Bounded",
     "FitError",
     "FitResult",

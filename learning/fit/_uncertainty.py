@@ -14,12 +14,14 @@ import numpy as np
 from ._preconditioned import normal_eigen
 from ._space import ParameterSpace
 
-__all__ = ["Uncertainty", "gauss_newton_uncertainty"]
+__all__ = ["UNDETERMINED_RELATIVE_STD", "Uncertainty", "gauss_newton_uncertainty"]
 
 #: eigenvalues of JᵀJ below this fraction of the largest are floored to it (finite, huge variances)
 _EIGEN_FLOOR = 1e-30
 #: the largest standard deviation reported (keeps JSON finite)
 _MAX_REPORTED = 1e300
+#: a parameter whose standard deviation exceeds this fraction of its value is not determined by the data
+UNDETERMINED_RELATIVE_STD = 1.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,11 @@ class Uncertainty:
     residual_rms: float
     residuals: int
     parameters: int
+
+    def undetermined(self, names) -> list[str]:
+        """The ``names`` (in parameter order) whose standard deviation exceeds UNDETERMINED_RELATIVE_STD of
+        their value: the observations do not determine them, and their fitted values mean nothing."""
+        return [n for n, s in zip(names, self.relative_std, strict=True) if s > UNDETERMINED_RELATIVE_STD]
 
 
 def gauss_newton_uncertainty(residuals, jacobian, *, space: ParameterSpace, theta) -> Uncertainty:
