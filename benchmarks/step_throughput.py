@@ -51,7 +51,7 @@ def measure(size: int, worlds: int, device: str, seconds: float, warmup_steps: i
     kernels = {}
     if profile:
         for activity in wp.timing_end():
-            name = activity.name.split("_cuda_kernel")[0]
+            name = activity.name.split()[-1].rsplit("_", 1)[0]  # "forward kernel NAME_HASH" -> NAME
             count, total = kernels.get(name, (0, 0.0))
             kernels[name] = (count + 1, total + activity.elapsed)
     crossings = (size - 2) ** 2 * worlds

@@ -35,8 +35,8 @@ def estimate_memory(scene: Scene, *, worlds: int = 1) -> MemoryEstimate:
     two states. It is measured on the CPU by building the scene's engine (plain weave, no pins: neither
     changes the arrays) at three small grids with one and two worlds, and extrapolated to the scene's
     grid and world count with the law every array follows: shared topology plus worlds times per-world
-    arrays, each affine in W + H (per yarn line) and W * H (per node and element). The chunked
-    reduction buffers deviate from it by a few bytes.
+    arrays, each affine in W + H (per yarn line) and W * H (per node and element). It leaves out the
+    CUDA context and the compiled kernels.
     """
     init_warp_quietly()
     import simulator

@@ -47,8 +47,9 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
         state: initial state (default: the model's rest state). It is not modified.
         truncate_every: truncated back-propagation (the default None is exact): the state adjoint is
             cut every ``truncate_every`` steps counted back from the last step (at steps − s, steps − 2s,
-            ...), so a loss on the final state is back-propagated through the last s steps only, and the
-            loss of any frame through 1 to s steps. A biased gradient at the same cost.
+            ... > 0), so a loss on the final state is back-propagated through the last s steps only, and
+            the loss of any frame through 1 to s steps; the initial-state gradient is that of the first
+            window. A biased gradient at the same cost; s ≥ steps is exact.
         perturbation: relative size of the central difference used for the stiffness derivative.
     """
     if steps < 1:
@@ -93,8 +94,6 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
             loss.add_adjoint(t, buffers[k], adj_out.q)
             adjoint.backward(buffers[k - 1], buffers[k], adj_out, adj_in, grads)
             adj_out, adj_in = adj_in, adj_out
-    if window is not None and steps % window == 0:
-        adj_out.zero_()
     loss.add_adjoint(0, start, adj_out.q)
     wp.synchronize_device(model.device)
     return RolloutGradient(loss=total, parameters=grads, initial_state=adj_out, checkpoint_every=segment,

@@ -40,7 +40,7 @@ class LaunchCache:
         self.capacity = int(capacity)
         self._launches: OrderedDict = OrderedDict()
 
-    def launch(self, kernel, dim, inputs, outputs=(), *, block_dim: int = 256) -> None:
+    def launch(self, kernel, dim, inputs, outputs=(), *, block_dim: int | None = None) -> None:
         """Like ``wp.launch(kernel, dim=dim, inputs=inputs, outputs=outputs, block_dim=block_dim)`` on the
         cache's device."""
         key = (kernel, tuple(dim) if isinstance(dim, tuple) else dim,

@@ -152,12 +152,14 @@ def test_gradients_refuse_reference_quirks():
         simulator.rollout_gradient(model, solver, loss, steps=1)
 
 
-def test_truncated_backpropagation_sums_the_windows_restarted_from_fixed_states():
+@pytest.mark.parametrize("window", [5, 4])
+def test_truncated_backpropagation_sums_the_windows_restarted_from_fixed_states(window):
     """With truncate_every = S, the gradient is that of the losses of each window (T - (k+1)S, T - kS] by a
-    rollout started from the window's start state held fixed; S >= T is the exact gradient."""
+    rollout started from the window's start state held fixed (the initial-state gradient: the first
+    window's), whether S divides T or not; S = T is the exact gradient."""
     model = simulator.build_model(hanging_spec((6, 5)))
     solver = simulator.SolverImplicit(model, dt=1e-3, tolerance=1e-12)
-    steps, window = 12, 5
+    steps = 12
     frames = simulator.rollout(model, solver, steps=steps)
     observed = list(range(1, steps + 1))
     targets = frames["x"][:, observed] + 1e-5
@@ -178,6 +180,8 @@ def test_truncated_backpropagation_sums_the_windows_restarted_from_fixed_states(
         part = simulator.rollout_gradient(model, solver, loss_over(start + 1, last), steps=last - start, state=current)
         for name, grad in part.parameters.numpy().items():
             expected[name] += grad
+        if start == 0:
+            first_window_initial = part.initial_state.q.numpy()
         for _ in range(start, last):
             solver.step(current, nxt)
             current, nxt = nxt, current
@@ -191,5 +195,9 @@ def test_truncated_backpropagation_sums_the_windows_restarted_from_fixed_states(
                                    atol=1e-300, err_msg=name)
         differs = max(differs, np.abs(grad - exact.parameters.numpy()[name]).max() / max(scale, 1e-300))
     assert differs > 1e-3  # truncation changes the gradient here (the test would not see a no-op)
+    initial = truncated.initial_state.q.numpy()
+    np.testing.assert_allclose(initial, first_window_initial, rtol=1e-9, atol=1e-9 * np.abs(initial).max())
+    assert np.abs(initial).max() > 0.0
+    np.testing.assert_allclose(whole.initial_state.q.numpy(), exact.initial_state.q.numpy(), rtol=1e-12, atol=1e-300)
     with pytest.raises(ValueError, match="truncate_every"):
         simulator.rollout_gradient(model, solver, loss_over(1, steps), steps=steps, truncate_every=0)

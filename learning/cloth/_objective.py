@@ -114,7 +114,7 @@ class ClothObjective:
             raise ValueError(f"last_steps must be >= 0, got {last_steps}")
         if last_steps == 0:
             return self.value(theta), torch.zeros_like(theta)
-        return self._reverse(theta, truncate_every=None if last_steps >= self.steps else int(last_steps))
+        return self._reverse(theta, truncate_every=int(last_steps))
 
     def _reverse(self, theta: Tensor, *, truncate_every: int | None) -> tuple[float, Tensor]:
         theta_np = _numpy(theta)
