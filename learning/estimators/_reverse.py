@@ -46,7 +46,9 @@ class Truncated:
 
     ĝ = ∂f/∂θ + Σ_{t=T−s+1}^{T} B_tᵀ A_{t+1}ᵀ···A_Tᵀ ∂f/∂x_T, a biased estimate whose bias shrinks like
     (1 − ηα)^s for gradient descent on an α-strongly-convex inner problem; s = T is exact.
-    Needs ``objective.value_and_truncated_grad`` (see :class:`UnrolledTorchObjective`).
+    Needs ``objective.value_and_truncated_grad`` (see :class:`UnrolledTorchObjective`). For losses summed
+    over the frames of a rollout (``learning.cloth.ClothObjective``) each frame's term is back-propagated
+    through at most s steps.
 
     Args:
         steps: number s ≥ 0 of final inner steps to back-propagate through.
