@@ -150,22 +150,49 @@ def add_node_diagonal(
 
 
 @wp.kernel
-def solve_chains(
-    r: wp.array2d(dtype=vec5d),
-    frame: wp.array2d(dtype=wp.mat33d),
+def factor_chains(
     diag: wp.array2d(dtype=vec5d),
     chain: wp.array2d(dtype=wp.vec2d),
     axis: int,
     length: int,
     stride: int,
     line_stride: int,
-    scratch: wp.array2d(dtype=wp.float64),
-    out: wp.array2d(dtype=wp.float64),
+    ratio: wp.array3d(dtype=wp.float64),
+    pivot_inverse: wp.array3d(dtype=wp.float64),
 ):
-    """Thomas algorithm along one yarn line per thread for the along-yarn component r . t_axis."""
+    """Thomas factorisation of one yarn line's tridiagonal system per thread (once per step): the pivots'
+    inverses 1/d'_k and the eliminated upper coefficients c'_k = c_k / d'_k along axis ``axis``."""
     b, line = wp.tid()
     start = line * line_stride
     prev_c = wp.float64(0.0)
+    for k in range(length):
+        n = start + k * stride
+        lower = wp.float64(0.0)
+        if k > 0:
+            lower = chain[b, n - stride][axis]
+        inverse = wp.float64(1.0) / (diag[b, n][axis] - lower * prev_c)
+        prev_c = chain[b, n][axis] * inverse
+        ratio[axis, b, n] = prev_c
+        pivot_inverse[axis, b, n] = inverse
+
+
+@wp.kernel
+def solve_chains(
+    r: wp.array2d(dtype=vec5d),
+    frame: wp.array2d(dtype=wp.mat33d),
+    chain: wp.array2d(dtype=wp.vec2d),
+    ratio: wp.array3d(dtype=wp.float64),
+    pivot_inverse: wp.array3d(dtype=wp.float64),
+    axis: int,
+    length: int,
+    stride: int,
+    line_stride: int,
+    out: wp.array2d(dtype=wp.float64),
+):
+    """Forward and back substitution along one yarn line per thread for the along-yarn component
+    r . t_axis, with the factors of ``factor_chains`` (no division in the dependent chain)."""
+    b, line = wp.tid()
+    start = line * line_stride
     prev_y = wp.float64(0.0)
     for k in range(length):
         n = start + k * stride
@@ -173,16 +200,12 @@ def solve_chains(
         lower = wp.float64(0.0)
         if k > 0:
             lower = chain[b, n - stride][axis]
-        denom = diag[b, n][axis] - lower * prev_c
-        upper = chain[b, n][axis]
-        prev_c = upper / denom
-        prev_y = (rhs - lower * prev_y) / denom
-        scratch[b, n] = prev_c
+        prev_y = (rhs - lower * prev_y) * pivot_inverse[axis, b, n]
         out[b, n] = prev_y
     for kk in range(length - 1):
         k = length - 2 - kk
         n = start + k * stride
-        out[b, n] = out[b, n] - scratch[b, n] * out[b, n + stride]
+        out[b, n] = out[b, n] - ratio[axis, b, n] * out[b, n + stride]
 
 
 @wp.kernel
@@ -229,7 +252,8 @@ class LinePreconditioner:
         self.frame = wp.zeros(shape, dtype=wp.mat33d, device=dev)
         self.diag = wp.zeros(shape, dtype=vec5d, device=dev)
         self.chain = wp.zeros(shape, dtype=wp.vec2d, device=dev)
-        self._scratch = wp.zeros(shape, dtype=wp.float64, device=dev)
+        self._ratio = wp.zeros((2, *shape), dtype=wp.float64, device=dev)
+        self._pivot_inverse = wp.zeros((2, *shape), dtype=wp.float64, device=dev)
         self._warp = wp.zeros(shape, dtype=wp.float64, device=dev)
         self._weft = wp.zeros(shape, dtype=wp.float64, device=dev)
         self._layout = ReductionLayout(dev, model.node_count)
@@ -254,16 +278,26 @@ class LinePreconditioner:
         wp.launch(add_node_diagonal, dim=(m.world_count, m.node_count),
                   inputs=[m.dof_mask, m.node_pin_stiffness, m.node_friction_stiffness, m.node_friction_damping, h],
                   outputs=[self.diag], device=dev)
+        for axis, lines, length, stride, line_stride in self._lines():
+            wp.launch(factor_chains, dim=(m.world_count, lines),
+                      inputs=[self.diag, self.chain, axis, length, stride, line_stride],
+                      outputs=[self._ratio, self._pivot_inverse], device=dev)
+
+    def _lines(self):
+        """(axis, line count, line length, node stride along a line, node stride between lines) of the warp
+        lines (axis 0: rows j, along i) and the weft lines (axis 1: columns i, along j)."""
+        width, height = self.model.nodes
+        return ((0, height, width, 1, width), (1, width, height, width, 1))
 
     def apply(self, r: wp.array2d, z: wp.array2d, dot: wp.array = None) -> None:
         """z = P^-1 r; if ``dot`` [B] is given, also dot[b] += r . z (fused reduction)."""
         m = self.model
-        width, height = m.nodes
         launch = self._launcher.launch
-        launch(solve_chains, (m.world_count, height), [r, self.frame, self.diag, self.chain, 0, width, 1, width],
-               [self._scratch, self._warp])
-        launch(solve_chains, (m.world_count, width), [r, self.frame, self.diag, self.chain, 1, height, width, 1],
-               [self._scratch, self._weft])
+        for (axis, lines, length, stride, line_stride), out in zip(self._lines(), (self._warp, self._weft),
+                                                                   strict=True):
+            launch(solve_chains, (m.world_count, lines),
+                   [r, self.frame, self.chain, self._ratio, self._pivot_inverse, axis, length, stride, line_stride],
+                   [out])
         layout = self._layout
         launch(compose, (m.world_count, layout.threads),
                [r, self.frame, self.diag, self._warp, self._weft, m.dof_mask, m.node_count, layout.span,

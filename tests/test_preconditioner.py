@@ -4,7 +4,6 @@ makes CG converge faster than no preconditioning on the reference cloth."""
 import numpy as np
 import warp as wp
 
-import simulator
 from simulator._types import vec5d
 
 from .test_assembled_operator import deformed_worlds
