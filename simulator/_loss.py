@@ -5,10 +5,9 @@ from collections.abc import Sequence
 import numpy as np
 import warp as wp
 
+from ._launch import ReductionLayout
 from ._model import Model, State
 from ._types import vec5d
-
-CHUNK = 256
 
 
 @wp.kernel
@@ -17,15 +16,17 @@ def position_loss(
     target: wp.array2d(dtype=vec5d),
     weight: wp.array(dtype=vec5d),
     node_count: int,
+    span: int,
     value: wp.array(dtype=wp.float64),
 ):
-    """value[world] += sum_n sum_k weight[n, k] (q[n, k] - target[n, k])^2 over one chunk of nodes."""
+    """value[world] += sum_n sum_k weight[n, k] (q[n, k] - target[n, k])^2 over ``span`` consecutive nodes
+    per thread, summed over the thread block first (one atomic per block, see ReductionLayout)."""
     b, c = wp.tid()
     acc = wp.float64(0.0)
-    for n in range(c * CHUNK, wp.min((c + 1) * CHUNK, node_count)):
+    for n in range(c * span, wp.min((c + 1) * span, node_count)):
         d = q[b, n] - target[b, n]
         acc += wp.dot(wp.cw_mul(weight[n], d), d)
-    wp.atomic_add(value, b, acc)
+    wp.tile_atomic_add(value, wp.tile_sum(wp.tile(acc)), offset=b)
 
 
 @wp.kernel
@@ -97,7 +98,7 @@ class TrajectoryLoss:
         self._weight = wp.array(weight, dtype=vec5d, device=dev)
         self._targets = [wp.array(np.ascontiguousarray(target[:, f]), dtype=vec5d, device=dev) for f in range(frames)]
         self._value = wp.zeros(worlds, dtype=wp.float64, device=dev)
-        self._chunks = (model.node_count + CHUNK - 1) // CHUNK
+        self._layout = ReductionLayout(model.device, model.node_count)
 
     def observes(self, step: int) -> bool:
         return step in self._frame_of_step
@@ -107,9 +108,10 @@ class TrajectoryLoss:
         if step not in self._frame_of_step:
             return np.zeros(self.model.world_count)
         self._value.zero_()
-        wp.launch(position_loss, dim=(self.model.world_count, self._chunks),
-                  inputs=[state.q, self._targets[self._frame_of_step[step]], self._weight, self.model.node_count],
-                  outputs=[self._value], device=self.model.device)
+        layout = self._layout
+        wp.launch(position_loss, dim=(self.model.world_count, layout.threads),
+                  inputs=[state.q, self._targets[self._frame_of_step[step]], self._weight, self.model.node_count,
+                          layout.span], outputs=[self._value], device=self.model.device, block_dim=layout.block_dim)
         return self._value.numpy().copy()
 
     def add_adjoint(self, step: int, state: State, adj_q: wp.array2d) -> None:

@@ -30,7 +30,7 @@ from ._kernels import (
     position,
     slide,
 )
-from ._launch import LaunchCache
+from ._launch import LaunchCache, ReductionLayout
 from ._model import Model, State
 from ._precond import LinePreconditioner
 from ._reference import (
@@ -43,7 +43,6 @@ from ._reference import (
 )
 from ._types import vec5d
 
-CHUNK = 256
 OPERATORS = ("assembled", "matrix_free")
 #: Reference quirks that change the implicit forces or the system matrix: the assembled operator
 #: reproduces only the model's exact matrix, so with any of them the solver uses the matrix-free one.
@@ -128,14 +127,15 @@ def cg_residual(rhs: wp.array2d(dtype=vec5d), a_v: wp.array2d(dtype=vec5d), dof_
 
 
 @wp.kernel
-def cg_dot(p: wp.array2d(dtype=vec5d), ap: wp.array2d(dtype=vec5d), node_count: int,
+def cg_dot(p: wp.array2d(dtype=vec5d), ap: wp.array2d(dtype=vec5d), node_count: int, span: int,
            out: wp.array(dtype=wp.float64)):
-    """out[world] += p . q over one chunk of nodes (two-level reduction: no hot spot)."""
+    """out[world] += p . q over ``span`` consecutive nodes per thread, summed over the thread block first
+    (one atomic per block, see ReductionLayout)."""
     b, c = wp.tid()
     acc = wp.float64(0.0)
-    for n in range(c * CHUNK, wp.min((c + 1) * CHUNK, node_count)):
+    for n in range(c * span, wp.min((c + 1) * span, node_count)):
         acc += wp.dot(p[b, n], ap[b, n])
-    wp.atomic_add(out, b, acc)
+    wp.tile_atomic_add(out, wp.tile_sum(wp.tile(acc)), offset=b)
 
 
 @wp.kernel
@@ -275,7 +275,7 @@ class SolverImplicit:
         self._pap = wp.zeros(worlds, dtype=wp.float64, device=dev)
         self._done = wp.zeros(worlds, dtype=wp.int32, device=dev)
         self.iterations = wp.zeros(worlds, dtype=wp.int32, device=dev)
-        self._chunks = (nodes + CHUNK - 1) // CHUNK
+        self._dot_layout = ReductionLayout(dev, nodes)
         if operator not in OPERATORS:
             raise ValueError(f"operator = {operator!r} unknown: expected one of {', '.join(OPERATORS)}")
         self.operator = "matrix_free" if self.quirks & JACOBIAN_QUIRKS else operator
@@ -408,8 +408,9 @@ class SolverImplicit:
             return
         self.apply_system(q, anchor, p, out)
         if dot is not None:
-            wp.launch(cg_dot, dim=(m.world_count, self._chunks), inputs=[p, out, m.node_count], outputs=[dot],
-                      device=m.device)
+            layout = self._dot_layout
+            wp.launch(cg_dot, dim=(m.world_count, layout.threads), inputs=[p, out, m.node_count, layout.span],
+                      outputs=[dot], device=m.device, block_dim=layout.block_dim)
 
     def _remove_border_coupling(self, q: wp.array2d, p: wp.array2d, out: wp.array2d, *, stiffness: bool) -> None:
         """Reference quirk: subtract the x-s coupling blocks between crossings and border nodes."""
