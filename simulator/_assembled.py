@@ -215,7 +215,7 @@ class AssembledOperator:
         self.offsets = wp.array(np.asarray(OFFSETS, dtype=np.int32), dtype=wp.vec2i, device=dev)
         self.elements = element_types(model, compression)
         self.hessians = [el.hessians(model, el) for el in self.elements]
-        self._layout = ReductionLayout(dev, model.node_count)
+        self._layout = ReductionLayout.for_device(dev, model.node_count)
         self._no_dot = wp.zeros(model.world_count, dtype=wp.float64, device=dev)
 
     def assemble(self, q: wp.array2d, anchor: wp.array2d, h: float) -> None:

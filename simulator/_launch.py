@@ -21,11 +21,18 @@ class ReductionLayout:
     (``wp.tile_sum``) and adds one value per block, not one per thread, to the world's total.
     """
 
-    def __init__(self, device, node_count: int):
-        self.span = 256 if device.is_cpu else 8
-        self.block_dim = 1 if device.is_cpu else 256
+    def __init__(self, node_count: int, *, span: int, block_dim: int):
+        self.span = int(span)
+        self.block_dim = int(block_dim)
         blocks = -(-node_count // (self.span * self.block_dim))
         self.threads = blocks * self.block_dim
+
+    @classmethod
+    def for_device(cls, device, node_count: int) -> "ReductionLayout":
+        """The layout for ``device``: 256 nodes a thread, blocks of one on the CPU; 8 and 256 on a GPU."""
+        if device.is_cpu:
+            return cls(node_count, span=256, block_dim=1)
+        return cls(node_count, span=8, block_dim=256)
 
 
 class LaunchCache:

@@ -98,7 +98,7 @@ class TrajectoryLoss:
         self._weight = wp.array(weight, dtype=vec5d, device=dev)
         self._targets = [wp.array(np.ascontiguousarray(target[:, f]), dtype=vec5d, device=dev) for f in range(frames)]
         self._value = wp.zeros(worlds, dtype=wp.float64, device=dev)
-        self._layout = ReductionLayout(model.device, model.node_count)
+        self._layout = ReductionLayout.for_device(model.device, model.node_count)
 
     def observes(self, step: int) -> bool:
         return step in self._frame_of_step

@@ -256,7 +256,7 @@ class LinePreconditioner:
         self._pivot_inverse = wp.zeros((2, *shape), dtype=wp.float64, device=dev)
         self._warp = wp.zeros(shape, dtype=wp.float64, device=dev)
         self._weft = wp.zeros(shape, dtype=wp.float64, device=dev)
-        self._layout = ReductionLayout(dev, model.node_count)
+        self._layout = ReductionLayout.for_device(dev, model.node_count)
         self._no_dot = wp.zeros(model.world_count, dtype=wp.float64, device=dev)
 
     def update(self, q: wp.array2d, h: float) -> None:

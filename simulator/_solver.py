@@ -275,7 +275,7 @@ class SolverImplicit:
         self._pap = wp.zeros(worlds, dtype=wp.float64, device=dev)
         self._done = wp.zeros(worlds, dtype=wp.int32, device=dev)
         self.iterations = wp.zeros(worlds, dtype=wp.int32, device=dev)
-        self._dot_layout = ReductionLayout(dev, nodes)
+        self._dot_layout = ReductionLayout.for_device(dev, nodes)
         if operator not in OPERATORS:
             raise ValueError(f"operator = {operator!r} unknown: expected one of {', '.join(OPERATORS)}")
         self.operator = "matrix_free" if self.quirks & JACOBIAN_QUIRKS else operator
