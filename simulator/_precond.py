@@ -258,6 +258,10 @@ class LinePreconditioner:
         self._weft = wp.zeros(shape, dtype=wp.float64, device=dev)
         self._layout = ReductionLayout.for_device(dev, model.node_count)
         self._no_dot = wp.zeros(model.world_count, dtype=wp.float64, device=dev)
+        width, height = model.nodes
+        # (axis, line count, line length, node stride along a line, node stride between lines, solution) of
+        # the warp lines (axis 0: rows j, along i) and the weft lines (axis 1: columns i, along j)
+        self._lines = ((0, height, width, 1, width, self._warp), (1, width, height, width, 1, self._weft))
 
     def update(self, q: wp.array2d, h: float) -> None:
         """Rebuild frames and coefficients at configuration q for time step h [s]."""
@@ -278,23 +282,16 @@ class LinePreconditioner:
         wp.launch(add_node_diagonal, dim=(m.world_count, m.node_count),
                   inputs=[m.dof_mask, m.node_pin_stiffness, m.node_friction_stiffness, m.node_friction_damping, h],
                   outputs=[self.diag], device=dev)
-        for axis, lines, length, stride, line_stride in self._lines():
+        for axis, lines, length, stride, line_stride, _ in self._lines:
             wp.launch(factor_chains, dim=(m.world_count, lines),
                       inputs=[self.diag, self.chain, axis, length, stride, line_stride],
                       outputs=[self._ratio, self._pivot_inverse], device=dev)
-
-    def _lines(self):
-        """(axis, line count, line length, node stride along a line, node stride between lines) of the warp
-        lines (axis 0: rows j, along i) and the weft lines (axis 1: columns i, along j)."""
-        width, height = self.model.nodes
-        return ((0, height, width, 1, width), (1, width, height, width, 1))
 
     def apply(self, r: wp.array2d, z: wp.array2d, dot: wp.array = None) -> None:
         """z = P^-1 r; if ``dot`` [B] is given, also dot[b] += r . z (fused reduction)."""
         m = self.model
         launch = self._launcher.launch
-        for (axis, lines, length, stride, line_stride), out in zip(self._lines(), (self._warp, self._weft),
-                                                                   strict=True):
+        for axis, lines, length, stride, line_stride, out in self._lines:
             launch(solve_chains, (m.world_count, lines),
                    [r, self.frame, self.chain, self._ratio, self._pivot_inverse, axis, length, stride, line_stride],
                    [out])
