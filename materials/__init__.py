@@ -3,7 +3,7 @@
 All quantities are SI: density [kg/m] (linear), moduli [Pa], lengths [m].
 """
 
-from ._checks import require_finite, require_positive, require_range
+from ._checks import require_finite, require_instance, require_positive, require_range
 from ._crossing import CrossingProperties
 from ._weave import WEAVE_PATTERNS, weave_flips
 from ._yarn import YARN_PRESETS, YarnMaterial
@@ -14,6 +14,7 @@ __all__ = [
     "YARN_PRESETS",
     "YarnMaterial",
     "require_finite",
+    "require_instance",
     "require_positive",
     "require_range",
     "weave_flips",

@@ -1,6 +1,23 @@
-"""Value checks that raise a ValueError naming the parameter, the value and the valid range."""
+"""Value checks that raise a ValueError naming the parameter, the value and the valid range, and the type
+check of the packages' entry points (a TypeError that says what to pass instead)."""
 
 import math
+
+
+def require_instance(name: str, value, expected: type, *, hint: str = ""):
+    """Return ``value``, or raise TypeError naming the argument, the type given and the type expected.
+
+    Args:
+        name: the argument as the caller knows it, e.g. "build_model(specs)".
+        expected: the class wanted.
+        hint: how to make one from what users commonly pass instead, e.g. "build one with scenes.build_spec(scene)".
+    """
+    if isinstance(value, expected):
+        return value
+    given = type(value)
+    text = f"{name}: expected a {expected.__module__.split('.')[0]}.{expected.__name__}, got {given.__module__}." \
+           f"{given.__qualname__}"
+    raise TypeError(f"{text}; {hint}" if hint else text)
 
 
 def require_finite(name: str, value: float) -> float:

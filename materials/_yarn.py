@@ -12,7 +12,8 @@ class YarnMaterial:
     Attributes:
         density: linear density rho [kg/m].
         young_modulus: stretching modulus Y [Pa]; stretching stiffness ks = Y*pi*R^2 [N].
-        bending_modulus: bending modulus B [Pa]; bending stiffness kb = B*pi*R^2 [N*m^2/m^2 scaled as in the model].
+        bending_modulus: bending modulus B [Pa*m^2 = N]; bending stiffness kb = B*pi*R^2 [N*m^2] (the energy of a
+            bend by angle theta over material length ds is kb*theta^2/ds).
     """
 
     density: float

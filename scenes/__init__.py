@@ -13,13 +13,22 @@ Rendering (``scenes.render``) and VTK export import pyvista only when used.
 
 from ._atomic import atomic_directory, atomic_path
 from ._build import build_spec, rest_state
-from ._devices import check_device, cuda_device_count, init_warp_quietly, resolve_device
+from ._devices import (
+    available_memory,
+    check_device,
+    cuda_device_count,
+    init_warp_quietly,
+    quiet_module_loading,
+    resolve_device,
+    set_warp_messages,
+)
 from ._errors import SceneError, suggestion
-from ._estimate import MemoryEstimate, estimate_memory
+from ._estimate import TRAJECTORY_COPIES, MemoryEstimate, estimate_memory
+from ._fittable import FittableParameter, canonical_name, fittable_names, fittable_parameter, parameter_unit
 from ._loader import load_scene, parse_scene
 from ._parameters import get_parameter, parameter_names, with_parameters
 from ._quantities import QUANTITIES, node_quantity, node_sliding, node_speed, node_strain
-from ._schema import PIN_SELECTORS, PRECISIONS, Cloth, PinGroup, Scene, Simulation, Wind
+from ._schema import MAX_STEPS, MAX_SUBSTEPS, PIN_SELECTORS, PRECISIONS, Cloth, PinGroup, Scene, Simulation, Wind
 from ._simulate import SimulationRun, simulate_scene
 from ._writer import scene_to_dict, scene_to_json, scene_to_toml
 from .export import EXPORT_FORMATS, ExportError, export_obj, export_trajectory, export_vtk
@@ -28,11 +37,15 @@ from .trajectory import Trajectory, TrajectoryError, load_trajectory, rest_traje
 
 __all__ = [
     "EXPORT_FORMATS",
+    "MAX_STEPS",
+    "MAX_SUBSTEPS",
     "PIN_SELECTORS",
     "PRECISIONS",
+    "TRAJECTORY_COPIES",
     "QUANTITIES",
     "Cloth",
     "ExportError",
+    "FittableParameter",
     "MemoryEstimate",
     "PinGroup",
     "RenderError",
@@ -46,12 +59,16 @@ __all__ = [
     "atomic_directory",
     "atomic_path",
     "build_spec",
+    "canonical_name",
+    "available_memory",
     "check_device",
     "cuda_device_count",
     "estimate_memory",
     "export_obj",
     "export_trajectory",
     "export_vtk",
+    "fittable_names",
+    "fittable_parameter",
     "get_parameter",
     "init_warp_quietly",
     "load_scene",
@@ -61,7 +78,9 @@ __all__ = [
     "node_speed",
     "node_strain",
     "parameter_names",
+    "parameter_unit",
     "parse_scene",
+    "quiet_module_loading",
     "render_animation",
     "render_file",
     "render_image",
@@ -72,6 +91,7 @@ __all__ = [
     "scene_to_dict",
     "scene_to_json",
     "scene_to_toml",
+    "set_warp_messages",
     "simulate_scene",
     "suggestion",
     "with_parameters",

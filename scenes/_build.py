@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from materials import weave_flips
+from materials import require_instance, weave_flips
 from simulator import ClothSpec
 
 from ._errors import SceneError
@@ -14,6 +14,7 @@ __all__ = ["build_spec", "rest_state"]
 
 def build_spec(scene: Scene) -> ClothSpec:
     """The engine's description of the scene's cloth (grid, yarns, weave, pins, environment)."""
+    require_instance("build_spec(scene)", scene, Scene, hint="load one with scenes.load_scene(path)")
     cloth = scene.cloth
     pattern = cloth.pattern if isinstance(cloth.pattern, str) else pattern_matrix(cloth.pattern, cloth.nodes)
     try:

@@ -19,12 +19,25 @@ _FRAME_VALUES_PER_NODE = 3 + 2 + 3 + 2
 _PROBE_GRIDS = ((5, 5), (5, 9), (9, 9))
 
 
+#: copies of the trajectory a rollout holds at its end: the frames collected, stacked, and reshaped per field
+TRAJECTORY_COPIES = 3
+
+
 @dataclass(frozen=True)
 class MemoryEstimate:
     """Bytes a simulation holds: the engine's arrays (all worlds) and the returned trajectory (all frames)."""
 
     engine_bytes: int
     trajectory_bytes: int
+
+    def peak_bytes(self, device: str) -> tuple[int, int]:
+        """(host, device) bytes at the peak of a run on the resolved ``device``: the engine's arrays live on
+        the device (the host for "cpu"); the trajectory is collected on the host, ``TRAJECTORY_COPIES``
+        times over while its frames are stacked and split into fields. Device bytes are 0 for "cpu"."""
+        host = TRAJECTORY_COPIES * self.trajectory_bytes
+        if device == "cpu":
+            return host + self.engine_bytes, 0
+        return host, self.engine_bytes
 
 
 def estimate_memory(scene: Scene, *, worlds: int = 1) -> MemoryEstimate:

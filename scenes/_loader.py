@@ -22,12 +22,12 @@ from simulator import POSES
 from ._devices import check_device as _check_device_name
 from ._errors import SceneError, format_value, suggestion
 from ._reader import MISSING, TableReader
-from ._schema import PIN_SELECTORS, PRECISIONS, Cloth, PinGroup, Scene, Simulation, Wind
+from ._schema import MAX_STEPS, MAX_SUBSTEPS, PIN_SELECTORS, PRECISIONS, Cloth, PinGroup, Scene, Simulation, Wind
 
 __all__ = ["load_scene", "parse_scene"]
 
 _TOP_KEYS = ("simulation", "cloth", "materials", "weave", "pins", "wind")
-_SIMULATION_KEYS = ("dt", "steps", "gravity", "device", "precision", "save_every")
+_SIMULATION_KEYS = ("dt", "steps", "gravity", "device", "precision", "save_every", "substeps")
 _CLOTH_KEYS = ("nodes", "spacing", "yarn_radius", "pattern", "pose", "origin", "warp_yarns", "weft_yarns")
 _MATERIAL_FIELDS = tuple(f.name for f in dataclasses.fields(YarnMaterial))
 _WEAVE_FIELDS = tuple(f.name for f in dataclasses.fields(CrossingProperties))
@@ -50,10 +50,16 @@ def load_scene(path, *, check_device: bool = True) -> Scene:
     Raises:
         SceneError: one line naming the file, the key, the value and what was expected.
     """
+    if isinstance(path, str) and "\n" in path:
+        raise TypeError("load_scene(path): got TOML text, expected the path of a scene file; parse text with "
+                        "scenes.parse_scene(tomllib.loads(text))")
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"load_scene(path): expected the path of a scene file (str or os.PathLike), got "
+                        f"{type(path).__module__}.{type(path).__qualname__}")
     source = os.fspath(path)
     try:
         with open(source, "rb") as f:
-            data = tomllib.load(f)
+            data = tomllib.loads(f.read().decode("utf-8-sig"))  # a UTF-8 byte order mark is accepted
     except FileNotFoundError:
         raise SceneError(f"{source}: no such scene file") from None
     except IsADirectoryError:
@@ -99,13 +105,19 @@ def _read_simulation(table: TableReader, check_device: bool) -> Simulation:
         _check_device_name(device, available=check_device)
     except ValueError as exc:
         raise table.error("device", device, str(exc)) from None
+    steps = table.integer("steps", minimum=1, maximum=MAX_STEPS)
+    save_every = table.integer("save_every", Simulation.save_every, minimum=1)
+    if save_every > steps:
+        raise table.error("save_every", save_every, f"expected at most simulation.steps = {steps}: no state after "
+                          "the initial one would be saved")
     return Simulation(
         dt=table.number("dt", check=_positive),
-        steps=table.integer("steps", minimum=1),
+        steps=steps,
         gravity=table.vector("gravity", Simulation.gravity),
         device=device,
         precision=table.choice("precision", PRECISIONS, Simulation.precision),
-        save_every=table.integer("save_every", Simulation.save_every, minimum=1),
+        save_every=save_every,
+        substeps=table.integer("substeps", Simulation.substeps, minimum=1, maximum=MAX_SUBSTEPS),
     )
 
 

@@ -82,11 +82,12 @@ class TableReader:
             value = self.checked(check, self.key(name), value)
         return value
 
-    def integer(self, name: str, default=MISSING, *, minimum: int) -> int:
-        """An integer >= ``minimum``."""
-        expected = f"an integer >= {minimum}"
+    def integer(self, name: str, default=MISSING, *, minimum: int, maximum: int | None = None) -> int:
+        """An integer >= ``minimum`` (and <= ``maximum`` when given)."""
+        expected = f"an integer >= {minimum}" if maximum is None else f"an integer from {minimum} to {maximum}"
         value = self.get(name, default, expected=expected)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum or \
+                (maximum is not None and value > maximum):
             raise self.error(name, value, f"expected {expected}")
         return int(value)
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from materials import CrossingProperties, YarnMaterial
 
 __all__ = [
+    "MAX_STEPS",
+    "MAX_SUBSTEPS",
     "PIN_SELECTORS",
     "PRECISIONS",
     "Cloth",
@@ -23,6 +25,10 @@ __all__ = [
 PIN_SELECTORS = ("top_corners", "top_edge")
 #: Floating-point precisions the engine supports.
 PRECISIONS = ("float64",)
+#: Most steps (and substeps per step) a scene may ask for: more is a typo, not a simulation (1e8 steps of a
+#: 17 x 17 cloth take days on a CPU).
+MAX_STEPS = 100_000_000
+MAX_SUBSTEPS = 1000
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,9 @@ class Simulation:
         gravity: gravitational acceleration [m/s^2], 3 components.
         device: "auto", "cpu", "cuda" or "cuda:N".
         precision: "float64".
-        save_every: store every k-th state in the trajectory (frame 0 is the initial state).
+        save_every: store every k-th state in the trajectory (frame 0 is the initial state), 1 <= k <= steps.
+        substeps: the engine takes each step of ``dt`` as this many steps of dt / substeps (fixed and
+            differentiable like any step); steps, save_every and frame times stay in units of ``dt``.
     """
 
     dt: float
@@ -44,6 +52,7 @@ class Simulation:
     device: str = "auto"
     precision: str = "float64"
     save_every: int = 1
+    substeps: int = 1
 
     @property
     def frames(self) -> int:
@@ -54,6 +63,16 @@ class Simulation:
     def duration(self) -> float:
         """Simulated time steps*dt [s]."""
         return self.steps * self.dt
+
+    @property
+    def solver_dt(self) -> float:
+        """The engine's time step dt / substeps [s]."""
+        return self.dt / self.substeps
+
+    @property
+    def solver_steps(self) -> int:
+        """Steps the engine takes: steps * substeps."""
+        return self.steps * self.substeps
 
 
 @dataclass(frozen=True)

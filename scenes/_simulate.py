@@ -1,13 +1,16 @@
 """Run a scene through the engine: build the model, roll it out, and time both."""
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from materials import require_instance
+
 from ._build import build_spec
-from ._devices import init_warp_quietly, resolve_device
+from ._devices import init_warp_quietly, quiet_module_loading, resolve_device
 from ._errors import SceneError, format_value
 from ._schema import Scene
 from ._writer import scene_to_json
@@ -54,8 +57,10 @@ def simulate_scene(
 
     Raises:
         SceneError: the device does not exist here.
-        simulator.SimulationError: a NaN/Inf appeared (the message names the step and quantity).
+        simulator.SimulationError: a NaN/Inf appeared or a step was unresolved (the message names the
+            step, the quantity and the ``simulation.substeps`` or ``dt`` to try).
     """
+    require_instance("simulate_scene(scene)", scene, Scene, hint="load one with scenes.load_scene(path)")
     if worlds < 1:
         raise ValueError(f"worlds = {worlds!r} is out of range: expected an integer >= 1")
     try:
@@ -71,10 +76,16 @@ def simulate_scene(
     sim = scene.simulation
     start = time.perf_counter()
     model = simulator.build_model([spec] * worlds, device=device)
-    solver = simulator.SolverImplicit(model, dt=sim.dt)
+    solver = simulator.SolverImplicit(model, dt=sim.solver_dt)
     _compile_kernels(simulator, device)
     built = time.perf_counter()
-    result = simulator.rollout(model, solver, steps=sim.steps, save_every=sim.save_every, progress=progress)
+    substeps = sim.substeps
+    per_step = None if progress is None else lambda done, _total: progress(done // substeps, sim.steps)
+    try:
+        result = simulator.rollout(model, solver, steps=sim.solver_steps, save_every=sim.save_every * substeps,
+                                   progress=per_step)
+    except simulator.SimulationError as exc:
+        raise with_scene_advice(exc, scene) from None
     done = time.perf_counter()
     trajectory = Trajectory(
         x=result["x"],
@@ -94,14 +105,24 @@ def simulate_scene(
     )
 
 
+def with_scene_advice(error, scene: Scene):
+    """``error`` (a ``simulator.SimulationError`` from a rollout of ``scene``) with the scene's file and the
+    ``simulation.substeps`` (or ``simulation.dt``) that give the time step it suggests."""
+    sim = scene.simulation
+    message = f"{scene.source}: {error}"
+    if sim.substeps > 1:
+        message += f" (steps of dt/{sim.substeps} = {sim.solver_dt:g} s)"
+    if error.suggested_dt:
+        substeps = math.ceil(sim.dt / error.suggested_dt)
+        message += (f"; set simulation.substeps = {substeps} (the saved frames stay the same) or a smaller "
+                    "simulation.dt")
+    return type(error)(message, step=error.step, quantity=error.quantity, suggested_dt=error.suggested_dt)
+
+
 def _compile_kernels(engine, device: str) -> None:
     """Compile (or load from the kernel cache) the engine's Warp kernels now, so that the rollout's
     timing and the progress bar's rate measure stepping only."""
     import warp as wp
 
-    saved = wp.config.log_level
-    wp.config.log_level = max(saved, wp.LOG_WARNING)  # no "Module ... load took ..." lines
-    try:
+    with quiet_module_loading():
         wp.load_module(engine, device=device, recursive=True)
-    finally:
-        wp.config.log_level = saved

@@ -144,6 +144,9 @@ def load_trajectory(path) -> Trajectory:
             the message names the file and the array.
     """
     name = os.fspath(path)
+    if Path(name).suffix.lower() == ".toml":
+        raise TrajectoryError(f"{name}: is a scene file (.toml), expected a trajectory file (.npz): "
+                              "'warpweave simulate SCENE' writes one")
     try:
         with np.load(name, allow_pickle=False) as npz:
             contents = {key: npz[key] for key in npz.files}
@@ -198,3 +201,13 @@ def _check_arrays(arrays: dict, name: str) -> None:
             f"{name}: array 't' has shape {arrays['t'].shape}: expected frame times of shape "
             f"[F] = ({frames},) to match 'x'"
         )
+    for key, values in arrays.items():
+        if not np.all(np.isfinite(values)):
+            where = np.argwhere(~np.isfinite(values.reshape(-1) if key == "t" else values))[0]
+            place = f"frame {where[0]}" if key == "t" else f"frame {where[1]} (world {where[0]})"
+            raise TrajectoryError(f"{name}: array '{key}' holds NaN or Inf in {place}: expected finite values")
+    steps = np.diff(arrays["t"])
+    if np.any(steps <= 0.0):
+        k = int(np.flatnonzero(steps <= 0.0)[0]) + 1
+        raise TrajectoryError(f"{name}: array 't' is not increasing at frame {k} (t = {arrays['t'][k]!r} s after "
+                              f"{arrays['t'][k - 1]!r} s): expected increasing frame times")

@@ -18,35 +18,50 @@ original's behaviour for comparisons with its trajectories (``simulator._referen
 
 Gradients: ``rollout_gradient`` (reverse mode, adjoint solve, sqrt(T) checkpointing), ``rollout_jvp``
 (forward mode as worlds of one batch), ``simulator.torch_bridge`` (a rollout loss as a torch op).
+
+Public names are imported on first use, so ``import simulator`` (and ``simulator.ClothSpec``) does not
+import Warp; the first engine name used does.
 """
 
-from ._adjoint import ModelGradient, StateAdjoint, StepAdjoint
-from ._gradient import INITIAL_STATE, RolloutGradient, RolloutJvp, rollout_gradient, rollout_jvp
-from ._loss import TrajectoryLoss
-from ._memory import array_bytes
-from ._model import PARAMETER_ARRAYS, Model, State, build_model
-from ._rollout import SimulationError, rollout
-from ._solver import SolverImplicit
-from ._spec import POSES, ClothSpec
+import importlib
 
-__all__ = [
-    "INITIAL_STATE",
-    "PARAMETER_ARRAYS",
-    "POSES",
-    "ClothSpec",
-    "Model",
-    "ModelGradient",
-    "RolloutGradient",
-    "RolloutJvp",
-    "SimulationError",
-    "SolverImplicit",
-    "State",
-    "StateAdjoint",
-    "StepAdjoint",
-    "TrajectoryLoss",
-    "array_bytes",
-    "build_model",
-    "rollout",
-    "rollout_gradient",
-    "rollout_jvp",
-]
+#: public name -> the private module that defines it (imported on first use)
+_ORIGIN = {
+    "ModelGradient": "._adjoint",
+    "StateAdjoint": "._adjoint",
+    "StepAdjoint": "._adjoint",
+    "INITIAL_STATE": "._gradient",
+    "RolloutGradient": "._gradient",
+    "RolloutJvp": "._gradient",
+    "rollout_gradient": "._gradient",
+    "rollout_jvp": "._gradient",
+    "TrajectoryLoss": "._loss",
+    "array_bytes": "._memory",
+    "Model": "._model",
+    "PARAMETER_ARRAYS": "._model",
+    "State": "._model",
+    "build_model": "._model",
+    "SimulationError": "._health",
+    "StepLimits": "._health",
+    "StepMonitor": "._health",
+    "rollout": "._rollout",
+    "SolverImplicit": "._solver",
+    "ClothSpec": "._spec",
+    "POSES": "._spec",
+}
+
+__all__ = sorted(_ORIGIN)
+
+
+def __getattr__(name: str):
+    """Import a public name from its module on first use (PEP 562)."""
+    module = _ORIGIN.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

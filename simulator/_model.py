@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import warp as wp
 
+from materials import require_instance
+
 from ._spec import ClothSpec
 from ._types import vec5d
 
@@ -69,9 +71,14 @@ class Model:
     def __init__(self, specs: Sequence[ClothSpec], *, device=None):
         if isinstance(specs, ClothSpec):
             specs = [specs]
+        hint = "build one from a scene with scenes.build_spec(scene)"
+        if not isinstance(specs, list | tuple):
+            require_instance("build_model(specs)", specs, ClothSpec, hint=hint)
         specs = list(specs)
         if not specs:
             raise ValueError("build_model needs at least one ClothSpec")
+        for k, spec in enumerate(specs):
+            require_instance(f"build_model(specs[{k}])", spec, ClothSpec, hint=hint)
         first = specs[0]
         for k, spec in enumerate(specs[1:], start=1):
             for name in ("nodes", "spacing", "yarn_radius", "pose", "pins"):

@@ -1,50 +1,23 @@
-"""Run a model for many steps, keep frames, and stop with a clear error on NaN/Inf."""
+"""Run a model for many steps, keep frames, and stop with a clear error on NaN/Inf or an unresolved step."""
 
 from collections.abc import Callable
 
 import numpy as np
-import warp as wp
 
+from ._health import DEFAULT_LIMITS, StepLimits, StepMonitor
 from ._model import Model
 from ._solver import SolverImplicit
-from ._types import vec5d
 
-
-class SimulationError(RuntimeError):
-    """A simulation produced a non-finite value (the message names the step and the quantity)."""
-
-
-@wp.kernel
-def count_nonfinite(q: wp.array2d(dtype=vec5d), qd: wp.array2d(dtype=vec5d), flags: wp.array(dtype=wp.int32)):
-    b, n = wp.tid()
-    qn = q[b, n]
-    vn = qd[b, n]
-    for k in range(5):
-        if not wp.isfinite(qn[k]):
-            wp.atomic_add(flags, k, 1)
-        if not wp.isfinite(vn[k]):
-            wp.atomic_add(flags, 5 + k, 1)
-
-
-_QUANTITIES = ("position x", "position y", "position z", "sliding u", "sliding v",
-               "velocity x", "velocity y", "velocity z", "sliding velocity u", "sliding velocity v")
-
-
-def check_finite(model: Model, state, step: int, flags: wp.array) -> None:
-    """Raise SimulationError naming ``step`` and the first non-finite quantity of ``state``."""
-    flags.zero_()
-    wp.launch(count_nonfinite, dim=(model.world_count, model.node_count), inputs=[state.q, state.qd],
-              outputs=[flags], device=model.device)
-    counts = flags.numpy()
-    if counts.any():
-        k = int(np.flatnonzero(counts)[0])
-        raise SimulationError(f"step {step}: {_QUANTITIES[k]} became NaN/Inf at {counts[k]} node(s); "
-                              "try a smaller dt or check the parameters")
+__all__ = ["rollout"]
 
 
 def rollout(model: Model, solver: SolverImplicit, *, steps: int, save_every: int = 1, state=None,
-            progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+            progress: Callable[[int, int], None] | None = None,
+            limits: StepLimits | None = DEFAULT_LIMITS) -> dict[str, np.ndarray]:
     """Simulate ``steps`` steps from ``state`` (default: the rest state) and return saved frames.
+
+    Every step is checked by a ``StepMonitor`` with ``limits`` (None: finiteness only); the first
+    non-finite or unresolved step raises ``SimulationError`` naming the step, the world and the quantity.
 
     Returns a dict of numpy arrays: "x" [B, F, W, H, 3] absolute positions [m], "u" [B, F, W, H, 2]
     sliding coordinates [m], "xdot", "udot" the velocities [m/s], "t" [F] times [s], and
@@ -57,7 +30,7 @@ def rollout(model: Model, solver: SolverImplicit, *, steps: int, save_every: int
         raise ValueError(f"save_every = {save_every!r} is out of range: expected >= 1")
     current = state if state is not None else model.state()
     scratch = model.state()
-    flags = wp.zeros(10, dtype=wp.int32, device=model.device)
+    monitor = StepMonitor(model, dt=solver.dt, limits=limits)
     frames_q, frames_qd, times = [], [], []
     iterations = np.zeros((steps, model.world_count), dtype=np.int32)
 
@@ -71,7 +44,7 @@ def rollout(model: Model, solver: SolverImplicit, *, steps: int, save_every: int
         solver.step(current, scratch)
         current, scratch = scratch, current
         iterations[k - 1] = solver.iterations.numpy().copy()
-        check_finite(model, current, k, flags)
+        monitor.check(scratch, current, k)
         if k % save_every == 0:
             save(k)
         if progress is not None:

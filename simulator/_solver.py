@@ -16,6 +16,8 @@ scalars and stops on its own, so B worlds give exactly B separate runs.
 import numpy as np
 import warp as wp
 
+from materials import require_instance
+
 from ._assembled import AssembledOperator
 from ._crimp import eval_compression, eval_friction_switches, eval_normals
 from ._energy import eval_bending_energy, eval_node_energy, eval_segment_energy, eval_shear_energy
@@ -234,6 +236,7 @@ class SolverImplicit:
 
     def __init__(self, model: Model, *, dt: float, tolerance: float = 1.0e-6, max_iterations: int = 500,
                  check_every: int = 4, reference_quirks=(), operator: str = "assembled"):
+        require_instance("SolverImplicit(model)", model, Model, hint="build one with simulator.build_model(specs)")
         if not (dt > 0.0 and np.isfinite(dt)):
             raise ValueError(f"dt = {dt!r} is out of range: expected a finite time step > 0 s")
         if not (0.0 < tolerance < 1.0):

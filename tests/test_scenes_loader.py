@@ -138,7 +138,12 @@ BAD_VALUES = [
     ("nan", "density = 0.002", "density = nan", ["materials.yarn1.density = nan", "finite"]),
     ("wrong-type", "spacing = 0.001", 'spacing = "1mm"', ['cloth.spacing = "1mm"', "expected a number"]),
     ("bool-number", "dt = 0.001", "dt = true", ["simulation.dt = true", "expected a number"]),
-    ("float-steps", "steps = 10", "steps = 2.5", ["simulation.steps = 2.5", "expected an integer >= 1"]),
+    ("float-steps", "steps = 10", "steps = 2.5", ["simulation.steps = 2.5", "expected an integer from 1 to"]),
+    ("absurd-steps", "steps = 10", "steps = 1_000_000_000_000", ["simulation.steps = 1000000000000",
+                                                                  "expected an integer from 1 to 100000000"]),
+    ("save-every", "steps = 10", "steps = 10\nsave_every = 11", ["simulation.save_every = 11",
+                                                                 "expected at most simulation.steps = 10"]),
+    ("substeps", "steps = 10", "steps = 10\nsubsteps = 0", ["simulation.substeps = 0", "expected an integer from 1"]),
     ("radius", "yarn_radius = 0.0005", "yarn_radius = 0.002", ["cloth.yarn_radius = 0.002", "0.001"]),
     ("nodes", "nodes = [6, 5]", "nodes = [2, 5]", ["cloth.nodes = [2, 5]", "integers >= 3"]),
     (

@@ -104,7 +104,7 @@ def observations_from_trajectory(
         raise FitError(f"{name}: world {world} is out of range: the file has {trajectory.worlds} world(s)")
     selected = _frame_selection(name, trajectory.frames, frames, frame_indices)
     times = trajectory.t[selected]
-    dt = scene.simulation.dt
+    dt = scene.simulation.solver_dt  # observed step indices count the engine's (sub)steps
     with np.errstate(invalid="ignore"):
         steps = np.rint(times / dt)
         bad = ~np.isfinite(times) | (np.abs(times / dt - steps) > _TIME_TOLERANCE * np.maximum(1.0, np.abs(steps)))

@@ -7,7 +7,6 @@ So a model array is set from a parameter vector by assignment, and the gradient 
 respect to p is ``factor`` times the sum of the per-element gradients of the elements it owns.
 """
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,29 +14,9 @@ import numpy as np
 import scenes
 import simulator
 from learning.fit import FitError
+from scenes import canonical_name, fittable_names, fittable_parameter
 
 __all__ = ["ParameterTarget", "SceneParameters", "canonical_name", "fittable_names", "resolve_names"]
-
-_MATERIAL = re.compile(r"^materials\.([^.\[\]]+)\.(density|young_modulus|bending_modulus)$")
-_VECTOR = re.compile(r"^(wind\.velocity|simulation\.gravity)\.([012])$")
-# scene path -> (array, factor is the yarn cross-section)
-_WEAVE = {
-    "weave.shear_modulus": ("stencil_shear_stiffness", True),
-    "weave.friction": ("node_friction", False),
-    "weave.friction_stiffness": ("node_friction_stiffness", False),
-    "weave.friction_damping": ("node_friction_damping", False),
-    "weave.friction_smoothing": ("node_friction_smoothing", False),
-    "weave.contact_stiffness": ("segment_contact_stiffness", False),
-    "pins[0].stiffness": ("node_pin_stiffness", False),
-    "wind.density": ("wind_density", False),
-    "wind.drag": ("wind_drag", False),
-}
-_MATERIAL_ARRAYS = {
-    "density": ("segment_density", "segment", False),
-    "young_modulus": ("segment_stretch_stiffness", "segment", True),
-    "bending_modulus": ("triple_bend_stiffness", "triple", True),
-}
-_VECTOR_ARRAYS = {"wind.velocity": "wind_velocity", "simulation.gravity": "gravity"}
 
 
 @dataclass(frozen=True)
@@ -56,22 +35,6 @@ class ParameterTarget:
     elements: np.ndarray
     component: int | None
     factor: float
-
-
-def canonical_name(name: str) -> str:
-    """``pins.0.stiffness`` -> ``pins[0].stiffness``; ``wind.velocity[1]`` -> ``wind.velocity.1``."""
-    name = str(name).strip()
-    name = re.sub(r"^pins\.(\d+)\.", r"pins[\1].", name)
-    return re.sub(r"^(wind\.velocity|simulation\.gravity)\[(\d)\]$", r"\1.\2", name)
-
-
-def fittable_names(scene: scenes.Scene) -> tuple[str, ...]:
-    """Dotted names of the scene parameters that can be fitted (those that reach the engine's arrays)."""
-    used = set(scene.warp_material_names()) | set(scene.weft_material_names())
-    names = [f"materials.{m}.{field}" for m in scene.materials if m in used for field in _MATERIAL_ARRAYS]
-    names += [name for name in _WEAVE if name != "pins[0].stiffness" or scene.pins]
-    names += [f"{vector}.{k}" for vector in _VECTOR_ARRAYS for k in range(3)]
-    return tuple(names)
 
 
 def resolve_names(scene: scenes.Scene, names) -> tuple[str, ...]:
@@ -166,25 +129,20 @@ class SceneParameters:
 
 
 def _target(scene: scenes.Scene, name: str, model: simulator.Model) -> ParameterTarget:
-    area = np.pi * scene.cloth.yarn_radius**2
+    where = fittable_parameter(name)
+    factor = np.pi * scene.cloth.yarn_radius**2 if where.cross_section else 1.0
     empty = np.zeros(0, dtype=np.int64)
-    material = _MATERIAL.match(name)
-    if material:
-        array, family, moduli = _MATERIAL_ARRAYS[material.group(2)]
-        axis = model.segment_axis_np if family == "segment" else model.triple_axis_np
-        yarn = np.asarray(model.segment_yarn_np if family == "segment" else model.triple_yarn_np)
+    if where.family == "vector":
+        return ParameterTarget(where.array, empty, int(name.rsplit(".", 1)[1]), factor)
+    if where.family == "world":
+        return ParameterTarget(where.array, empty, None, factor)
+    if name.startswith("materials."):
+        segment = where.family == "segment"
+        axis = model.segment_axis_np if segment else model.triple_axis_np
+        yarn = np.asarray(model.segment_yarn_np if segment else model.triple_yarn_np)
         warp, weft = scene.warp_material_names(), scene.weft_material_names()
         owner = np.array([(warp if a == 0 else weft)[y] for a, y in zip(axis, yarn, strict=True)])
-        elements = np.flatnonzero(owner == material.group(1))
-        return ParameterTarget(array, elements, None, area if moduli else 1.0)
-    vector = _VECTOR.match(name)
-    if vector:
-        return ParameterTarget(_VECTOR_ARRAYS[vector.group(1)], empty, int(vector.group(2)), 1.0)
-    array, moduli = _WEAVE[name]
-    if array == "node_pin_stiffness":
-        elements = np.flatnonzero(model.parameter(array)[0] > 0.0)
-    elif array in ("wind_density", "wind_drag"):
-        elements = empty
-    else:
-        elements = np.arange(model.parameter(array).shape[1])
-    return ParameterTarget(array, elements, None, area if moduli else 1.0)
+        return ParameterTarget(where.array, np.flatnonzero(owner == name.split(".")[1]), None, factor)
+    if where.array == "node_pin_stiffness":
+        return ParameterTarget(where.array, np.flatnonzero(model.parameter(where.array)[0] > 0.0), None, factor)
+    return ParameterTarget(where.array, np.arange(model.parameter(where.array).shape[1]), None, factor)

@@ -1,0 +1,95 @@
+"""The scene values that reach the engine's parameter arrays (the fittable ones), their arrays and units.
+
+A scene parameter named by its dotted path (``materials.cotton.young_modulus``, ``weave.friction``,
+``wind.velocity.1``) enters the engine linearly: each element it owns in one of the model's parameter
+arrays (``simulator.PARAMETER_ARRAYS``) gets ``factor * value``, the factor being the yarn
+cross-section pi R^2 [m^2] for the moduli and 1 otherwise. This module is plain data (no engine
+import), so that ``warpweave params`` can list the parameters at once.
+"""
+
+import re
+from dataclasses import dataclass
+
+from ._schema import Scene
+
+__all__ = ["FittableParameter", "canonical_name", "fittable_names", "fittable_parameter", "parameter_unit"]
+
+MATERIAL_NAME = re.compile(r"^materials\.([^.\[\]]+)\.(density|young_modulus|bending_modulus)$")
+VECTOR_NAME = re.compile(r"^(wind\.velocity|simulation\.gravity)\.([012])$")
+
+
+@dataclass(frozen=True)
+class FittableParameter:
+    """Where a fittable scene parameter goes in the engine.
+
+    Attributes:
+        array: the model parameter array (a name of ``simulator.PARAMETER_ARRAYS``).
+        family: which elements of the array it can own: "segment", "triple", "stencil", "node" (per
+            element), "world" (one value per world) or "vector" (one component of a per-world vector).
+        cross_section: the array holds value * pi R^2 (moduli), else the value itself.
+        unit: SI unit of the scene value.
+        signed: the value may be negative (wind and gravity components); the others are > 0 or >= 0.
+    """
+
+    array: str
+    family: str
+    cross_section: bool
+    unit: str
+    signed: bool = False
+
+
+MATERIAL_FIELDS = {
+    "density": FittableParameter("segment_density", "segment", False, "kg/m"),
+    "young_modulus": FittableParameter("segment_stretch_stiffness", "segment", True, "Pa"),
+    "bending_modulus": FittableParameter("triple_bend_stiffness", "triple", True, "Pa*m^2"),
+}
+NAMED = {
+    "weave.shear_modulus": FittableParameter("stencil_shear_stiffness", "stencil", True, "Pa"),
+    "weave.friction": FittableParameter("node_friction", "node", False, "-"),
+    "weave.friction_stiffness": FittableParameter("node_friction_stiffness", "node", False, "N/m"),
+    "weave.friction_damping": FittableParameter("node_friction_damping", "node", False, "N*s/m"),
+    "weave.friction_smoothing": FittableParameter("node_friction_smoothing", "node", False, "-"),
+    "weave.contact_stiffness": FittableParameter("segment_contact_stiffness", "segment", False, "N/m^2"),
+    "pins[0].stiffness": FittableParameter("node_pin_stiffness", "node", False, "N/m"),
+    "wind.density": FittableParameter("wind_density", "world", False, "kg/m^3"),
+    "wind.drag": FittableParameter("wind_drag", "world", False, "kg/(m^2*s)"),
+}
+VECTORS = {
+    "wind.velocity": FittableParameter("wind_velocity", "vector", False, "m/s", signed=True),
+    "simulation.gravity": FittableParameter("gravity", "vector", False, "m/s^2", signed=True),
+}
+
+
+def canonical_name(name: str) -> str:
+    """``pins.0.stiffness`` -> ``pins[0].stiffness``; ``wind.velocity[1]`` -> ``wind.velocity.1``."""
+    name = str(name).strip()
+    name = re.sub(r"^pins\.(\d+)\.", r"pins[\1].", name)
+    return re.sub(r"^(wind\.velocity|simulation\.gravity)\[(\d)\]$", r"\1.\2", name)
+
+
+def fittable_names(scene: Scene) -> tuple[str, ...]:
+    """Dotted names of the scene parameters that can be fitted (those that reach the engine's arrays):
+    the density and moduli of every material some yarn uses, the crossing properties, the pin stiffness
+    (when something is pinned), wind density and drag, and the components of wind and gravity."""
+    used = set(scene.warp_material_names()) | set(scene.weft_material_names())
+    names = [f"materials.{m}.{field}" for m in scene.materials if m in used for field in MATERIAL_FIELDS]
+    names += [name for name in NAMED if name != "pins[0].stiffness" or scene.pins]
+    names += [f"{vector}.{k}" for vector in VECTORS for k in range(3)]
+    return tuple(names)
+
+
+def fittable_parameter(name: str) -> FittableParameter | None:
+    """Where the (canonical) dotted ``name`` goes in the engine, or None when it is not fittable."""
+    material = MATERIAL_NAME.match(name)
+    if material:
+        return MATERIAL_FIELDS[material.group(2)]
+    vector = VECTOR_NAME.match(name)
+    if vector:
+        return VECTORS[vector.group(1)]
+    return NAMED.get(name)
+
+
+def parameter_unit(name: str) -> str:
+    """SI unit of the fittable scene parameter ``name`` ("" when it is not fittable)."""
+    found = fittable_parameter(canonical_name(name))
+    return found.unit if found is not None else ""
