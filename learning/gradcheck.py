@@ -7,10 +7,11 @@ parameters (which hardly move the nodes, so a position loss would drown their ef
 each of the two groups is compared with a rollout in which only its own parameters changed.
 Its derivative with respect to each scene parameter is computed three ways:
 
-* reverse mode (``simulator.rollout_gradient``: adjoint solve, checkpointing), reduced from the
-  per-element gradients to the scene parameter;
-* forward mode (``simulator.rollout_jvp``: one tangent per parameter, all as worlds of one batch);
-* float64 central differences of the loss, one pair of rollouts per parameter.
+* ``adjoint``: reverse mode (``simulator.rollout_gradient``: adjoint solve, checkpointing), reduced
+  from the per-element gradients to the scene parameter;
+* ``tangent_differences``: central differences along one tangent per parameter, all tangents as
+  worlds of one batched rollout (``simulator.rollout_jvp``, the engine's forward mode);
+* ``central_differences``: float64 central differences of the loss, one pair of rollouts per parameter.
 """
 
 from dataclasses import asdict, dataclass
@@ -20,9 +21,10 @@ import numpy as np
 import scenes
 import simulator
 
-from .cloth import SceneParameters
+from .cloth import SceneParameters, resolve_names
+from .fit import FitError
 
-__all__ = ["GradientCheck", "GradientRow", "LOSSES", "check_scene_gradients"]
+__all__ = ["GradientCheck", "GradientRow", "LOSSES", "check_scene_gradients", "step_warnings"]
 
 LOSSES = ("final", "trajectory")
 #: parameters checked on the sliding coordinates (they hardly move the nodes), the others on positions
@@ -32,16 +34,23 @@ SLIDING_ARRAYS = ("node_friction", "node_friction_stiffness", "node_friction_dam
 
 @dataclass(frozen=True)
 class GradientRow:
-    """Derivatives of the loss with respect to one scene parameter, three ways, and their agreement."""
+    """Derivatives of the loss with respect to one scene parameter, three ways, and their agreement.
+
+    Attributes:
+        name: dotted scene name; value: its value in the scene; step: relative finite-difference step.
+        adjoint: reverse mode; tangent_differences: central differences along the parameter's tangent,
+            batched as worlds; central_differences: central differences of the loss, one rollout pair each.
+        adjoint_vs_central: relative disagreement |a - c| / max(|a|, |c|); tangent_vs_adjoint likewise.
+    """
 
     name: str
     value: float
     step: float
-    reverse: float
-    forward: float
-    central: float
-    reverse_vs_central: float
-    forward_vs_reverse: float
+    adjoint: float
+    tangent_differences: float
+    central_differences: float
+    adjoint_vs_central: float
+    tangent_vs_adjoint: float
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,7 @@ class GradientCheck:
 
     @property
     def passed(self) -> bool:
-        return all(max(r.reverse_vs_central, r.forward_vs_reverse) <= self.tolerance for r in self.rows)
+        return all(max(r.adjoint_vs_central, r.tangent_vs_adjoint) <= self.tolerance for r in self.rows)
 
     def to_dict(self) -> dict:
         return {"scene": self.scene, "steps": self.steps, "loss": self.loss_kind, "loss_value": self.loss,
@@ -90,14 +99,15 @@ def check_scene_gradients(scene: scenes.Scene, names, *, steps: int, loss: str =
     if steps < 1:
         raise ValueError(f"steps = {steps!r}: expected >= 1")
     spec = scenes.build_spec(scene)
-    dt = scene.simulation.dt
+    dt = scene.simulation.solver_dt  # the engine's step (dt / substeps)
     model = simulator.build_model(spec, device=device)
     params = SceneParameters(scene, names, model)
     base = {name: model.parameter(name) for name in params.arrays}
     values = params.values()
     if np.any(values == 0.0):
         zero = [n for n, v in zip(params.names, values, strict=True) if v == 0.0]
-        raise ValueError(f"parameters {zero} are 0: relative steps need nonzero values")
+        raise FitError(f"{scene.source}: {', '.join(zero)} = 0 in the scene: the check takes relative steps, so it "
+                       "needs nonzero values (check the parameter in a scene where it is not 0)")
 
     def rollout_with(model_values) -> dict:
         shifted = simulator.build_model(spec, device=device)
@@ -131,13 +141,31 @@ def check_scene_gradients(scene: scenes.Scene, names, *, steps: int, loss: str =
         for k in np.flatnonzero(which):
             central[k] = _central_difference(model, solver, loss_of, params, base, values, k, steps_k[k], steps)
     params.apply(model, values[None], base)
-    rows = tuple(GradientRow(name=name, value=float(values[k]), step=float(steps_k[k]), reverse=float(reverse[k]),
-                             forward=float(forward[k]),
-                             central=float(central[k]), reverse_vs_central=_relative(reverse[k], central[k]),
-                             forward_vs_reverse=_relative(forward[k], reverse[k]))
+    rows = tuple(GradientRow(name=name, value=float(values[k]), step=float(steps_k[k]), adjoint=float(reverse[k]),
+                             tangent_differences=float(forward[k]), central_differences=float(central[k]),
+                             adjoint_vs_central=_relative(reverse[k], central[k]),
+                             tangent_vs_adjoint=_relative(forward[k], reverse[k]))
                  for k, name in enumerate(params.names))
     return GradientCheck(scene=str(scene.source), steps=steps, loss_kind=loss, loss=float(loss_values.max()),
                          tolerance=tolerance, rows=rows)
+
+
+def step_warnings(scene: scenes.Scene, names, *, relative_step: float, change: float = 0.05) -> list[str]:
+    """Why the rollouts of ``check_scene_gradients`` would leave the physical range of a parameter: one line
+    per parameter whose value times (1 - relative_step), (1 + relative_step) or (1 + change) the scene
+    file would refuse (e.g. a negative density), naming the value and what is expected."""
+    warnings = []
+    for name in resolve_names(scene, names):
+        value = float(scenes.get_parameter(scene, name))
+        for factor in (1.0 - relative_step, 1.0 + relative_step, 1.0 + change):
+            try:
+                scenes.with_parameters(scene, {name: value * factor})
+            except scenes.SceneError as exc:
+                reason = str(exc).split(": ", 1)[-1]
+                warnings.append(f"{name}: the check evaluates it at {value * factor:g} ({factor:g} x {value:g}), "
+                                f"outside its physical range ({reason}); use a smaller --step")
+                break
+    return warnings
 
 
 def _forward_mode(model, make_loss, params, base, which, steps_k, *, steps, dt) -> np.ndarray:

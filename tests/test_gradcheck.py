@@ -25,9 +25,9 @@ def small_scene(tmp_path_factory):
 def test_three_ways_agree_on_the_demo_scene(small_scene):
     result = check_scene_gradients(scenes.load_scene(small_scene), PARAMS, steps=30, loss="trajectory")
     for row in result.rows:
-        assert row.reverse != 0.0, row
-        assert row.reverse_vs_central <= 1e-4, row
-        assert row.forward_vs_reverse <= 1e-4, row
+        assert row.adjoint != 0.0, row
+        assert row.adjoint_vs_central <= 1e-4, row
+        assert row.tangent_vs_adjoint <= 1e-4, row
     assert result.passed
 
 

@@ -2,24 +2,52 @@
 
 import argparse
 import os
+import tempfile
 from pathlib import Path
 
-__all__ = ["UsageError", "check_output_folder", "positive_int", "positive_float", "window_size"]
+__all__ = ["MAX_WORLDS", "UsageError", "check_output_file", "check_output_folder", "positive_int",
+           "positive_float", "window_size", "world_count"]
 
 
 class UsageError(ValueError):
-    """A bad command line (flag value, missing argument, unusable output path)."""
+    """A bad command line (flag value, missing argument, unusable output path, not enough memory)."""
 
 
-def check_output_folder(out_dir: Path) -> None:
-    """Raise UsageError, before any work, when results could not be written into ``out_dir`` (--out)."""
+def check_output_folder(out_dir: Path, *, flag: str = "--out") -> None:
+    """Raise UsageError, before any work, when results could not be written into the folder ``out_dir``."""
+    out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"argument --out: {out_dir}: exists and is not a folder")
-    existing = out_dir
-    while not existing.exists():
+        raise UsageError(f"argument {flag}: {out_dir}: exists and is not a folder")
+    _check_creatable(out_dir, flag=flag)
+
+
+def check_output_file(path: Path, *, flag: str = "--out") -> None:
+    """Raise UsageError, before any work, when the file ``path`` could not be written (or replaced)."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"argument {flag}: {path}: is a folder: expected a file name")
+    _check_creatable(path.parent, flag=flag, target=path)
+
+
+def _check_creatable(folder: Path, *, flag: str, target: Path | None = None) -> None:
+    """UsageError unless ``folder`` exists or can be created, and a file can be written into it.
+
+    Writing is tried (a probe file is made and removed in the nearest existing folder), so that
+    read-only file systems and permissions are caught whoever runs the command.
+    """
+    target = folder if target is None else target
+    existing = folder.absolute()
+    while not existing.exists() and not existing.is_symlink():
         existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"argument --out: {out_dir}: cannot write into {existing}")
+    if not existing.is_dir():
+        raise UsageError(f"argument {flag}: {target}: cannot be created: {existing} is a file, not a folder")
+    try:
+        handle, probe = tempfile.mkstemp(dir=existing, prefix=".warpweave-write-check-")
+    except OSError as exc:
+        raise UsageError(f"argument {flag}: {target}: cannot write into {existing} "
+                         f"({exc.strerror or exc})") from None
+    os.close(handle)
+    os.unlink(probe)
 
 
 def positive_int(text: str) -> int:
@@ -30,6 +58,18 @@ def positive_int(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 1")
+    return value
+
+
+#: Most worlds one command may ask for (each world is a whole cloth; more is a typo, not a batch).
+MAX_WORLDS = 100_000
+
+
+def world_count(text: str) -> int:
+    """A number of worlds, 1 to MAX_WORLDS."""
+    value = positive_int(text)
+    if value > MAX_WORLDS:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected at most {MAX_WORLDS:_} worlds")
     return value
 
 

@@ -8,18 +8,14 @@ import argparse
 import sys
 from pathlib import Path
 
-import scenes
-
 from ._args import UsageError, check_output_folder, positive_float, positive_int
+from ._choices import ESTIMATORS, OPTIMIZERS
 from ._progress import ProgressBar
 
 __all__ = ["add_parser", "run"]
 
-ESTIMATORS = ("reverse", "truncated", "forward", "zeroth", "two-phase")
-OPTIMIZERS = ("sgd", "adam", "pnm", "adapnm", "lbfgs", "gauss-newton")
 
-
-def add_parser(commands) -> None:
+def add_parser(commands):
     parser = commands.add_parser(
         "fit",
         help="fit scene parameters to an observed trajectory",
@@ -60,21 +56,11 @@ def add_parser(commands) -> None:
     parser.add_argument("--device", metavar="D", help='"auto", "cpu", "cuda" or "cuda:N" (default: the scene\'s)')
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no result table")
     parser.set_defaults(run=run)
+    return parser
 
 
 def run(args) -> int:
-    scenes.init_warp_quietly()
-    import warp as wp
-
-    saved = wp.config.log_level
-    wp.config.log_level = max(saved, wp.LOG_WARNING)  # no "Module ... load took ..." lines
-    try:
-        return _run(args)
-    finally:
-        wp.config.log_level = saved
-
-
-def _run(args) -> int:
+    import scenes
     from learning import cloth
     from learning.fit import FitError
 
@@ -119,17 +105,12 @@ class _FitProgress(ProgressBar):
     """The progress bar of a fit: iterations done, the current and the best loss."""
 
     def __init__(self, iterations: int):
-        super().__init__(label="fit")
+        super().__init__(label="fit", unit="it")
         self.iterations = iterations
-        self.loss = self.best = float("nan")
 
     def __call__(self, item) -> None:
-        self.loss, self.best = item.loss, item.best
+        self.describe(f"loss {item.loss:.3e} (best {item.best:.3e})")
         super().__call__(min(item.iteration, self.iterations), self.iterations)
-
-    def line(self, done: int, total: int, now: float) -> str:
-        text = super().line(done, total, now).replace("steps/s", "it/s")
-        return f"{text}  loss {self.loss:.3e} (best {self.best:.3e})"
 
 
 def _print_table(fit, reference) -> None:
@@ -151,6 +132,8 @@ def _print_table(fit, reference) -> None:
 
 
 def _device(name, scene) -> str:
+    import scenes
+
     if name is None:
         try:
             return scenes.resolve_device(scene.simulation.device)

@@ -2,14 +2,13 @@
 
 import collections
 
-import scenes
-
-from ._args import positive_int
+from ._args import UsageError, world_count
+from ._resources import format_bytes
 
 __all__ = ["add_parser", "describe", "run"]
 
 
-def add_parser(commands) -> None:
+def add_parser(commands):
     parser = commands.add_parser(
         "info",
         help="describe a scene file (sizes, materials, memory)",
@@ -18,20 +17,34 @@ def add_parser(commands) -> None:
     )
     parser.add_argument("scene", metavar="SCENE", help="scene file (.toml)")
     parser.add_argument(
-        "--worlds", type=positive_int, default=1, metavar="B", help="estimate memory for B worlds (default 1)"
+        "--worlds", type=world_count, default=1, metavar="B", help="estimate memory for B worlds (default 1)"
+    )
+    parser.add_argument(
+        "--device", metavar="D", help='"auto", "cpu", "cuda" or "cuda:N" to run on (default: the scene\'s)'
     )
     parser.set_defaults(run=run)
+    return parser
 
 
 def run(args) -> int:
-    scene = scenes.load_scene(args.scene, check_device=False)
+    import scenes
+
+    scene = scenes.load_scene(args.scene, check_device=args.device is None)
+    if args.device is not None:
+        try:
+            scenes.check_device(args.device)
+        except ValueError as exc:
+            raise UsageError(f"argument --device: {args.device!r}: {exc}") from None
+        scene = scenes.with_parameters(scene, {"simulation.device": args.device})
     for label, text in describe(scene, worlds=args.worlds):
         print(f"{label:<12}{text}")
     return 0
 
 
-def describe(scene: scenes.Scene, *, worlds: int = 1) -> list[tuple[str, str]]:
-    """Label/text rows describing the scene."""
+def describe(scene, *, worlds: int = 1) -> list[tuple[str, str]]:
+    """Label/text rows describing ``scene`` (a ``scenes.Scene``)."""
+    import scenes
+
     cloth, sim = scene.cloth, scene.simulation
     width, height = cloth.nodes
     pattern = (
@@ -62,7 +75,7 @@ def describe(scene: scenes.Scene, *, worlds: int = 1) -> list[tuple[str, str]]:
             (
                 "materials" if k == 0 else "",
                 f"{name}: density {material.density:g} kg/m, Young {material.young_modulus:g} Pa, bending "
-                f"{material.bending_modulus:g} Pa ({warp_use[name]} warp, {weft_use[name]} weft yarns)",
+                f"{material.bending_modulus:g} Pa*m^2 ({warp_use[name]} warp, {weft_use[name]} weft yarns)",
             )
         )
     weave = scene.weave
@@ -91,29 +104,31 @@ def describe(scene: scenes.Scene, *, worlds: int = 1) -> list[tuple[str, str]]:
     rows.append(
         (
             "simulation",
-            f"{sim.steps} steps of {sim.dt:g} s = {sim.duration:g} s, saved every "
-            f"{sim.save_every} -> {sim.frames} frames, gravity {_vector(sim.gravity)} m/s^2, "
-            f"device {sim.device}, {sim.precision}",
+            f"{sim.steps} steps of {sim.dt:g} s = {sim.duration:g} s"
+            + (f" (each as {sim.substeps} substeps of {sim.solver_dt:g} s)" if sim.substeps > 1 else "")
+            + f", saved every {sim.save_every} -> {sim.frames} frames, gravity {_vector(sim.gravity)} m/s^2, "
+            f"device {sim.device} ({scenes.resolve_device(sim.device)} here), {sim.precision}",
         )
     )
     memory = scenes.estimate_memory(scene, worlds=worlds)
     rows.append(
         (
             "memory",
-            f"{_bytes(memory.engine_bytes)} for the engine's arrays (model, solver, two states) and "
-            f"{_bytes(memory.trajectory_bytes)} for the trajectory ({worlds} world(s))",
+            f"{format_bytes(memory.engine_bytes)} for the engine's arrays (model, solver, two states) and "
+            f"{format_bytes(memory.trajectory_bytes)} for the trajectory ({worlds} world(s))",
         )
     )
+    device = scenes.resolve_device(sim.device)
+    host, on_device = memory.peak_bytes(device)
+    free_host = scenes.available_memory("cpu")
+    text = f"peak {format_bytes(host)} of {format_bytes(free_host) if free_host is not None else 'unknown'} free"
+    if on_device:
+        free_device = scenes.available_memory(device)
+        text += f"; on {device} {format_bytes(on_device)} of {format_bytes(free_device)} free"
+    fits = (free_host is None or host <= free_host) and (not on_device or on_device <= free_device)
+    rows.append(("", text + ("" if fits else " -- does NOT fit: use fewer worlds, steps or frames")))
     return rows
 
 
 def _vector(values) -> str:
     return "(" + ", ".join(f"{v:g}" for v in values) + ")"
-
-
-def _bytes(count: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count:.1f} TiB"

@@ -2,14 +2,13 @@
 
 from pathlib import Path
 
-import scenes
-
-from ._args import positive_float, positive_int, window_size
+from ._args import check_output_file, positive_float, positive_int, window_size
+from ._choices import COLORS
 
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(commands) -> None:
+def add_parser(commands):
     parser = commands.add_parser(
         "render",
         help="render a trajectory to .png, .gif or .mp4",
@@ -26,7 +25,7 @@ def add_parser(commands) -> None:
     )
     parser.add_argument(
         "--color",
-        choices=tuple(scenes.QUANTITIES),
+        choices=COLORS,
         default="strain",
         help="colour the cloth by yarn strain, sliding distance or node speed (default strain)",
     )
@@ -51,9 +50,13 @@ def add_parser(commands) -> None:
         help="picture size in pixels (default 800x600 for .png, 640x480 for animations)",
     )
     parser.set_defaults(run=run)
+    return parser
 
 
 def run(args) -> int:
+    import scenes
+
+    check_output_file(Path(args.out))
     trajectory = load_input(args.trajectory)
     path = scenes.render_file(
         trajectory,
@@ -71,8 +74,10 @@ def run(args) -> int:
     return 0
 
 
-def load_input(name: str) -> scenes.Trajectory:
-    """A trajectory file, or the one-frame initial state of a scene file (.toml)."""
+def load_input(name: str):
+    """A ``scenes.Trajectory`` from a trajectory file, or the one-frame initial state of a scene file (.toml)."""
+    import scenes
+
     if Path(name).suffix.lower() == ".toml":
         return scenes.rest_trajectory(scenes.load_scene(name, check_device=False))
     return scenes.load_trajectory(name)

@@ -6,17 +6,14 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
-
-import scenes
-
-from ._args import UsageError, check_output_folder, positive_int
+from ._args import UsageError, check_output_folder, positive_int, world_count
 from ._progress import ProgressBar
+from ._resources import check_memory
 
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(commands) -> None:
+def add_parser(commands):
     parser = commands.add_parser(
         "simulate",
         help="simulate a scene file",
@@ -31,7 +28,7 @@ def add_parser(commands) -> None:
     )
     parser.add_argument(
         "--worlds",
-        type=positive_int,
+        type=world_count,
         default=1,
         metavar="B",
         help="simulate B identical worlds at once (default 1)",
@@ -39,12 +36,19 @@ def add_parser(commands) -> None:
     parser.add_argument("--out", metavar="DIR", help="output folder (default: out/<scene name>)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no final message")
     parser.set_defaults(run=run)
+    return parser
 
 
 def run(args) -> int:
+    import scenes
+
     scene = scenes.load_scene(args.scene, check_device=args.device is None)
     overrides = {}
     if args.steps is not None:
+        if args.steps < scene.simulation.save_every:
+            raise UsageError(f"argument --steps: {args.steps} is fewer than simulation.save_every = "
+                             f"{scene.simulation.save_every} of {scene.source}: no state after the initial one "
+                             "would be saved")
         overrides["simulation.steps"] = args.steps
     if args.device is not None:
         try:
@@ -55,6 +59,8 @@ def run(args) -> int:
     scene = scenes.with_parameters(scene, overrides) if overrides else scene
     out_dir = Path(args.out) if args.out else Path("out") / Path(args.scene).stem
     check_output_folder(out_dir)
+    check_memory(scene, worlds=args.worlds, device=_device(scene),
+                 what=f"{args.worlds} world(s) of {scene.simulation.frames} frames")
 
     bar = None
     if not args.quiet:
@@ -92,7 +98,10 @@ def run(args) -> int:
     return 0
 
 
-def _summary(scene_path: str, scene: scenes.Scene, result: scenes.SimulationRun, *, worlds: int) -> dict:
+def _summary(scene_path: str, scene, result, *, worlds: int) -> dict:
+    """The contents of summary.json for ``result`` (a ``scenes.SimulationRun``) of ``scene``."""
+    import numpy as np
+
     iterations = np.asarray(result.iterations, dtype=float)
     return {
         "scene": str(scene_path),
@@ -100,6 +109,7 @@ def _summary(scene_path: str, scene: scenes.Scene, result: scenes.SimulationRun,
         "dt": scene.simulation.dt,
         "simulated_seconds": scene.simulation.duration,
         "save_every": scene.simulation.save_every,
+        "substeps": scene.simulation.substeps,
         "frames": result.trajectory.frames,
         "worlds": worlds,
         "nodes": list(scene.cloth.nodes),
@@ -123,7 +133,9 @@ def _version() -> str:
         return "unknown"
 
 
-def _device(scene: scenes.Scene) -> str:
+def _device(scene) -> str:
+    import scenes
+
     try:
         return scenes.resolve_device(scene.simulation.device)
     except ValueError:

@@ -1,20 +1,19 @@
-"""Entry point of the ``warpweave`` command: one sub-command per job, user errors as one line, status 2."""
+"""Entry point of the ``warpweave`` command: one sub-command per job, user errors as one line, status 2.
+
+Building the parser imports nothing heavy (no numpy, Warp, torch or pyvista): each command imports what
+it needs when it runs, so ``warpweave --help`` and argument errors answer at once.
+"""
 
 import argparse
 import os
 import sys
 
-import scenes
-import simulator
-
-from . import _export, _fit, _gradcheck, _info, _render, _simulate
+from . import _export, _fit, _gradcheck, _info, _params, _render, _simulate
 from ._args import UsageError
 
 __all__ = ["build_parser", "main"]
 
-#: Errors caused by the input (scene, trajectory, flags): one line on stderr and exit status 2.
-USER_ERRORS = (scenes.SceneError, scenes.TrajectoryError, scenes.RenderError, scenes.ExportError, UsageError)
-_COMMANDS = (_simulate, _fit, _gradcheck, _render, _export, _info)
+_COMMANDS = (_simulate, _fit, _gradcheck, _render, _export, _info, _params)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,35 +24,62 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every sub-command."""
+    """The argument parser with every sub-command (each also takes ``--verbose``)."""
     parser = _Parser(
         prog="warpweave",
-        description="Yarn-level woven-cloth simulation: simulate scene files, "
-        "render and export trajectories.",
+        description="Yarn-level woven-cloth simulation: simulate scene files, fit their parameters to observed "
+        "motion, check gradients, render and export trajectories.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in _COMMANDS:
-        command.add_parser(commands)
+        sub = command.add_parser(commands)
+        sub.add_argument("--verbose", action="store_true",
+                         help="show Warp's start-up banner and its kernel-module load messages")
     return parser
 
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit status.
 
-    0: done; 1: the simulation failed (NaN/Inf); 2: user error (scene, trajectory, flags); 130: interrupted.
+    0: done; 1: the simulation failed (NaN/Inf, an unstable step); 2: user error (scene, trajectory,
+    flags, output path, memory); 130: interrupted.
     """
     try:
         args = build_parser().parse_args(argv)
+        _configure_warp_messages(verbose=args.verbose)
         return args.run(args) or 0
-    except USER_ERRORS as exc:
-        return _fail(str(exc), 2)
-    except simulator.SimulationError as exc:
-        return _fail(f"simulation failed: {exc}", 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except BrokenPipeError:  # e.g. `warpweave info scene.toml | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as exc:
+        status = _exit_status(exc)
+        if status is None:
+            raise
+        return _fail(f"simulation failed: {exc}" if status == 1 else str(exc), status)
+
+
+def _configure_warp_messages(*, verbose: bool) -> None:
+    """Hide Warp's informational messages for this run unless ``--verbose`` (imports no Warp)."""
+    from scenes._devices import set_warp_messages
+
+    set_warp_messages(verbose=verbose)
+
+
+def _exit_status(exc: Exception) -> int | None:
+    """2 for a user error, 1 for a failed simulation, None for anything else (a bug: re-raised)."""
+    if isinstance(exc, UsageError):
+        return 2
+    import scenes  # already imported by every command that can raise its errors
+    import simulator
+
+    user_errors = (scenes.SceneError, scenes.TrajectoryError, scenes.RenderError, scenes.ExportError)
+    if isinstance(exc, user_errors):
+        return 2
+    if isinstance(exc, simulator.SimulationError):
+        return 1
+    return None
 
 
 def _fail(message: str, status: int) -> int:
