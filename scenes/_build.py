@@ -9,20 +9,19 @@ from ._errors import SceneError
 from ._loader import pattern_matrix
 from ._schema import Scene
 
-__all__ = ["build_spec", "rest_state"]
+__all__ = ["build_spec", "rest_state", "scene_flips"]
 
 
 def build_spec(scene: Scene) -> ClothSpec:
     """The engine's description of the scene's cloth (grid, yarns, weave, pins, environment)."""
     require_instance("build_spec(scene)", scene, Scene, hint="load one with scenes.load_scene(path)")
     cloth = scene.cloth
-    pattern = cloth.pattern if isinstance(cloth.pattern, str) else pattern_matrix(cloth.pattern, cloth.nodes)
     try:
         return ClothSpec(
             nodes=cloth.nodes,
             spacing=cloth.spacing,
             yarn_radius=cloth.yarn_radius,
-            flips=weave_flips(pattern, cloth.nodes),
+            flips=scene_flips(scene),
             warp_materials=tuple(scene.materials[name] for name in scene.warp_material_names()),
             weft_materials=tuple(scene.materials[name] for name in scene.weft_material_names()),
             crossing=scene.weave,
@@ -37,6 +36,13 @@ def build_spec(scene: Scene) -> ClothSpec:
         )
     except ValueError as exc:
         raise SceneError(f"{scene.source}: {exc}") from None
+
+
+def scene_flips(scene: Scene) -> np.ndarray:
+    """The scene's over/under matrix, shape [W, H]: True where the weft lies over the warp (never on the border)."""
+    cloth = scene.cloth
+    pattern = cloth.pattern if isinstance(cloth.pattern, str) else pattern_matrix(cloth.pattern, cloth.nodes)
+    return weave_flips(pattern, cloth.nodes)
 
 
 def rest_state(scene: Scene) -> tuple[np.ndarray, np.ndarray]:

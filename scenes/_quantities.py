@@ -11,17 +11,27 @@ __all__ = ["QUANTITIES", "Quantity", "node_quantity", "node_sliding", "node_spee
 
 @dataclass(frozen=True)
 class Quantity:
-    """A colourable per-node field: its label, unit and whether its colour scale is centred on 0."""
+    """A colourable per-node field.
+
+    Attributes:
+        label: what it is, for colour bars.
+        unit: its SI unit.
+        signed: whether its colour scale is centred on 0 (else it starts at 0).
+        floor: the least half-width (signed) or top (unsigned) of its colour range, in its unit: values
+            smaller than this are physically nothing (e.g. the ~1e-16 strain that rounding leaves in a cloth
+            at rest) and must not be stretched over the whole colour map.
+    """
 
     label: str
     unit: str
     signed: bool
+    floor: float
 
 
 QUANTITIES = {
-    "strain": Quantity("yarn strain", "-", signed=True),
-    "sliding": Quantity("sliding distance", "m", signed=False),
-    "speed": Quantity("speed", "m/s", signed=False),
+    "strain": Quantity("yarn strain", "-", signed=True, floor=1e-6),  # 1 um per metre of yarn
+    "sliding": Quantity("sliding distance", "m", signed=False, floor=1e-9),  # 1 nm
+    "speed": Quantity("speed", "m/s", signed=False, floor=1e-6),  # 1 um/s
 }
 
 

@@ -1,25 +1,50 @@
 """Off-screen pictures of a trajectory with pyvista: one frame to PNG, all frames to GIF or MP4.
 
-The cloth is drawn as a surface over the W x H node grid, coloured by a per-node quantity
-("strain", "sliding" or "speed", see ``scenes.QUANTITIES``), optionally with the warp and weft
-yarns as polylines; pinned nodes (from the scene stored in the trajectory) are marked with dots.
-The camera looks at the cloth across its plane, framed on the bounding box of every frame shown.
+Styles (``style``):
+
+- "tubes": each warp yarn j (nodes (0..W-1, j)) and weft yarn i (nodes (i, 0..H-1)) is a tube of radius
+  0.9 R around its crimped centreline, which passes R below or above the cloth at every crossing by the
+  scene's weave (``scenes._yarns``, the engine's convention), so that plain, twill and satin look different
+  up close. R is the scene's yarn radius. A trajectory without a scene (``trajectory.scene()`` is None) is
+  drawn as a plain weave with R = half the median distance between neighbouring nodes.
+- "surface": a smooth surface over the W x H node grid, optionally with the yarns as lines (``yarns``).
+- "auto" (the default): tubes, unless a tube would be under 2 pixels wide in the picture (e.g. the
+  501 x 501 sheet at 800 x 600 pixels), where the surface shows the same shape. An explicit "tubes" is
+  always honoured.
+
+Colours (``color``): None (the default) draws the warp and the weft tubes in two colours (the surface in
+one); "strain", "sliding" or "speed" (see ``scenes.QUANTITIES``) colours by that per-node quantity,
+interpolated along the tubes. The colour range spans the frames shown but never less than the quantity's
+``floor``, so a cloth at rest (strain ~1e-16 from rounding) is drawn in one colour.
+
+The camera looks at the cloth in a three-quarter view: turned 40 degrees about its up axis and raised 25
+degrees from the normal of its best-fit plane, so the billow shows as depth; it is framed on every frame
+shown. ``zoom`` > 1 narrows its field of view on the centre of the cloth, e.g. to see a few crossings.
+Shading is smooth (per-point normals) under a light kit. Pinned nodes (from the scene) are marked with dots.
 """
 
 import importlib.util
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from materials import weave_flips
+
 from ._atomic import atomic_path
+from ._build import scene_flips
 from ._mesh import cell_array, grid_quads, point_indices, warp_yarn_lines, weft_yarn_lines
 from ._offscreen import import_pyvista
 from ._quantities import QUANTITIES, node_quantity
+from ._tubes import YarnTubes
+from ._yarns import node_normals, spacing_estimate
 from .trajectory import Trajectory
 
 __all__ = [
     "ANIMATION_SUFFIXES",
     "IMAGE_SUFFIXES",
+    "STYLES",
     "ClothRenderer",
     "RenderError",
     "camera_for",
@@ -31,53 +56,89 @@ __all__ = [
 
 IMAGE_SUFFIXES = (".png",)
 ANIMATION_SUFFIXES = (".gif", ".mp4")
+STYLES = ("auto", "tubes", "surface")
 _BACKGROUND = "white"
-_WARP_COLOR = "#203864"
-_WEFT_COLOR = "#7f2020"
+_WARP_COLOR = "#4a7bd0"
+_WEFT_COLOR = "#e8873a"
+_SURFACE_COLOR = "#9fb8e0"
 _VIEW_ANGLE = 30.0  # vertical field of view [deg]
+_AZIMUTH = 40.0  # camera turned about the cloth's up axis, away from its normal [deg]
+_ELEVATION = 25.0  # camera raised towards the cloth's up axis [deg]
+_BAR_LEFT = 0.78  # the colour bar (with its labels) is right of this fraction of the picture's width
+_FILL = 0.9  # the cloth may use this fraction of the picture's half-width and half-height
+_TUBE_FRACTION = 0.9  # tube radius / yarn radius: neighbouring tubes stay apart
+_MIN_TUBE_PIXELS = 2.0  # "auto" draws tubes when a tube is at least this wide in the picture [pixels]
 
 
 class RenderError(ValueError):
-    """A render request that cannot be met (bad frame, world, colour, output type, missing encoder)."""
+    """A render request that cannot be met (bad frame, world, colour, style, zoom, output type, missing encoder)."""
 
 
-def camera_for(points: np.ndarray, *, view_angle: float = _VIEW_ANGLE):
-    """Camera (position, focal point, view up) that keeps every point in view.
+def camera_for(
+    points: np.ndarray,
+    *,
+    view_angle: float = _VIEW_ANGLE,
+    aspect: float = 4.0 / 3.0,
+    fill: float = _FILL,
+    azimuth: float = _AZIMUTH,
+    elevation: float = _ELEVATION,
+):
+    """Camera (position, focal point, view up) in a three-quarter view that keeps every point in view.
 
-    The camera looks along the normal of the best-fit plane of ``points``, raised 20 degrees and
-    turned 30 degrees for depth; a roughly horizontal cloth is seen from above with -y up (the
-    edge j = 0 at the top, as for an upright cloth). The distance fits the bounding sphere of the
-    points' box in the vertical field of view.
+    The view starts along the normal of the best-fit plane of ``points``, is turned ``azimuth`` about the
+    cloth's up axis and raised ``elevation`` towards it. A hanging cloth has +z as up and is seen from the
+    side where its normal has a negative y (or x) part; a cloth lying flat (normal within 37 degrees of z)
+    is seen from above, from its +y side, with -y up (the edge j = 0 at the top, as for an upright cloth).
+    The camera is as close as it can be with every point within ``fill`` of the half-width and the
+    half-height of the picture, and centred on them (in perspective) in the direction that limits it.
 
     Args:
         points: positions [m], shape [N, 3] (all frames that will be shown).
         view_angle: vertical field of view [deg].
+        aspect: width / height of the picture (or of the part of it the points may use).
+        fill: the fraction of the picture's half-sizes the points may use, 0 < fill <= 1.
+        azimuth, elevation: view angles from the normal [deg].
     """
-    lo, hi = points.min(axis=0), points.max(axis=0)
-    center = 0.5 * (lo + hi)
-    radius = max(0.5 * float(np.linalg.norm(hi - lo)), 1e-9)
+    normal, up, tilt = _cloth_axes(points)
+    side = np.cross(up, normal)
+    azimuth, elevation = np.radians(azimuth), np.radians(elevation)
+    front = np.cos(elevation) * (np.cos(azimuth) * normal + np.sin(azimuth) * side) + np.sin(elevation) * tilt
+    front /= np.linalg.norm(front)  # from the focal point towards the camera
+    view_up = _in_plane(up, front)
+    right = np.cross(view_up, front)
+    across = points @ np.stack([right, view_up], axis=1)  # [N, 2]
+    depth = points @ front
+    nearer = (depth - depth.mean())[:, None]  # towards the camera
+    half = fill * np.tan(np.radians(view_angle) / 2.0) * np.array([aspect, 1.0])  # tangents of the half-sizes
+    # with the camera at `middle` across and `distance` from the mean depth, a point is in view when
+    # |across - middle| <= half * (distance - nearer): the closest camera and its centred position are
+    high = np.max(across + half * nearer, axis=0)
+    low = np.min(across - half * nearer, axis=0)
+    distance = max(float(np.max((high - low) / (2.0 * half))), 1e-9)
+    middle = 0.5 * (high + low)
+    focal = middle[0] * right + middle[1] * view_up + depth.mean() * front
+    return tuple(focal + distance * front), tuple(focal), tuple(view_up)
+
+
+def _cloth_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unit vectors: the normal to look along, the cloth's up in its plane, and the in-plane way to raise the view."""
     normal = np.linalg.svd(points - points.mean(axis=0), full_matrices=False)[2][-1]
     z = np.array([0.0, 0.0, 1.0])
-    if abs(normal @ z) > 0.8:  # lying flat: look down from above, from the +y side, so j = 0 is at the top
+    if abs(normal @ z) > 0.8:  # lying flat: from above, from the +y side, with -y up
+        normal = normal * np.sign(normal @ z)
         up_hint = np.array([0.0, -1.0, 0.0])
-        front = np.cos(np.radians(35.0)) * z - np.sin(np.radians(35.0)) * up_hint
-    else:  # hanging: look across it, from the side where the normal has a negative y (or x) part
-        up_hint = z
-        horizontal = normal - (normal @ z) * z
-        horizontal /= np.linalg.norm(horizontal)
-        key = horizontal[1] if abs(horizontal[1]) > 1e-6 else horizontal[0]
-        horizontal *= -np.sign(key) if key != 0 else 1.0
-        side = np.cross(z, horizontal)
-        azimuth, elevation = np.radians(30.0), np.radians(20.0)
-        front = (
-            np.cos(elevation) * (np.cos(azimuth) * horizontal + np.sin(azimuth) * side)
-            + np.sin(elevation) * z
-        )
-    front /= np.linalg.norm(front)
-    up = up_hint - (up_hint @ front) * front
-    up /= np.linalg.norm(up)
-    distance = 1.05 * radius / np.sin(np.radians(view_angle) / 2.0)
-    return tuple(center + distance * front), tuple(center), tuple(up)
+        tilt_hint = -up_hint
+    else:  # hanging: from the side where the normal has a negative y (or x) part, with z up
+        key = normal[1] if abs(normal[1]) > 1e-6 else normal[0]
+        normal = normal * (-np.sign(key) if key != 0 else 1.0)
+        up_hint = tilt_hint = z
+    up = _in_plane(up_hint, normal)
+    return normal, up, _in_plane(tilt_hint, normal)
+
+
+def _in_plane(vector: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    along = vector - (vector @ normal) * normal
+    return along / np.linalg.norm(along)
 
 
 class ClothRenderer:
@@ -86,11 +147,17 @@ class ClothRenderer:
     Args:
         trajectory: the frames.
         world: which world b to draw, 0 <= b < B.
-        color: "strain", "sliding" or "speed".
-        yarns: also draw the yarns as polylines.
+        color: None (warp and weft in two colours), "strain", "sliding" or "speed".
+        style: "auto", "tubes" or "surface" (see the module docstring).
+        yarns: with the surface, also draw the yarns as lines (the tubes are the yarns already).
         frames: the frames that will be drawn (sets the colour range and the camera); default all.
         size: image (width, height) [pixels].
-        annotations: draw the colour bar and the time caption.
+        zoom: camera magnification (> 0); 1 frames the whole cloth.
+        annotations: draw the colour bar (when colouring by a quantity) and the time caption.
+
+    Attributes:
+        style: the style drawn, "tubes" or "surface".
+        camera: (position, focal point, view up) [m] of the camera (see ``camera_for``).
     """
 
     def __init__(
@@ -98,33 +165,39 @@ class ClothRenderer:
         trajectory: Trajectory,
         *,
         world: int = 0,
-        color: str = "strain",
+        color: str | None = None,
+        style: str = "auto",
         yarns: bool = False,
         frames=None,
         size: tuple[int, int] = (800, 600),
+        zoom: float = 1.0,
         annotations: bool = True,
     ):
-        if not -trajectory.worlds <= world < trajectory.worlds:
-            raise RenderError(
-                f"world = {world}: expected 0 <= world < {trajectory.worlds} "
-                f"({trajectory.path or 'the trajectory'} has {trajectory.worlds} world(s))"
-            )
-        if color not in QUANTITIES:
-            raise RenderError(f"color = {color!r}: expected one of {', '.join(QUANTITIES)}")
+        _check_options(trajectory, world=world, color=color, style=style, zoom=zoom)
         self.trajectory = trajectory
         self.world = world % trajectory.worlds
         self.frames = [
             check_frame(trajectory, k) for k in (range(trajectory.frames) if frames is None else frames)
         ]
-        self.quantity = QUANTITIES[color]
+        self.quantity = None if color is None else QUANTITIES[color]
         self.annotations = annotations
         self._x = trajectory.x[self.world]
-        self._values = node_quantity(trajectory, color, world=self.world)
+        self._values = None if color is None else node_quantity(trajectory, color, world=self.world)
         scene = trajectory.scene()
+        self._spacing = spacing_estimate(self._x[self.frames[0]])
+        self._flips, self._yarn_radius = _weave(trajectory, scene, self._spacing)
         self._pins = point_indices(trajectory.nodes, scene.pinned_nodes() if scene else [])
+        self._usable_width = _BAR_LEFT if (annotations and color is not None) else 1.0
+        self.camera = camera_for(
+            _outer_points(self._x[self.frames], (1.0 + _TUBE_FRACTION) * self._yarn_radius),
+            aspect=self._usable_width * size[0] / size[1],
+        )
+        self._view_angle = _zoomed_view_angle(zoom)
+        self._pixels_per_metre = _pixels_per_metre(self.camera, self._view_angle, height=size[1])
+        self._tube_pixels = 2.0 * _TUBE_FRACTION * self._yarn_radius * self._pixels_per_metre  # tube diameter
+        self.style = style if style != "auto" else ("tubes" if self._tube_pixels >= _MIN_TUBE_PIXELS else "surface")
         self._pv = import_pyvista()
-        self._plotter = self._pv.Plotter(off_screen=True, window_size=list(size), lighting="none")
-        self._plotter.add_light(self._pv.Light(light_type="headlight"))
+        self._plotter = self._pv.Plotter(off_screen=True, window_size=list(size), lighting="light kit")
         try:
             self._build_scene(yarns)
         except BaseException:
@@ -132,57 +205,98 @@ class ClothRenderer:
             raise
 
     def _build_scene(self, yarns: bool) -> None:
-        pv, plotter = self._pv, self._plotter
-        nodes = self.trajectory.nodes
-        first = self._x[self.frames[0]].reshape(-1, 3)
+        plotter = self._plotter
         plotter.set_background(_BACKGROUND)
-        self._surface = pv.PolyData(first.copy(), faces=cell_array(grid_quads(nodes)))
-        self._surface.point_data["value"] = self._values[self.frames[0]].ravel()
-        actor = plotter.add_mesh(
-            self._surface,
-            scalars="value",
-            cmap="coolwarm" if self.quantity.signed else "viridis",
-            clim=self._color_range(),
-            nan_color="gray",
-            ambient=0.4,
-            diffuse=0.6,
-            specular=0.1,
-            show_scalar_bar=self.annotations,
-            scalar_bar_args=self._scalar_bar_args(),
-        )
-        actor.mapper.SetResolveCoincidentTopologyToPolygonOffset()
+        self._tubes = self._surface = None
         self._overlays = []
-        if yarns:
-            for lines, color in (
-                (warp_yarn_lines(nodes), _WARP_COLOR),
-                (weft_yarn_lines(nodes), _WEFT_COLOR),
-            ):
-                mesh = pv.PolyData(first.copy(), lines=cell_array(lines))
-                plotter.add_mesh(mesh, color=color, line_width=2.0)
-                self._overlays.append((mesh, None))
-        if len(self._pins):
-            mesh = pv.PolyData(first[self._pins].copy())
-            plotter.add_mesh(mesh, color="black", point_size=12.0, render_points_as_spheres=True)
-            self._overlays.append((mesh, self._pins))
-        position, focal, up = camera_for(self._x[self.frames].reshape(-1, 3))
-        plotter.camera_position = [position, focal, up]
-        plotter.camera.view_angle = _VIEW_ANGLE
+        if self.style == "tubes":
+            self._add_tubes()
+        else:
+            self._add_surface(yarns)
+        self._add_pins()
+        plotter.camera_position = list(self.camera)
+        plotter.camera.view_angle = self._view_angle
+        plotter.camera.SetWindowCenter(1.0 - self._usable_width, 0.0)  # the focal point mid-way left of the bar
         plotter.reset_camera_clipping_range()
 
+    def _add_tubes(self) -> None:
+        samples, sides = _tube_resolution(self._spacing * self._pixels_per_metre, self._tube_pixels)
+        self._tubes = YarnTubes(
+            self._pv,
+            self._flips,
+            crimp=self._yarn_radius,
+            tube_radius=_TUBE_FRACTION * self._yarn_radius,
+            samples=samples,
+            sides=sides,
+        )
+        self._move(self.frames[0])
+        for mesh, color in ((self._tubes.warp, _WARP_COLOR), (self._tubes.weft, _WEFT_COLOR)):
+            self._add_shaded(mesh, color, scalar_bar=mesh is self._tubes.warp)
+
+    def _add_surface(self, yarns: bool) -> None:
+        nodes = self.trajectory.nodes
+        first = self._x[self.frames[0]].reshape(-1, 3)
+        self._surface = self._pv.PolyData(first.copy(), faces=cell_array(grid_quads(nodes)))
+        self._move(self.frames[0])
+        actor = self._add_shaded(self._surface, _SURFACE_COLOR, scalar_bar=True)
+        actor.mapper.SetResolveCoincidentTopologyToPolygonOffset()
+        if yarns:
+            for lines, color in ((warp_yarn_lines(nodes), _WARP_COLOR), (weft_yarn_lines(nodes), _WEFT_COLOR)):
+                mesh = self._pv.PolyData(first.copy(), lines=cell_array(lines))
+                self._plotter.add_mesh(mesh, color=color, line_width=2.0)
+                self._overlays.append((mesh, None))
+
+    def _add_shaded(self, mesh, color: str, *, scalar_bar: bool):
+        """Add a mesh with smooth shading, coloured by the quantity's "value" array or else in ``color``."""
+        colouring = {"color": color}
+        if self.quantity is not None:
+            colouring = {
+                "scalars": "value",
+                "cmap": "coolwarm" if self.quantity.signed else "viridis",
+                "clim": self._color_range(),
+                "nan_color": "gray",
+                "show_scalar_bar": self.annotations and scalar_bar,
+                "scalar_bar_args": self._scalar_bar_args(),
+            }
+        actor = self._plotter.add_mesh(
+            mesh, ambient=0.4, diffuse=0.7, specular=0.2, specular_power=20.0, **colouring
+        )
+        actor.prop.interpolation = "phong"
+        return actor
+
+    def _add_pins(self) -> None:
+        if not len(self._pins):
+            return
+        mesh = self._pv.PolyData(self._x[self.frames[0]].reshape(-1, 3)[self._pins].copy())
+        dot = max(12.0, 1.2 * self._tube_pixels)  # wider than a tube
+        self._plotter.add_mesh(mesh, color="black", point_size=dot, render_points_as_spheres=True)
+        self._overlays.append((mesh, self._pins))
+
+    def _move(self, frame: int) -> None:
+        """Put the drawn cloth (tubes or surface) in the shape and colours of ``frame``."""
+        x = self._x[frame]
+        values = None if self._values is None else self._values[frame]
+        if self._tubes is not None:
+            self._tubes.update(x, values)
+            return
+        self._surface.points = x.reshape(-1, 3)
+        self._surface.point_data.set_array(node_normals(x).reshape(-1, 3), "normals")
+        self._surface.point_data.active_normals_name = "normals"
+        if values is not None:
+            self._surface.point_data["value"] = values.ravel()
+
     def _color_range(self) -> tuple[float, float]:
+        """The quantity's range over the frames shown, widened to at least its physical floor."""
         values = self._values[self.frames]
         finite = values[np.isfinite(values)]
-        if self.quantity.signed:
-            top = float(np.abs(finite).max()) if finite.size else 0.0
-            return (-top, top) if top > 0 else (-1e-12, 1e-12)
-        top = float(finite.max()) if finite.size else 0.0
-        return (0.0, top) if top > 0 else (0.0, 1e-12)
+        top = max(float(np.abs(finite).max()) if finite.size else 0.0, self.quantity.floor)
+        return (-top, top) if self.quantity.signed else (0.0, top)
 
     def _scalar_bar_args(self) -> dict:
         return {
             "title": f"{self.quantity.label} [{self.quantity.unit}]",
             "vertical": True,
-            "position_x": 0.8,
+            "position_x": _BAR_LEFT + 0.02,
             "position_y": 0.15,
             "width": 0.06,
             "height": 0.7,
@@ -196,11 +310,8 @@ class ClothRenderer:
     def image(self, frame: int) -> np.ndarray:
         """The picture of ``frame`` (negative counts from the end), RGB uint8, shape [height, width, 3]."""
         frame = check_frame(self.trajectory, frame)
+        self._move(frame)
         points = self._x[frame].reshape(-1, 3)
-        self._surface.points = points
-        self._surface.point_data["value"] = self._values[frame].ravel()
-        self._surface.point_data.set_array(_grid_normals(self._x[frame]).reshape(-1, 3), "normals")
-        self._surface.point_data.active_normals_name = "normals"
         for mesh, index in self._overlays:
             mesh.points = points if index is None else points[index]
         if self.annotations:
@@ -213,6 +324,22 @@ class ClothRenderer:
         self._plotter.render()
         return np.asarray(self._plotter.screenshot(return_img=True))[..., :3].copy()
 
+    def pixels(self, points: np.ndarray) -> np.ndarray:
+        """Where points appear in the pictures: (column, row) from the top left [pixels], shape [N, 2].
+
+        Args:
+            points: positions [m], shape [N, 3].
+        """
+        renderer = self._plotter.renderer
+        height = self._plotter.window_size[1]
+        where = []
+        for point in np.asarray(points, dtype=float).reshape(-1, 3):
+            renderer.SetWorldPoint(*point, 1.0)
+            renderer.WorldToDisplay()
+            column, row, _ = renderer.GetDisplayPoint()
+            where.append((column, height - 1 - row))
+        return np.array(where).reshape(-1, 2)
+
     def close(self) -> None:
         self._plotter.close()
 
@@ -221,6 +348,79 @@ class ClothRenderer:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _check_options(trajectory: Trajectory, *, world: int, color, style: str, zoom: float) -> None:
+    """Raise a RenderError naming the first option out of range."""
+    if not -trajectory.worlds <= world < trajectory.worlds:
+        raise RenderError(
+            f"world = {world}: expected 0 <= world < {trajectory.worlds} "
+            f"({trajectory.path or 'the trajectory'} has {trajectory.worlds} world(s))"
+        )
+    if color is not None and color not in QUANTITIES:
+        raise RenderError(f"color = {color!r}: expected one of {', '.join(QUANTITIES)} (or None: yarn colours)")
+    if style not in STYLES:
+        raise RenderError(f"style = {style!r}: expected one of {', '.join(STYLES)}")
+    if not (isinstance(zoom, int | float) and math.isfinite(zoom) and zoom > 0):
+        raise RenderError(f"zoom = {zoom!r}: expected a finite number > 0")
+
+
+def _weave(trajectory: Trajectory, scene, spacing: float) -> tuple[np.ndarray, float]:
+    """The over/under flips [W, H] and the yarn radius R [m]: the scene's, or a plain weave with R = spacing / 2.
+
+    Args:
+        scene: the trajectory's scene, or None.
+        spacing: the distance between neighbouring nodes [m] (for R when there is no scene).
+    """
+    if scene is None:
+        return weave_flips("plain", trajectory.nodes), 0.5 * spacing
+    if tuple(scene.cloth.nodes) != trajectory.nodes:
+        raise RenderError(
+            f"{trajectory.path or 'the trajectory'}: its scene has {scene.cloth.nodes[0]} x {scene.cloth.nodes[1]} "
+            f"nodes: expected the trajectory's {trajectory.nodes[0]} x {trajectory.nodes[1]}"
+        )
+    return scene_flips(scene), float(scene.cloth.yarn_radius)
+
+
+def _outer_points(x: np.ndarray, thickness: float) -> np.ndarray:
+    """The points ``thickness`` [m] in front of and behind the nodes of every frame (what tubes reach), [2*F*W*H, 3].
+
+    Args:
+        x: node positions [m], shape [F, W, H, 3].
+    """
+    offset = thickness * node_normals(x)
+    return np.concatenate([x + offset, x - offset]).reshape(-1, 3)
+
+
+def _tube_resolution(spacing_pixels: float, diameter_pixels: float) -> tuple[int, int]:
+    """Rings per segment and points per ring for tubes of a given size in the picture: a ring every ~3 pixels
+    along a yarn (2 to 8 per segment) and a point every ~3 pixels around it (6 to 16), so that close-ups are
+    smooth and large cloths stay fast to draw.
+
+    Args:
+        spacing_pixels: the distance between neighbouring nodes in the picture [pixels].
+        diameter_pixels: a tube's diameter in the picture [pixels].
+    """
+    samples = int(np.clip(np.ceil(spacing_pixels / 3.0), 2, 8))
+    sides = int(np.clip(np.ceil(np.pi * diameter_pixels / 3.0), 6, 16))
+    return samples, sides
+
+
+def _zoomed_view_angle(zoom: float) -> float:
+    """The vertical field of view [deg] that magnifies the default one ``zoom`` times (a longer lens)."""
+    return float(np.degrees(2.0 * np.arctan(np.tan(np.radians(_VIEW_ANGLE) / 2.0) / zoom)))
+
+
+def _pixels_per_metre(camera, view_angle: float, *, height: int) -> float:
+    """Picture pixels per metre at the camera's focal point, for a picture ``height`` pixels tall.
+
+    Args:
+        camera: (position, focal point, view up) [m].
+        view_angle: vertical field of view [deg].
+    """
+    position, focal, _ = camera
+    distance = float(np.linalg.norm(np.subtract(position, focal)))
+    return height / (2.0 * distance * np.tan(np.radians(view_angle) / 2.0))
 
 
 def check_frame(trajectory: Trajectory, frame: int) -> int:
@@ -239,18 +439,31 @@ def render_image(
     path,
     *,
     frame: int = -1,
-    color: str = "strain",
+    color: str | None = None,
+    style: str = "auto",
     yarns: bool = False,
     world: int = 0,
     size: tuple[int, int] = (800, 600),
+    zoom: float = 1.0,
     annotations: bool = True,
 ) -> Path:
-    """Write one frame (default the last) as a PNG, atomically. Returns the path."""
+    """Write one frame (default the last) as a PNG, atomically. Returns the path.
+
+    The options are those of ``ClothRenderer``.
+    """
     path = _check_suffix(path, IMAGE_SUFFIXES)
     import imageio.v3 as iio
 
     with ClothRenderer(
-        trajectory, world=world, color=color, yarns=yarns, frames=[frame], size=size, annotations=annotations
+        trajectory,
+        world=world,
+        color=color,
+        style=style,
+        yarns=yarns,
+        frames=[frame],
+        size=size,
+        zoom=zoom,
+        annotations=annotations,
     ) as renderer:
         picture = renderer.image(frame)
     with atomic_path(path) as tmp:
@@ -262,17 +475,26 @@ def render_animation(
     trajectory: Trajectory,
     path,
     *,
-    color: str = "strain",
+    color: str | None = None,
+    style: str = "auto",
     yarns: bool = False,
     world: int = 0,
     every: int = 1,
     fps: float = 20.0,
     size: tuple[int, int] = (640, 480),
+    zoom: float = 1.0,
     annotations: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Write every ``every``-th frame (and the last) as a GIF or MP4 animation, atomically. Returns the path.
 
-    MP4 needs the imageio-ffmpeg (or PyAV) package; without it a RenderError says so.
+    MP4 needs the imageio-ffmpeg (or PyAV) package; without it a RenderError says so. The other options
+    are those of ``ClothRenderer``.
+
+    Args:
+        every: the frame step (>= 1).
+        fps: frames per second of the animation (> 0).
+        progress: called as ``progress(done, total)`` after each frame is drawn (e.g. a progress bar).
     """
     path = _check_suffix(path, ANIMATION_SUFFIXES)
     if every < 1:
@@ -290,14 +512,26 @@ def render_animation(
 
     frames = trajectory.frame_indices(every)
     with ClothRenderer(
-        trajectory, world=world, color=color, yarns=yarns, frames=frames, size=size, annotations=annotations
+        trajectory,
+        world=world,
+        color=color,
+        style=style,
+        yarns=yarns,
+        frames=frames,
+        size=size,
+        zoom=zoom,
+        annotations=annotations,
     ) as renderer:
-        pictures = np.stack([renderer.image(k) for k in frames])
+        pictures = []
+        for k in frames:
+            pictures.append(renderer.image(k))
+            if progress is not None:
+                progress(len(pictures), len(frames))
     with atomic_path(path) as tmp:
         if path.suffix.lower() == ".gif":
-            iio.imwrite(tmp, pictures, extension=".gif", duration=1000.0 / fps, loop=0)
+            iio.imwrite(tmp, np.stack(pictures), extension=".gif", duration=1000.0 / fps, loop=0)
         else:
-            iio.imwrite(tmp, pictures, extension=".mp4", fps=fps)
+            iio.imwrite(tmp, np.stack(pictures), extension=".mp4", fps=fps)
     return path
 
 
@@ -306,22 +540,29 @@ def render_file(
     path,
     *,
     frame: int | None = None,
-    color: str = "strain",
+    color: str | None = None,
+    style: str = "auto",
     yarns: bool = False,
     world: int = 0,
     every: int = 1,
     fps: float = 20.0,
     size: tuple[int, int] | None = None,
+    zoom: float = 1.0,
     annotations: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Render to ``path`` by its suffix: .png one frame (default the last), .gif/.mp4 an animation."""
+    """Render to ``path`` by its suffix: .png one frame (default the last), .gif/.mp4 an animation.
+
+    ``progress(done, total)`` is called after each animation frame (not for a .png).
+    """
     suffix = Path(path).suffix.lower()
-    common = {"color": color, "yarns": yarns, "world": world, "annotations": annotations}
+    common = {"color": color, "style": style, "yarns": yarns, "world": world, "zoom": zoom,
+              "annotations": annotations}
     common |= {"size": size} if size else {}
     if suffix in ANIMATION_SUFFIXES:
         if frame is not None:
             raise RenderError(f"{path}: a frame number applies to .png pictures, not to {suffix} animations")
-        return render_animation(trajectory, path, every=every, fps=fps, **common)
+        return render_animation(trajectory, path, every=every, fps=fps, progress=progress, **common)
     return render_image(trajectory, path, frame=-1 if frame is None else frame, **common)
 
 
@@ -334,9 +575,3 @@ def _check_suffix(path, suffixes) -> Path:
         )
     return path
 
-
-def _grid_normals(x: np.ndarray) -> np.ndarray:
-    """Unit surface normals at the nodes of a [W, H, 3] grid (for smooth shading)."""
-    normal = np.cross(np.gradient(x, axis=0), np.gradient(x, axis=1))
-    length = np.linalg.norm(normal, axis=-1, keepdims=True)
-    return np.divide(normal, length, out=np.zeros_like(normal), where=length > 0)

@@ -182,6 +182,10 @@ def test_render_writes_png_and_gif(tmp_path, capsys):
                 "-2",
                 "--color",
                 "sliding",
+                "--style",
+                "surface",
+                "--zoom",
+                "1.5",
             ]
         )
         == 0
@@ -203,7 +207,8 @@ def test_render_writes_png_and_gif(tmp_path, capsys):
 
     assert iio.imread(tmp_path / "last.png").shape == (150, 200, 3)
     assert iio.imread(tmp_path / "all.gif", index=None).shape[0] == 3
-    assert "wrote" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "wrote" in printed.out and "3/3" in printed.err  # the animation's progress
 
 
 def test_render_of_a_scene_file_previews_its_initial_state(tmp_path):

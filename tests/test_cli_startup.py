@@ -38,6 +38,7 @@ def imports_of(*args) -> dict:
 
 def test_the_parser_offers_the_packages_own_choices():
     assert _choices.COLORS == tuple(scenes.QUANTITIES)
+    assert _choices.STYLES == scenes.render.STYLES
     assert _choices.EXPORT_FORMATS == scenes.EXPORT_FORMATS
     assert _choices.LOSSES == learning.gradcheck.LOSSES
     assert _choices.ESTIMATORS == learning.fit.ESTIMATORS

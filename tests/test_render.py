@@ -1,5 +1,6 @@
 """Rendering, for real and off-screen: pictures are not blank, the cloth is in frame (also while it
-moves), animations hold every frame, and the colour quantities mean what they say."""
+moves), close-ups show the yarn on top at each crossing as the weave says, a cloth at rest is one colour,
+animations hold every frame and report progress, and the colour quantities mean what they say."""
 
 import importlib.util
 import os
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 import scenes
+from materials import weave_flips
 from scenes import RenderError
 from scenes.render import ClothRenderer
 
@@ -119,6 +121,8 @@ def test_mp4_without_an_encoder_is_a_clear_error(tmp_path):
         ({"frame": 6}, "frame = 6: expected a frame index from -6 to 5"),
         ({"world": 1}, "world = 1: expected 0 <= world < 1"),
         ({"color": "heat"}, "color = 'heat': expected one of strain, sliding, speed"),
+        ({"style": "wire"}, "style = 'wire': expected one of auto, tubes, surface"),
+        ({"zoom": 0.0}, "zoom = 0.0: expected a finite number > 0"),
     ],
 )
 def test_bad_render_requests_are_refused_without_output(tmp_path, options, fragment):
@@ -158,3 +162,117 @@ def test_sliding_is_the_distance_from_the_first_frame():
     u = trajectory.u[0].copy()
     u[1, 2, 3] += [3e-6, 4e-6]
     assert scenes.node_sliding(u, u[:1])[1, 2, 3] == pytest.approx(5e-6)
+
+
+# -- yarns as tubes: the weave shows ---------------------------------------------------------------------
+def rest_cloth(pattern="plain", *, nodes=(9, 9), scene=True) -> scenes.Trajectory:
+    """An upright cloth at rest (the node grid in the x-z plane) woven in ``pattern``."""
+    base = scenes.with_parameters(scenes.load_scene(DEMO_SCENE), {"cloth.pattern": pattern, "cloth.nodes": list(nodes)})
+    rest = scenes.rest_trajectory(base)
+    return rest if scene else scenes.Trajectory(x=rest.x, u=rest.u, t=rest.t)
+
+
+def yarn_colour(pixels: np.ndarray) -> np.ndarray:
+    """+1 for warp-blue pixels, -1 for weft-orange pixels, 0 for neither, shape [...]."""
+    red, blue = pixels[..., 0].astype(int), pixels[..., 2].astype(int)
+    return np.where(blue - red > 40, 1, np.where(red - blue > 40, -1, 0))
+
+
+def close_up(pattern: str, **options):
+    """The close-up picture [240, 320, 3] of a 9 x 9 rest cloth and the yarn expected on top at each interior
+    crossing in view: +1 warp, -1 weft, 0 out of view, shape [W, H] (with the pixel (column, row) of each)."""
+    trajectory = rest_cloth(pattern)
+    scene = trajectory.scene()
+    x = trajectory.x[0, 0]
+    radius = scene.cloth.yarn_radius
+    with ClothRenderer(trajectory, size=(320, 240), zoom=2.0, annotations=False, **options) as renderer:
+        picture = renderer.image(0)
+        # The engine's crossing normal of this grid, (x_right - x_left) x (x_below - x_above), is +y;
+        # the weft passes R along the normal (flip 0) or against it (flip 1), the warp the other way.
+        normal = np.where(weave_flips(pattern, trajectory.nodes)[..., None], [0.0, -1.0, 0.0], [0.0, 1.0, 0.0])
+        toward_camera = np.sign(((np.asarray(renderer.camera[0]) - x) * normal).sum(-1))
+        top = np.where(toward_camera > 0, -1, 1)  # the weft lies on the camera's side of the cloth: weft on top
+        # inside the upper tube at the crossing, above every other tube: the pixel shows the upper yarn
+        where = renderer.pixels(x + 1.5 * radius * toward_camera[..., None] * normal).reshape(*x.shape[:2], 2)
+    inside = (where[..., 0] > 5) & (where[..., 0] < 315) & (where[..., 1] > 5) & (where[..., 1] < 235)
+    inside[[0, -1], :] = inside[:, [0, -1]] = False
+    return picture, np.where(inside, top, 0), np.clip(np.round(where), 0, [319, 239]).astype(int)
+
+
+@pytest.mark.parametrize("pattern", ["plain", "twill", "satin"])
+def test_a_close_up_shows_the_yarn_on_top_at_each_crossing(pattern):
+    """At every crossing in view the picture shows the warp or the weft on top as the weave (and the engine's
+    crimp convention) says: the tubes follow the over/under path."""
+    picture, top, where = close_up(pattern)
+    assert (top != 0).sum() >= 12, "too few crossings in view"
+    seen = yarn_colour(picture[where[..., 1], where[..., 0]])
+    assert np.array_equal(seen[top != 0], top[top != 0]), f"top yarn seen\n{seen}\nexpected\n{top}"
+    assert (yarn_colour(picture) == 1).mean() > 0.1 and (yarn_colour(picture) == -1).mean() > 0.1
+
+
+def test_plain_twill_and_satin_close_ups_differ_where_their_weaves_differ():
+    pictures = {pattern: close_up(pattern)[0] for pattern in ("plain", "twill", "satin")}
+    np.testing.assert_array_equal(pictures["plain"], close_up("plain")[0])  # the same weave: the same picture
+    for one, other in [("plain", "twill"), ("plain", "satin"), ("twill", "satin")]:
+        changed = np.abs(pictures[one].astype(int) - pictures[other].astype(int)).max(axis=-1) > 40
+        assert changed.mean() > 0.1, f"{one} and {other} differ in only {changed.mean():.1%} of the pixels"
+    # where two weaves put the same yarn on top, the picture there is the same colour
+    plain, twill = close_up("plain"), close_up("twill")
+    same = (plain[1] == twill[1]) & (plain[1] != 0)
+    rows, columns = plain[2][same][:, 1], plain[2][same][:, 0]
+    assert same.sum() >= 4
+    np.testing.assert_array_equal(yarn_colour(plain[0][rows, columns]), yarn_colour(twill[0][rows, columns]))
+
+
+def test_the_surface_style_has_no_yarns_and_a_cloth_without_scene_is_a_plain_weave():
+    surface = ClothRenderer(rest_cloth(), size=(160, 120), annotations=False, style="surface")
+    with surface:
+        assert surface.style == "surface"
+        assert (yarn_colour(surface.image(0)) == -1).mean() < 0.001  # no weft-orange
+    bare = rest_cloth("twill", scene=False)
+    assert bare.scene() is None
+    with ClothRenderer(bare, size=(320, 240), zoom=2.0, annotations=False) as renderer:
+        unknown = renderer.image(0)
+    np.testing.assert_array_equal(unknown, close_up("plain")[0])
+
+
+def test_auto_draws_a_surface_when_tubes_would_be_under_two_pixels_wide():
+    large = rest_cloth(nodes=(120, 120))
+    with ClothRenderer(large, size=(160, 120), annotations=False) as renderer:
+        assert renderer.style == "surface"
+    with ClothRenderer(large, size=(160, 120), annotations=False, style="tubes") as renderer:
+        assert renderer.style == "tubes"
+    with ClothRenderer(rest_cloth(), size=(160, 120), annotations=False) as renderer:
+        assert renderer.style == "tubes"
+
+
+@pytest.mark.parametrize("style", ["tubes", "surface"])
+def test_a_cloth_at_rest_coloured_by_strain_is_one_colour(style):
+    """At rest the strain is rounding noise (~1e-16): it stays in the middle (grey) of the colour map, while
+    a strain of 1e-3 shows clearly in red."""
+    rest = rest_cloth(nodes=(7, 7))
+    assert 0 < np.abs(scenes.node_strain(rest.x[0, 0], rest.u[0, 0])).max() < 1e-12
+    stretched = scenes.Trajectory(x=rest.x * 1.001, u=rest.u, t=rest.t, scene_json=rest.scene_json)
+    saturation = {}
+    for name, trajectory in (("rest", rest), ("stretched", stretched)):
+        with ClothRenderer(trajectory, size=(160, 120), color="strain", annotations=False, style=style) as r:
+            picture = r.image(0).astype(int)
+        cloth = content_mask(picture)
+        saturation[name] = (picture.max(axis=-1) - picture.min(axis=-1))[cloth]
+    assert saturation["rest"].max() < 12, "a cloth at rest should be grey all over"
+    assert np.median(saturation["stretched"]) > 40
+
+
+# -- animations report progress -----------------------------------------------------------------------------
+def test_progress_is_reported_after_every_animation_frame(tmp_path):
+    trajectory = moving_cloth(frames=5)
+    calls = []
+    def progress(done, total):
+        calls.append((done, total))
+
+    path = scenes.render_file(trajectory, tmp_path / "cloth.gif", every=2, size=(96, 72), progress=progress)
+    assert calls == [(1, 3), (2, 3), (3, 3)]  # frames 0, 2, 4
+    assert iio.imread(path, index=None).shape[0] == 3
+    calls.clear()
+    scenes.render_file(trajectory, tmp_path / "cloth.png", size=(96, 72), progress=progress)
+    assert calls == []  # one picture: nothing to report

@@ -2,14 +2,16 @@
 
 ``warpweave --help`` and argument errors must answer at once, so the parser cannot import numpy, Warp,
 torch or pyvista to ask the packages for their names; a test checks that these tuples equal the
-packages' own (``scenes.QUANTITIES``, ``scenes.EXPORT_FORMATS``, ``learning.gradcheck.LOSSES``,
-``learning.fit.ESTIMATORS`` and ``OPTIMIZERS``).
+packages' own (``scenes.QUANTITIES``, ``scenes.render.STYLES``, ``scenes.EXPORT_FORMATS``,
+``learning.gradcheck.LOSSES``, ``learning.fit.ESTIMATORS`` and ``OPTIMIZERS``).
 """
 
-__all__ = ["COLORS", "ESTIMATORS", "EXPORT_FORMATS", "LOSSES", "OPTIMIZERS"]
+__all__ = ["COLORS", "ESTIMATORS", "EXPORT_FORMATS", "LOSSES", "OPTIMIZERS", "STYLES"]
 
 #: per-node quantities a render can be coloured by (``scenes.QUANTITIES``)
 COLORS = ("strain", "sliding", "speed")
+#: how a render draws the cloth (``scenes.render.STYLES``)
+STYLES = ("auto", "tubes", "surface")
 #: export formats (``scenes.EXPORT_FORMATS``)
 EXPORT_FORMATS = ("vtk", "obj")
 #: losses of ``warpweave gradcheck`` (``learning.gradcheck.LOSSES``)

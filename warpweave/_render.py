@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from ._args import check_output_file, positive_float, positive_int, window_size
-from ._choices import COLORS
+from ._choices import COLORS, STYLES
+from ._progress import ProgressBar
 
 __all__ = ["add_parser", "run"]
 
@@ -26,10 +27,20 @@ def add_parser(commands):
     parser.add_argument(
         "--color",
         choices=COLORS,
-        default="strain",
-        help="colour the cloth by yarn strain, sliding distance or node speed (default strain)",
+        help="colour the cloth by yarn strain, sliding distance or node speed "
+        "(default: the warp and the weft yarns in two colours)",
     )
-    parser.add_argument("--yarns", action="store_true", help="draw the warp and weft yarns as lines")
+    parser.add_argument(
+        "--style",
+        choices=STYLES,
+        default="auto",
+        help="tubes: every yarn as a tube over and under its crossings; surface: a smooth sheet; "
+        "auto (default): tubes unless they would be under 2 pixels wide",
+    )
+    parser.add_argument(
+        "--zoom", type=positive_float, default=1.0, help="magnify the view of the cloth's centre (default 1)"
+    )
+    parser.add_argument("--yarns", action="store_true", help="with the surface, draw the yarns as lines")
     parser.add_argument(
         "--no-annotations",
         dest="annotations",
@@ -49,6 +60,7 @@ def add_parser(commands):
         metavar="WxH",
         help="picture size in pixels (default 800x600 for .png, 640x480 for animations)",
     )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no final message")
     parser.set_defaults(run=run)
     return parser
 
@@ -58,19 +70,28 @@ def run(args) -> int:
 
     check_output_file(Path(args.out))
     trajectory = load_input(args.trajectory)
-    path = scenes.render_file(
-        trajectory,
-        args.out,
-        frame=args.frame,
-        color=args.color,
-        yarns=args.yarns,
-        world=args.world,
-        every=args.every,
-        fps=args.fps,
-        size=args.size,
-        annotations=args.annotations,
-    )
-    print(f"wrote {path}")
+    bar = None if args.quiet else ProgressBar(label="render", unit="frame")
+    try:
+        path = scenes.render_file(
+            trajectory,
+            args.out,
+            frame=args.frame,
+            color=args.color,
+            style=args.style,
+            yarns=args.yarns,
+            world=args.world,
+            every=args.every,
+            fps=args.fps,
+            size=args.size,
+            zoom=args.zoom,
+            annotations=args.annotations,
+            progress=bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if not args.quiet:
+        print(f"wrote {path}")
     return 0
 
 

@@ -138,7 +138,8 @@ def write_fit(directory, fit: SceneFit, *, scene_path: str = "", observed_path: 
     with scenes.atomic_directory(directory, last=("fit.json",)) as tmp:
         plot_loss(tmp / "loss.png", losses=[item.loss for item in history], best=[item.best for item in history],
                   noise_level=noise, title=title)
-        plot_comparison(tmp / "comparison.png", times=obs.steps * fit.scene.simulation.solver_dt, observed=obs.positions,
+        plot_comparison(tmp / "comparison.png", times=obs.steps * fit.scene.simulation.solver_dt,
+                        observed=obs.positions,
                         initial=positions[0], fitted=positions[1], nodes=obs.nodes,
                         title=f"observed ({obs.source}) vs simulated")
         (tmp / "fitted.toml").write_text(scenes.scene_to_toml(fit.scene, header=_fitted_header(report)))
