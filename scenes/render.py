@@ -318,9 +318,8 @@ class ClothRenderer:
             caption = f"t = {self.trajectory.t[frame]:.4g} s   frame {frame}/{self.trajectory.frames - 1}"
             if self.trajectory.worlds > 1:
                 caption += f"   world {self.world}/{self.trajectory.worlds - 1}"
-            self._plotter.add_text(
-                caption, position="upper_left", font_size=10, color="black", name="caption"
-            )
+            height = self._plotter.window_size[1]  # bottom-left corner in pixels: the whole line stays in view
+            self._plotter.add_text(caption, position=(8, height - 22), font_size=10, color="black", name="caption")
         self._plotter.render()
         return np.asarray(self._plotter.screenshot(return_img=True))[..., :3].copy()
 
