@@ -9,7 +9,11 @@ per-triangle wind, and the integrated Eulerian-on-Lagrangian mass with its veloc
 One linearized backward-Euler step solves (M + h D + h^2 K) v = M qdot + h F by CG with a yarn-line
 preconditioner, on an operator assembled once per step from exact element Hessians (5x5 blocks on the
 13-point node stencil) or matrix-free from the force kernels' adjoints. B worlds advance in one
-launch per kernel.
+launch per kernel. Each physical term is one unit (``simulator.terms``, interface ``simulator.ForceTerm``):
+its parameters, forces, energy, share of the system matrix and of the preconditioner; the solver, the
+operator, the preconditioner and the adjoint loop over ``Model.terms``, so a new term is one new class.
+``solver.step(state_in, state_out, control, contacts, dt)`` takes the inputs that vary in time
+(``simulator.Control``: wind, pin targets).
 
 Deliberate differences from the public original code (its defects, yarn-model.md section 5): friction of
 the right sign with |F_u| and scale-aware sharpness, theta^2 in the sliding bending force, repulsive
@@ -41,6 +45,13 @@ _ORIGIN = {
     "PARAMETER_ARRAYS": "._model",
     "State": "._model",
     "build_model": "._model",
+    "Configuration": "._terms",
+    "ForceTerm": "._terms",
+    "FrozenState": "._terms",
+    "Launch": "._terms",
+    "Stage": "._terms",
+    "Control": "._control",
+    "ControlAdjoint": "._control",
     "SimulationError": "._health",
     "StepLimits": "._health",
     "StepMonitor": "._health",
@@ -50,11 +61,16 @@ _ORIGIN = {
     "POSES": "._spec",
 }
 
-__all__ = sorted(_ORIGIN)
+#: subpackages and modules reached as attributes (``simulator.terms.Stretch``)
+_SUBMODULES = ("terms", "torch_bridge")
+
+__all__ = sorted((*_ORIGIN, *_SUBMODULES))
 
 
 def __getattr__(name: str):
     """Import a public name from its module on first use (PEP 562)."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _ORIGIN.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

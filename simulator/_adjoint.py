@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import warp as wp
 
-from ._model import PARAMETER_ARRAYS, Model, State
-from ._solver import SolverImplicit, integrate, mass_matvec, matvec_begin
+from ._model import Model, State
+from ._solver import SolverImplicit, integrate
+from ._terms import Launch, run_launches
 from ._types import vec5d
 
 
@@ -47,19 +48,21 @@ class StateAdjoint:
 
 
 class ModelGradient:
-    """Gradients of a scalar loss with respect to every parameter array of a Model (same shapes)."""
+    """Gradients of a scalar loss with respect to every parameter array of a Model (same shapes; the arrays
+    its terms add included, see ``Model.parameter_names``)."""
 
     def __init__(self, model: Model):
-        for name in PARAMETER_ARRAYS:
+        self.names = model.parameter_names
+        for name in self.names:
             setattr(self, name, wp.zeros_like(getattr(model, name)))
 
     def zero_(self) -> None:
-        for name in PARAMETER_ARRAYS:
+        for name in self.names:
             getattr(self, name).zero_()
 
     def numpy(self) -> dict[str, np.ndarray]:
         """Copies of all gradient arrays, by parameter name."""
-        return {name: getattr(self, name).numpy().copy() for name in PARAMETER_ARRAYS}
+        return {name: getattr(self, name).numpy().copy() for name in self.names}
 
 
 @wp.kernel
@@ -101,7 +104,8 @@ class StepAdjoint:
     """Backward pass of ``SolverImplicit.step`` (buffers allocated once).
 
     Args:
-        solver: the forward solver; its CG solves the adjoint system too.
+        solver: the forward solver; its CG solves the adjoint system too (its ``converged`` and ``residual``
+            then report the adjoint solve).
         perturbation: largest displacement [m] of the central difference for the stiffness
             derivative, relative to the model spacing.
     """
@@ -128,71 +132,71 @@ class StepAdjoint:
         self.adj_slide = wp.zeros(shape, dtype=wp.vec2d, device=dev)
         self.eps = wp.zeros(model.world_count, dtype=wp.float64, device=dev)
 
-    def _launch_adjoint(self, kernel, dim, inputs, outputs, adjoints: dict) -> None:
-        adj_inputs = [adjoints.get(id(a)) if isinstance(a, wp.array) else None for a in inputs]
-        adj_outputs = [adjoints.get(id(a), self.zero5) for a in outputs]
-        wp.launch(kernel, dim=dim, inputs=inputs, outputs=outputs, adj_inputs=adj_inputs, adj_outputs=adj_outputs,
-                  adjoint=True, device=self.model.device)
+    def _adjoints(self, launches, adjoints: dict) -> list[Launch]:
+        return [launch.adjoint_of(adjoints, zero_output=self.zero5) for launch in launches]
 
     def backward(self, state_in: State, state_out: State, adj_out: StateAdjoint, adj_in: StateAdjoint,
-                 grads: ModelGradient) -> None:
-        """Given the adjoints of ``state_out`` (the step's result from ``state_in``), overwrite ``adj_in``
-        with the adjoints of ``state_in`` and add the parameter adjoints into ``grads``."""
+                 grads: ModelGradient, *, control=None, adj_control=None, dt: float | None = None) -> None:
+        """Given the adjoints of ``state_out`` (the step's result from ``state_in`` with ``control``), overwrite
+        ``adj_in`` with the adjoints of ``state_in``, add the parameter adjoints into ``grads`` and, for a
+        control of its own (not the model's constants), the control adjoints into ``adj_control``."""
         solver, model = self.solver, self.model
-        h = solver.dt
+        h = solver.dt if dt is None else float(dt)
         dev = model.device
         nodes = (model.world_count, model.node_count)
         q, qd, anchor, v = state_in.q, state_in.qd, state_in.anchor, state_out.qd
-        solver.eval_forces(state_in)
-        solver.preconditioner.update(q, h)
+        solver.eval_forces(state_in, control)
+        c = solver.configuration(state_in, control)
+        frozen = solver.frozen
         for arr in (self.adj_force, self.adj_force_slide, self.adj_velocity, self.lam, self.adj_normal,
                     self.adj_compression, self.adj_stick, self.adj_slide):
             arr.zero_()
         adj_in.zero_()
-        adjoints = {id(getattr(model, name)): getattr(grads, name) for name in PARAMETER_ARRAYS}
+        adjoints = {id(getattr(model, name)): getattr(grads, name) for name in model.parameter_names}
+        if control is not None and adj_control is not None:
+            adjoints[id(control.wind_velocity)] = adj_control.wind_velocity
+            adjoints[id(control.pin_target)] = adj_control.pin_target
         adjoints.update({
             id(q): adj_in.q, id(qd): adj_in.qd, id(anchor): adj_in.anchor,
-            id(solver.force): self.adj_force, id(solver.force_slide): self.adj_force_slide,
-            id(solver.normal): self.adj_normal, id(solver.compression): self.adj_compression,
-            id(solver.stick): self.adj_stick, id(solver.slide_rate): self.adj_slide,
+            id(solver.force): self.adj_force, id(frozen.force_slide): self.adj_force_slide,
+            id(frozen.normal): self.adj_normal, id(frozen.compression): self.adj_compression,
+            id(frozen.stick): self.adj_stick, id(frozen.slide_rate): self.adj_slide,
         })
         # 1. integration q+ = q + h v, anchor+ = anchor + h sigma v_s; then v_bar += qd+_bar (free DOFs)
-        self._launch_adjoint(integrate, nodes, [q, anchor, v, solver.slide_rate, h], [state_out.q, state_out.anchor],
-                             {**adjoints, id(v): self.adj_velocity, id(state_out.q): adj_out.q,
-                              id(state_out.anchor): adj_out.anchor})
+        integration = Launch(integrate, nodes, [q, anchor, v, frozen.slide_rate, h], [state_out.q, state_out.anchor])
+        run_launches(self._adjoints([integration], {**adjoints, id(v): self.adj_velocity, id(state_out.q): adj_out.q,
+                                                     id(state_out.anchor): adj_out.anchor}), dev)
         wp.launch(add_masked, dim=nodes, inputs=[adj_out.qd, model.dof_mask], outputs=[self.adj_velocity], device=dev)
         # 2. A lambda = v_bar
-        solver.solve(q, anchor, self.adj_velocity, self.lam)
-        # 3. -lambda^T (dA) v: mass and damping by kernel adjoints ...
+        solver.solve(c, self.adj_velocity, self.lam, h)
+        # 3. -lambda^T (dA) v: the terms' mass and damping products by kernel adjoints ...
         wp.launch(scaled, dim=nodes, inputs=[self.lam, -1.0], outputs=[self.neg_lam], device=dev)
-        self._launch_adjoint(mass_matvec, (model.world_count, model.segment_count),
-                             [q, v, model.segment_nodes, model.segment_axis, model.segment_density, model.spacing],
-                             [self.scratch],
-                             {**adjoints, id(self.scratch): self.neg_lam})
-        self._launch_adjoint(matvec_begin, nodes, [v, model.dof_mask, model.node_friction_damping, h],
-                             [self.scratch, self.seed], {**adjoints, id(self.scratch): self.neg_lam})
+        for term in solver.terms:
+            launches = term.linear_product_launches(model, c, v, h, self.scratch, solver.workspaces[term])
+            run_launches(self._adjoints(launches, {**adjoints, id(self.scratch): self.neg_lam}), dev)
         # ... and the stiffness part by a central difference of the force adjoints along v
-        self._stiffness_derivative(q, anchor, v, adjoints)
-        # 4. b = M qd + h F: lambda into the mass product, h lambda into the forces, then the force chain
+        self._stiffness_derivative(c, v, h, adjoints)
+        # 4. b = M qd + h F: lambda into the momentum, h lambda into the forces, then the force chain backwards
         wp.launch(add_scaled, dim=nodes, inputs=[self.lam, h], outputs=[self.adj_force], device=dev)
-        self._launch_adjoint(mass_matvec, (model.world_count, model.segment_count),
-                             [q, qd, model.segment_nodes, model.segment_axis, model.segment_density, model.spacing],
-                             [self.scratch],
-                             {**adjoints, id(self.scratch): self.lam})
-        for kernel, dim, inputs, outputs in reversed(solver.force_launches(q, qd, anchor)):
-            self._launch_adjoint(kernel, dim, inputs, outputs, adjoints)
+        for term in solver.terms:
+            launches = term.momentum_launches(model, c, qd, self.scratch, solver.workspaces[term])
+            run_launches(self._adjoints(launches, {**adjoints, id(self.scratch): self.lam}), dev)
+        run_launches(self._adjoints(list(reversed(solver.force_launches(c))), adjoints), dev)
 
-    def _stiffness_derivative(self, q, anchor, v, adjoints: dict) -> None:
+    def _stiffness_derivative(self, c, v, h: float, adjoints: dict) -> None:
+        """-lambda^T h^2 (dK/d.) v = h^2 d/d(.) [lambda^T dF/dq v] by a central difference along v of the
+        implicit force kernels' adjoints seeded with lambda."""
         solver, model = self.solver, self.model
         dev = model.device
         nodes = (model.world_count, model.node_count)
         speed = np.abs(v.numpy()).reshape(model.world_count, -1).max(axis=1)
         eps = np.where(speed > 0.0, self.perturbation / np.where(speed > 0.0, speed, 1.0), 0.0)
         self.eps.assign(eps)
+        shifted = c.at(self.shifted)
+        sink = solver.frozen.sink
+        launches = solver.implicit_force_launches(shifted, sink)
+        shifted_adjoints = {**adjoints, id(self.shifted): adjoints[id(c.q)], id(sink): self.seed}
         for sign in (1.0, -1.0):
-            wp.launch(shifted_configuration, dim=nodes, inputs=[q, v, self.eps, sign, solver.dt, self.lam],
+            wp.launch(shifted_configuration, dim=nodes, inputs=[c.q, v, self.eps, sign, h, self.lam],
                       outputs=[self.shifted, self.seed], device=dev)
-            shifted_adjoints = {**adjoints, id(self.shifted): adjoints[id(q)],
-                                id(solver._unused_force): self.seed}
-            for kernel, dim, inputs in solver._implicit_launches(self.shifted, anchor):
-                self._launch_adjoint(kernel, dim, inputs, [solver._unused_force], shifted_adjoints)
+            run_launches(self._adjoints(launches, shifted_adjoints), dev)

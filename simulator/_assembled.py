@@ -4,12 +4,17 @@ Node n = i + j*W couples to the 13 nodes (i + di, j + dj) of a fixed stencil (``
 segment neighbours (+-1, 0), (0, +-1), the bending neighbours (+-2, 0), (0, +-2) and the shear
 diagonals (+-1, +-1). A is stored as 5x5 blocks ``blocks[b, n, k]`` (row node n, column node
 n + offset k) in the generalized coordinates (x, y, z, u, v), so that a product is one gather per
-node (no atomics). Assembly per step, at the frozen N and stick indicators of the step:
+node (no atomics). Assembly per step, at the frozen crossing state of the step, loops over the model's
+force terms:
 
-* node terms (diagonal): pins h^2 kh I, sliding damping h df and friction springs h^2 kf' on the
-  free sliding coordinates (``node_blocks``, which also zeroes every block of the node);
-* mass: M_e = rho ds / 6 [[2 Bw, Bw], [Bw, 2 Bw]], Bw = [[I, -w], [-w^T, w.w]] per segment;
-* stiffness: h^2 J^T (d^2V/dy^2) J per element from ``LocalHessians`` (exact, by reverse mode).
+* per element family (segment, triple, stencil; ``simulator._hessians``), the terms on that family add their
+  exact local Hessians d^2V/dy^2 into one row buffer, and h^2 J^T (d^2V/dy^2) J is scattered into the blocks
+  once per family;
+* every term adds its other blocks (the mass, the diagonals of pins, friction springs and damping);
+* a term without an assembled form (``ForceTerm.block_launches`` returns None) is applied matrix-free in
+  every product, so any term works here;
+* ``Contacts`` add couplings between nodes outside the stencil (e.g. self-contact): their diagonal blocks go
+  into the stencil at assembly, their off-diagonal blocks are applied from the contact list in every product.
 
 A equals the matrix-free product of ``SolverImplicit.apply_system`` to rounding.
 """
@@ -17,11 +22,12 @@ A equals the matrix-free product of ``SolverImplicit.apply_system`` to rounding.
 import numpy as np
 import warp as wp
 
-from ._forces import friction_stiffness
-from ._hessians import element_types, vec7d
-from ._kernels import material_length, position
-from ._launch import LaunchCache, ReductionLayout
+from ._hessians import element_families, gather_local, vec7d
+from ._launch import LaunchCache, ReductionLayout, vector_dot
+from ._terms import run_launches
 from ._types import vec5d
+
+__all__ = ["OFFSETS", "STENCIL", "AssembledOperator", "add_block", "mat55d", "stencil_slot"]
 
 mat55d = wp.types.matrix(shape=(5, 5), dtype=wp.float64)
 
@@ -60,72 +66,6 @@ def add_block(blocks: wp.array3d(dtype=mat55d), b: int, row: int, col: int, widt
     """blocks[b, row, slot of col - row] += block (atomic: elements share nodes)."""
     k = stencil_slot(col % width - row % width, col // width - row // width)
     wp.atomic_add(blocks, b, row, k, block)
-
-
-@wp.kernel
-def node_blocks(
-    q: wp.array2d(dtype=vec5d),
-    anchor: wp.array2d(dtype=wp.vec2d),
-    dof_mask: wp.array(dtype=vec5d),
-    pin_stiffness: wp.array2d(dtype=wp.float64),
-    friction: wp.array2d(dtype=wp.float64),
-    friction_stiffness_: wp.array2d(dtype=wp.float64),
-    damping: wp.array2d(dtype=wp.float64),
-    compression: wp.array2d(dtype=wp.float64),
-    stick: wp.array2d(dtype=wp.vec2d),
-    h: wp.float64,
-    blocks: wp.array3d(dtype=mat55d),
-):
-    """Zero the node's 13 blocks and set its diagonal: h^2 kh on x, mask (h df + h^2 kf') on u, v."""
-    b, n = wp.tid()
-    for k in range(STENCIL):
-        blocks[b, n, k] = mat55d()
-    qn = q[b, n]
-    a = anchor[b, n]
-    st = stick[b, n]
-    mask = dof_mask[n]
-    mu_n = friction[b, n] * compression[b, n]
-    kf = friction_stiffness_[b, n]
-    hd = h * damping[b, n]
-    kp = h * h * pin_stiffness[b, n]
-    diag = mat55d()
-    for r in range(3):
-        diag[r, r] = kp
-    diag[3, 3] = mask[3] * (hd + h * h * friction_stiffness(qn[3] - a[0], mu_n, kf, st[0]))
-    diag[4, 4] = mask[4] * (hd + h * h * friction_stiffness(qn[4] - a[1], mu_n, kf, st[1]))
-    blocks[b, n, 0] = diag
-
-
-@wp.kernel
-def mass_blocks(
-    q: wp.array2d(dtype=vec5d),
-    segment_nodes: wp.array(dtype=wp.vec2i),
-    segment_axis: wp.array(dtype=wp.int32),
-    density: wp.array2d(dtype=wp.float64),
-    spacing: wp.float64,
-    width: int,
-    blocks: wp.array3d(dtype=mat55d),
-):
-    """Add the segment mass matrix rho ds / 6 [[2 Bw, Bw], [Bw, 2 Bw]] (as ``mass_matvec``)."""
-    b, e = wp.tid()
-    ends = segment_nodes[e]
-    axis = segment_axis[e]
-    qa = q[b, ends[0]]
-    qb = q[b, ends[1]]
-    ds = material_length(qa, qb, axis, spacing)
-    w = (position(qb) - position(qa)) / ds
-    m = density[b, e] * ds / wp.float64(6.0)
-    sa = 3 + axis
-    bw = mat55d()
-    for r in range(3):
-        bw[r, r] = wp.float64(1.0)
-        bw[r, sa] = -w[r]
-        bw[sa, r] = -w[r]
-    bw[sa, sa] = wp.dot(w, w)
-    add_block(blocks, b, ends[0], ends[0], width, wp.float64(2.0) * m * bw)
-    add_block(blocks, b, ends[0], ends[1], width, m * bw)
-    add_block(blocks, b, ends[1], ends[0], width, m * bw)
-    add_block(blocks, b, ends[1], ends[1], width, wp.float64(2.0) * m * bw)
 
 
 @wp.kernel
@@ -201,46 +141,97 @@ class AssembledOperator:
 
     Args:
         model: the cloth model.
-        compression: the solver's frozen compression N [N], shape [B, nodes] (read at assembly).
-        stick: the solver's frozen stick indicators, shape [B, nodes] (read at assembly).
+        terms: the solver's force terms (``Model.terms``, possibly with substitutes).
+        workspaces: each term's workspace, by term.
     """
 
-    def __init__(self, model, *, compression: wp.array, stick: wp.array):
+    def __init__(self, model, *, terms, workspaces: dict):
         self.model = model
+        self.terms = tuple(terms)
+        self.workspaces = workspaces
         self._launcher = LaunchCache(model.device)
-        self.compression = compression
-        self.stick = stick
         dev = model.device
         self.blocks = wp.zeros((model.world_count, model.node_count, STENCIL), dtype=mat55d, device=dev)
         self.offsets = wp.array(np.asarray(OFFSETS, dtype=np.int32), dtype=wp.vec2i, device=dev)
-        self.elements = element_types(model, compression)
-        self.hessians = [el.hessians(model, el) for el in self.elements]
+        families = element_families(model)
+        used = dict.fromkeys(t.hessian_family for t in self.terms if t.hessian_family is not None)
+        self.families = []
+        for name in used:
+            family = families[name]
+            shape = (model.world_count, family.count)
+            self.families.append((family, [t for t in self.terms if t.hessian_family == name],
+                                  wp.zeros(shape, dtype=vec7d, device=dev), wp.zeros((*shape, 7), dtype=vec7d,
+                                                                                      device=dev)))
         self._layout = ReductionLayout.for_device(dev, model.node_count)
         self._no_dot = wp.zeros(model.world_count, dtype=wp.float64, device=dev)
+        self._configuration = None
+        self._h = None
+        self._matrix_free = ()  # terms added matrix-free in every product (no assembled form)
 
-    def assemble(self, q: wp.array2d, anchor: wp.array2d, h: float) -> None:
-        """Build A at configuration q (anchors ``anchor``) for time step h [s]."""
+    def assemble(self, c, h: float) -> None:
+        """Build A at the configuration ``c`` (``simulator.Configuration``, its frozen state filled) for time
+        step h [s]."""
         m = self.model
         dev = m.device
         width = m.nodes[0]
-        wp.launch(node_blocks, dim=(m.world_count, m.node_count),
-                  inputs=[q, anchor, m.dof_mask, m.node_pin_stiffness, m.node_friction, m.node_friction_stiffness,
-                          m.node_friction_damping, self.compression, self.stick, h], outputs=[self.blocks],
-                  device=dev)
-        wp.launch(mass_blocks, dim=(m.world_count, m.segment_count),
-                  inputs=[q, m.segment_nodes, m.segment_axis, m.segment_density, m.spacing, width],
-                  outputs=[self.blocks], device=dev)
-        for el, hessians in zip(self.elements, self.hessians, strict=True):
-            rows = hessians.update(q)
-            wp.launch(stiffness_blocks, dim=(m.world_count, el.nodes.shape[0]),
-                      inputs=[rows, el.nodes, el.axis, el.slots, el.coefficients, h * h, width], outputs=[self.blocks],
-                      device=dev)
+        self.blocks.zero_()
+        for family, terms, local, rows in self.families:
+            wp.launch(gather_local, dim=local.shape,
+                      inputs=[c.q, family.nodes, family.axis, family.slots, family.coefficients, family.rest],
+                      outputs=[local], device=dev)
+            rows.zero_()
+            for term in terms:
+                run_launches(term.hessian_rows_launches(m, c, local, rows, self.workspaces[term]), dev)
+            wp.launch(stiffness_blocks, dim=local.shape,
+                      inputs=[rows, family.nodes, family.axis, family.slots, family.coefficients, h * h, width],
+                      outputs=[self.blocks], device=dev)
+        matrix_free = []
+        for term in self.terms:
+            launches = term.block_launches(m, c, h, self.blocks, self.workspaces[term])
+            if launches is None:
+                matrix_free.append(term)
+            else:
+                run_launches(launches, dev)
+        self._matrix_free = tuple(matrix_free)
+        self._configuration = c
+        self._h = h
 
-    def apply(self, p: wp.array2d, out: wp.array2d, dot: wp.array = None) -> None:
-        """out = A p; if ``dot`` [B] is given, also dot[b] += p . A p (fused reduction)."""
+    @property
+    def matrix_free_terms(self) -> tuple:
+        """The terms without an assembled form, added matrix-free in every product (after ``assemble``)."""
+        return self._matrix_free
+
+    def apply(self, p: wp.array2d, out: wp.array2d, dot: wp.array = None, *, seed: wp.array2d = None) -> None:
+        """out = A p; if ``dot`` [B] is given, also dot[b] += p . A p (fused reduction). ``seed`` (-h^2 p, a
+        scratch array) is needed when some term has no assembled form."""
         m = self.model
         width, height = m.nodes
         layout = self._layout
+        fused = dot is not None and not self._matrix_free
         self._launcher.launch(block_product, (m.world_count, layout.threads),
-                              [self.blocks, p, self.offsets, width, height, layout.span, int(dot is not None)],
-                              [out, self._no_dot if dot is None else dot], block_dim=layout.block_dim)
+                              [self.blocks, p, self.offsets, width, height, layout.span, int(fused)],
+                              [out, dot if fused else self._no_dot], block_dim=layout.block_dim)
+        if not self._matrix_free:
+            return
+        c, h = self._configuration, self._h
+        seed_product(p, h, seed, m)
+        for term in self._matrix_free:
+            ws = self.workspaces[term]
+            run_launches(term.linear_product_launches(m, c, p, h, out, ws), m.device)
+            run_launches(term.stiffness_product_launches(m, c, p, h, seed, out, ws), m.device)
+        if dot is not None:
+            self._launcher.launch(vector_dot, (m.world_count, layout.threads), [p, out, m.node_count, layout.span],
+                                  [dot], block_dim=layout.block_dim)
+
+
+@wp.kernel
+def negative_scaled(p: wp.array2d(dtype=vec5d), scale: wp.float64, out: wp.array2d(dtype=vec5d)):
+    """out = -scale p."""
+    b, n = wp.tid()
+    out[b, n] = -scale * p[b, n]
+
+
+def seed_product(p, h: float, seed, model) -> None:
+    """seed = -h^2 p: the force seed whose adjoint through the force kernels gives h^2 K p."""
+    wp.launch(negative_scaled, dim=(model.world_count, model.node_count), inputs=[p, h * h], outputs=[seed],
+              device=model.device)

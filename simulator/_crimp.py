@@ -1,4 +1,4 @@
-"""Crossing normals, yarn compression N (from crimp) and the frozen stick/slip indicators of a step.
+"""Crossing normals and the yarn compression N from crimp (the crossing term freezes both for a step).
 
 The compression at a crossing (Gong et al. 2022) is N = relu(1/2 n . (F_warp - F_weft)), where
 F_warp is the force that the warp yarn's stretching (on the node positions) and bending of its
@@ -8,8 +8,8 @@ with the weft centreline x + R n. Crimp bending enters only N, never the dynamic
 
 import warp as wp
 
+from ._coords import material_length, position
 from ._forces import bending_forces, stretch_forces
-from ._kernels import material_length, position
 from ._types import vec5d
 
 
@@ -142,51 +142,3 @@ def eval_compression(
     f_weft = yarn_force_on_node(q, normal, stretch_stiffness, bend_stiffness, b, 1, j, i, height, width, height,
                                 spacing, radius)
     compression[b, n] = wp.max(wp.float64(0.5) * wp.dot(normal[b, n], f_warp - f_weft), wp.float64(0.0))
-
-
-@wp.func
-def switches(f_u: wp.float64, mu_n: wp.float64, smoothing: wp.float64):
-    """Smooth stick indicator tanh((mu N - |F|) / (c mu N)) in [-1, 1] and slide indicator
-    sigmoid((|F| - mu N) / (c mu N)) in [0, 1]; c is the friction smoothing width. |F| is smoothed
-    as sqrt(F^2 + (0.01 c mu N)^2) so that the indicators are differentiable where F changes sign."""
-    width = smoothing * wp.max(mu_n, wp.float64(1.0e-15))
-    magnitude = wp.sqrt(f_u * f_u + wp.float64(1.0e-4) * width * width)  # |F| smoothed over 1% of the width
-    z = (mu_n - magnitude) / width
-    one = wp.float64(1.0)
-    decay = wp.exp(-wp.abs(z))  # sigmoid(-z) written so that neither it nor its derivative overflows
-    slide_rate = wp.where(z > wp.float64(0.0), decay, one) / (one + decay)
-    return wp.tanh(z), slide_rate
-
-
-@wp.func
-def switches_original(f_u: wp.float64, mu_n: wp.float64):
-    """Indicators of the original code (for reference comparisons only): tanh(10 (mu N - F)) with the
-    signed F, and sigmoid(1e4 (|F| - mu N)), both with fixed, scale-unaware sharpness."""
-    z = wp.float64(1.0e4) * (mu_n - wp.abs(f_u))
-    decay = wp.exp(-wp.abs(z))
-    return wp.tanh(wp.float64(10.0) * (mu_n - f_u)), wp.where(z > wp.float64(0.0), decay, wp.float64(1.0)) / (
-        wp.float64(1.0) + decay)
-
-
-@wp.kernel
-def eval_friction_switches(
-    f: wp.array2d(dtype=vec5d),
-    compression: wp.array2d(dtype=wp.float64),
-    friction: wp.array2d(dtype=wp.float64),
-    smoothing: wp.array2d(dtype=wp.float64),
-    original_friction: int,
-    stick: wp.array2d(dtype=wp.vec2d),
-    slide_rate: wp.array2d(dtype=wp.vec2d),
-):
-    """Stick and slide indicators of (u, v) from the non-friction Eulerian forces F_u, F_v already in f
-    (``original_friction`` != 0: the original code's indicators, for reference comparisons)."""
-    b, n = wp.tid()
-    mu_n = friction[b, n] * compression[b, n]
-    fn = f[b, n]
-    s_u, r_u = switches(fn[3], mu_n, smoothing[b, n])
-    s_v, r_v = switches(fn[4], mu_n, smoothing[b, n])
-    if original_friction != 0:
-        s_u, r_u = switches_original(fn[3], mu_n)
-        s_v, r_v = switches_original(fn[4], mu_n)
-    stick[b, n] = wp.vec2d(s_u, s_v)
-    slide_rate[b, n] = wp.vec2d(r_u, r_v)

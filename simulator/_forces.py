@@ -295,14 +295,3 @@ def friction_stiffness(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stic
     t = wp.tanh(delta / d0)
     slope = wp.max(mu_n, wp.float64(1.0e-15)) * (wp.float64(1.0) - t * t) / d0
     return half * (kf - slope) * stick + half * (kf + slope)
-
-
-@wp.func
-def friction_force_original(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: wp.float64):
-    """Friction of the original code (reproduced for comparisons only): -1/2 (kf d - K(d) mu N) stick
-    + 1/2 (kf d + K(d) mu N) with K = tanh(10 .) and stick = tanh(10 (mu N - F_u)); the sign of the
-    second bracket makes the stick regime an anti-restoring spring (yarn-model.md section 2.8)."""
-    half = wp.float64(0.5)
-    coulomb = mu_n * wp.tanh(wp.float64(10.0) * delta)
-    spring = kf * delta
-    return -half * (spring - coulomb) * stick + half * (spring + coulomb)

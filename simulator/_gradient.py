@@ -148,7 +148,7 @@ def rollout_jvp(model: Model, make_loss, *, steps: int, tangents: dict, dt: floa
     if any(c != k for c in counts.values()):
         raise ValueError(f"all tangents need the same count k, got {counts}")
     worlds = 2 * k + 1
-    batched = Model([model.specs[0]] * worlds, device=model.device)
+    batched = Model([model.specs[0]] * worlds, device=model.device, terms=model.terms)
     scale = np.zeros(k)
     for name, tangent in tangents.items():
         tangent = np.asarray(tangent, dtype=np.float64)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import warp as wp
 
-from ._kernels import material_length, position
+from ._coords import material_length, position
 from ._model import Model, State
 from ._types import vec5d
 

@@ -9,7 +9,9 @@ from collections import OrderedDict
 
 import warp as wp
 
-__all__ = ["LaunchCache", "ReductionLayout"]
+from ._types import vec5d
+
+__all__ = ["LaunchCache", "ReductionLayout", "vector_dot"]
 
 
 class ReductionLayout:
@@ -64,3 +66,15 @@ class LaunchCache:
         else:
             self._launches.move_to_end(key)
         entry[0].launch()
+
+
+@wp.kernel
+def vector_dot(p: wp.array2d(dtype=vec5d), q: wp.array2d(dtype=vec5d), node_count: int, span: int,
+               out: wp.array(dtype=wp.float64)):
+    """out[world] += p . q over ``span`` consecutive nodes per thread, summed over the thread block first
+    (one atomic per block, see ReductionLayout)."""
+    b, c = wp.tid()
+    acc = wp.float64(0.0)
+    for n in range(c * span, wp.min((c + 1) * span, node_count)):
+        acc += wp.dot(p[b, n], q[b, n])
+    wp.tile_atomic_add(out, wp.tile_sum(wp.tile(acc)), offset=b)

@@ -65,10 +65,11 @@ class Model:
 
     Node n = i + j*W. Segments, bending triples, shear stencils and wind triangles are index lists
     shared by all worlds; every physical parameter is a per-world, per-element array so that
-    parameter gradients never accumulate into one address.
+    parameter gradients never accumulate into one address. ``terms`` are the force terms of the model
+    (``simulator.terms.default_terms()`` unless given); a term may add parameter arrays of its own.
     """
 
-    def __init__(self, specs: Sequence[ClothSpec], *, device=None):
+    def __init__(self, specs: Sequence[ClothSpec], *, device=None, terms=None):
         if isinstance(specs, ClothSpec):
             specs = [specs]
         hint = "build one from a scene with scenes.build_spec(scene)"
@@ -98,6 +99,7 @@ class Model:
         self.lock_angle = 2.0 * np.arcsin(first.yarn_radius / first.spacing)
         self._build_topology(first)
         self._build_parameters(specs)
+        self._add_terms(terms)
 
     # -- topology ---------------------------------------------------------------------------
     def _node(self, i, j):
@@ -238,18 +240,46 @@ class Model:
         self.wind_drag = f64(np.array([s.wind_drag for s in specs]))
         self.origin = v3(self.origin_np)
 
+    # -- force terms ----------------------------------------------------------------------------
+    def _add_terms(self, terms) -> None:
+        from .terms import default_terms
+
+        self.terms = tuple(default_terms() if terms is None else terms)
+        names = [term.name for term in self.terms]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"force terms {repeated} appear more than once: expected one of each")
+        self.parameter_names = PARAMETER_ARRAYS
+        for term in self.terms:
+            for name, values in term.parameters(self).items():
+                if name in self.parameter_names or hasattr(self, name):
+                    raise ValueError(f"term {term.name!r} adds parameter {name!r}, which the model already has")
+                values = np.ascontiguousarray(values, dtype=np.float64)
+                if values.ndim < 1 or values.shape[0] != self.world_count:
+                    raise ValueError(f"term {term.name!r}: parameter {name!r} has shape {values.shape}: expected "
+                                     f"a leading world dimension of {self.world_count}")
+                setattr(self, name, wp.array(values, dtype=wp.float64, device=self.device))
+                self.parameter_names = (*self.parameter_names, name)
+
+    def control(self):
+        """The constant inputs of a step (``simulator.Control``): the model's ``wind_velocity`` and
+        ``node_pin_target`` arrays themselves (write into ``Control.like(model)`` to vary them)."""
+        from ._control import Control
+
+        return Control(wind_velocity=self.wind_velocity, pin_target=self.node_pin_target)
+
     # -- states -----------------------------------------------------------------------------
     def parameter(self, name: str) -> np.ndarray:
-        """A copy of the parameter array ``name`` (one of PARAMETER_ARRAYS), leading dimension world."""
-        if name not in PARAMETER_ARRAYS:
-            raise ValueError(f"unknown model parameter {name!r}: expected one of {', '.join(PARAMETER_ARRAYS)}")
+        """A copy of the parameter array ``name`` (one of ``parameter_names``), leading dimension world."""
+        if name not in self.parameter_names:
+            raise ValueError(f"unknown model parameter {name!r}: expected one of {', '.join(self.parameter_names)}")
         return getattr(self, name).numpy().copy()
 
     def set_parameter(self, name: str, values) -> None:
         """Overwrite the parameter array ``name`` with ``values`` of the same shape (no reallocation)."""
-        current = getattr(self, name) if name in PARAMETER_ARRAYS else None
+        current = getattr(self, name) if name in self.parameter_names else None
         if current is None:
-            raise ValueError(f"unknown model parameter {name!r}: expected one of {', '.join(PARAMETER_ARRAYS)}")
+            raise ValueError(f"unknown model parameter {name!r}: expected one of {', '.join(self.parameter_names)}")
         values = np.asarray(values, dtype=np.float64)
         expected = current.numpy().shape
         if values.shape != expected:
@@ -288,6 +318,7 @@ class Model:
         return self.to_grid(state.q.numpy()[..., 3:] + self.rest_sliding_np[None])
 
 
-def build_model(specs, *, device=None) -> Model:
-    """Build a Model from one ClothSpec or a list of them (one world each, sharing the grid)."""
-    return Model(specs, device=device)
+def build_model(specs, *, device=None, terms=None) -> Model:
+    """Build a Model from one ClothSpec or a list of them (one world each, sharing the grid), with the force
+    ``terms`` (default ``simulator.terms.default_terms()``)."""
+    return Model(specs, device=device, terms=terms)

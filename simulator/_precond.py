@@ -5,16 +5,17 @@ so point-Jacobi CG needs O(100) iterations. Stretching a warp segment acts on th
 component along the warp, and a weft segment on the component along the weft. With a local
 orthonormal frame per node (warp tangent t1, weft tangent t2, normal n), the preconditioner solves
 exactly the tridiagonal chains of the t1 components along warp lines and of the t2 components along
-weft lines (mass + stretching + pins), and uses diagonals for the normal component (mass,
-stretching tension, bending, pins) and for the sliding coordinates (mass, damping, friction,
-stretching). It is R blockdiag(T_warp, T_weft, D) R^T with orthonormal R and positive definite
-blocks, hence symmetric positive definite, as CG requires.
+weft lines, and uses diagonals for the normal component and for the sliding coordinates. The force terms
+give the coefficients (``ForceTerm.preconditioner_launches``: mass and stretching the chains and diagonals,
+bending, pins, friction springs and damping diagonals). It is R blockdiag(T_warp, T_weft, D) R^T with
+orthonormal R and positive definite blocks, hence symmetric positive definite, as CG requires.
 """
 
 import warp as wp
 
-from ._kernels import material_length, position
+from ._coords import position
 from ._launch import LaunchCache, ReductionLayout
+from ._terms import run_launches
 from ._types import vec5d
 
 
@@ -43,105 +44,11 @@ def eval_frames(q: wp.array2d(dtype=vec5d), width: int, height: int, frame: wp.a
     frame[b, n] = wp.mat33d(t1[0], t1[1], t1[2], t2[0], t2[1], t2[2], nrm[0], nrm[1], nrm[2])
 
 
-@wp.func
-def project(frame: wp.mat33d, m: wp.mat33d, c: int, other: wp.mat33d, c2: int):
-    """frame[c] . m . other[c2]."""
-    return wp.dot(frame[c], m * other[c2])
-
-
 @wp.kernel
-def accumulate_segment_blocks(
-    q: wp.array2d(dtype=vec5d),
-    frame: wp.array2d(dtype=wp.mat33d),
-    segment_nodes: wp.array(dtype=wp.vec2i),
-    segment_axis: wp.array(dtype=wp.int32),
-    density: wp.array2d(dtype=wp.float64),
-    stretch_stiffness: wp.array2d(dtype=wp.float64),
-    spacing: wp.float64,
-    h: wp.float64,
-    diag: wp.array2d(dtype=vec5d),
-    chain: wp.array2d(dtype=wp.vec2d),
-):
-    """Mass and stretching of each segment projected on the node frames: diagonal entries of the five
-    local components, and the chain coupling of the along-yarn component with the next node."""
-    b, e = wp.tid()
-    ends = segment_nodes[e]
-    axis = segment_axis[e]
-    qa = q[b, ends[0]]
-    qb = q[b, ends[1]]
-    ds = material_length(qa, qb, axis, spacing)
-    d = position(qb) - position(qa)
-    l = wp.length(d)
-    dn = d / l
-    w = l / ds
-    m = density[b, e] * ds / wp.float64(6.0)
-    ks = stretch_stiffness[b, e]
-    ident = wp.identity(n=3, dtype=wp.float64)
-    outer = wp.outer(dn, dn)
-    tension = wp.max(wp.float64(1.0) - ds / l, wp.float64(0.0))
-    stiff = (h * h * ks / ds) * (outer + tension * (ident - outer))
-    diag_block = wp.float64(2.0) * m * ident + stiff
-    off_block = m * ident - stiff
-    fa = frame[b, ends[0]]
-    fb = frame[b, ends[1]]
-    s_diag = wp.float64(2.0) * m * w * w + h * h * ks * w * w / ds
-    out_a = vec5d(project(fa, diag_block, 0, fa, 0), project(fa, diag_block, 1, fa, 1),
-                  project(fa, diag_block, 2, fa, 2), wp.float64(0.0), wp.float64(0.0))
-    out_b = vec5d(project(fb, diag_block, 0, fb, 0), project(fb, diag_block, 1, fb, 1),
-                  project(fb, diag_block, 2, fb, 2), wp.float64(0.0), wp.float64(0.0))
-    out_a[3 + axis] = s_diag
-    out_b[3 + axis] = s_diag
-    wp.atomic_add(diag, b, ends[0], out_a)
-    wp.atomic_add(diag, b, ends[1], out_b)
-    coupling = wp.vec2d()
-    coupling[axis] = project(fa, off_block, axis, fb, axis)
-    wp.atomic_add(chain, b, ends[0], coupling)
-
-
-@wp.kernel
-def accumulate_bending_diagonal(
-    q: wp.array2d(dtype=vec5d),
-    triple_nodes: wp.array(dtype=wp.vec3i),
-    triple_axis: wp.array(dtype=wp.int32),
-    bend_stiffness: wp.array2d(dtype=wp.float64),
-    spacing: wp.float64,
-    h: wp.float64,
-    diag: wp.array2d(dtype=vec5d),
-):
-    """Transverse bending stiffness 2 kb / (span l^2) (1, 4, 1 on c, a, b) on the two transverse
-    components of each node of the triple."""
-    b, e = wp.tid()
-    ids = triple_nodes[e]
-    axis = triple_axis[e]
-    qc = q[b, ids[0]]
-    qb = q[b, ids[2]]
-    span = material_length(qc, qb, axis, wp.float64(2.0) * spacing)
-    half = wp.float64(0.5) * span
-    k = h * h * wp.float64(2.0) * bend_stiffness[b, e] / (span * half * half)
-    zero = wp.float64(0.0)
-    side = vec5d(zero, k, k, zero, zero)
-    if axis == 1:
-        side = vec5d(k, zero, k, zero, zero)
-    wp.atomic_add(diag, b, ids[0], side)
-    wp.atomic_add(diag, b, ids[1], wp.float64(4.0) * side)
-    wp.atomic_add(diag, b, ids[2], side)
-
-
-@wp.kernel
-def add_node_diagonal(
-    dof_mask: wp.array(dtype=vec5d),
-    pin_stiffness: wp.array2d(dtype=wp.float64),
-    friction_stiffness: wp.array2d(dtype=wp.float64),
-    damping: wp.array2d(dtype=wp.float64),
-    h: wp.float64,
-    diag: wp.array2d(dtype=vec5d),
-):
-    """Pins on the position components, damping and friction springs on free sliding coordinates;
-    fixed sliding coordinates get a unit diagonal (their residual is always zero)."""
+def fix_fixed_coordinates(dof_mask: wp.array(dtype=vec5d), diag: wp.array2d(dtype=vec5d)):
+    """Fixed sliding coordinates (yarn ends) get a unit diagonal: their residual is always zero."""
     b, n = wp.tid()
-    kp = h * h * pin_stiffness[b, n]
-    ks = h * h * friction_stiffness[b, n] + h * damping[b, n]
-    d = diag[b, n] + vec5d(kp, kp, kp, ks, ks)
+    d = diag[b, n]
     mask = dof_mask[n]
     for k in range(3, 5):
         if mask[k] == wp.float64(0.0):
@@ -242,10 +149,17 @@ def compose(
 
 
 class LinePreconditioner:
-    """Yarn-line preconditioner of one solver (arrays allocated once, updated every step)."""
+    """Yarn-line preconditioner of one solver (arrays allocated once, updated every step).
 
-    def __init__(self, model):
+    Args:
+        model: the cloth model.
+        terms: the solver's force terms; workspaces: each term's workspace, by term.
+    """
+
+    def __init__(self, model, *, terms=(), workspaces=None):
         self.model = model
+        self.terms = tuple(terms)
+        self.workspaces = workspaces or {}
         self._launcher = LaunchCache(model.device)
         shape = (model.world_count, model.node_count)
         dev = model.device
@@ -263,25 +177,20 @@ class LinePreconditioner:
         # the warp lines (axis 0: rows j, along i) and the weft lines (axis 1: columns i, along j)
         self._lines = ((0, height, width, 1, width, self._warp), (1, width, height, width, 1, self._weft))
 
-    def update(self, q: wp.array2d, h: float) -> None:
-        """Rebuild frames and coefficients at configuration q for time step h [s]."""
+    def update(self, c, h: float) -> None:
+        """Rebuild frames and coefficients at the configuration ``c`` (``simulator.Configuration``) for time
+        step h [s]."""
         m = self.model
         width, height = m.nodes
         dev = m.device
+        nodes = (m.world_count, m.node_count)
         self.diag.zero_()
         self.chain.zero_()
-        wp.launch(eval_frames, dim=(m.world_count, m.node_count), inputs=[q, width, height], outputs=[self.frame],
-                  device=dev)
-        wp.launch(accumulate_segment_blocks, dim=(m.world_count, m.segment_count),
-                  inputs=[q, self.frame, m.segment_nodes, m.segment_axis, m.segment_density,
-                          m.segment_stretch_stiffness, m.spacing, h], outputs=[self.diag, self.chain], device=dev)
-        wp.launch(accumulate_bending_diagonal, dim=(m.world_count, m.triple_count),
-                  inputs=[q, m.triple_nodes, m.triple_axis, m.triple_bend_stiffness, m.spacing, h],
-                  outputs=[self.diag],
-                  device=dev)
-        wp.launch(add_node_diagonal, dim=(m.world_count, m.node_count),
-                  inputs=[m.dof_mask, m.node_pin_stiffness, m.node_friction_stiffness, m.node_friction_damping, h],
-                  outputs=[self.diag], device=dev)
+        wp.launch(eval_frames, dim=nodes, inputs=[c.q, width, height], outputs=[self.frame], device=dev)
+        for term in self.terms:
+            run_launches(term.preconditioner_launches(m, c, h, self.frame, self.diag, self.chain,
+                                                      self.workspaces.get(term)), dev)
+        wp.launch(fix_fixed_coordinates, dim=nodes, inputs=[m.dof_mask], outputs=[self.diag], device=dev)
         for axis, lines, length, stride, line_stride, _ in self._lines:
             wp.launch(factor_chains, dim=(m.world_count, lines),
                       inputs=[self.diag, self.chain, axis, length, stride, line_stride],

@@ -1,6 +1,8 @@
 """Optional reproductions of documented behaviours of the original implementation (Gong et al. 2022 code,
 commit 7b51b74), used only to compare with trajectories that it produced. None of these is physics that
-the default engine should have; each flag of ``SolverImplicit(reference_quirks=...)`` names one:
+the default engine should have. Each name of ``SolverImplicit(reference_quirks=...)`` selects a substitute
+force term (or an extra one) of this module in place of the model's own (``reference_terms``); the default
+kernels have no switches for them:
 
 * "bend_jacobian": the system matrix uses the original hand-derived bending Jacobian instead of the exact
   bending stiffness: zero when the yarn is exactly straight (sin(theta) == 0 after acos), and with the sign
@@ -13,7 +15,7 @@ the default engine should have; each flag of ``SolverImplicit(reference_quirks=.
   M qdot) and from dF/dq.
 * "friction": the friction force of the code, -1/2 (kf d - K(d) mu N) K(mu N - F_u) + 1/2 (kf d + K(d) mu N)
   with K(x) = tanh(10 x) and the signed F_u, and the anchor rate sigmoid(1e4 (|F_u| - mu N))
-  (``friction_force_original`` and ``switches_original``, selected by a flag of the model's kernels).
+  (``friction_force_original`` and ``switches_original``, in ``ReferenceCrossing``).
 * "bend_theta": the bending force on the sliding coordinates uses theta instead of theta^2.
 * "shear_jacobian": the system matrix uses the original hand-derived shear Jacobian (shear_reference_matvec).
 * "shear_precedence": the jamming shear force uses the original d kx / dx with its precedence slip.
@@ -21,12 +23,19 @@ the default engine should have; each flag of ``SolverImplicit(reference_quirks=.
 
 import warp as wp
 
+from ._coords import material_length, pack, position, slide
 from ._forces import HALF_PI, angle_grads, jamming_terms
 from ._forces import shear_stiffness as shear_stiffness_fn
-from ._kernels import material_length, pack, position, slide
+from ._terms import ForceTerm, Launch, Stage
 from ._types import vec5d
+from .terms import Bending, Crossing, Shear
+
+__all__ = ["JACOBIAN_QUIRKS", "QUIRKS", "reference_terms", "requires_matrix_free"]
 
 QUIRKS = ("bend_jacobian", "border_coupling", "friction", "bend_theta", "shear_precedence", "shear_jacobian")
+#: Quirks that change the implicit forces or the system matrix: the assembled operator reproduces only the
+#: model's exact matrix, so with any of them the solver uses the matrix-free one.
+JACOBIAN_QUIRKS = frozenset(("bend_jacobian", "border_coupling", "friction", "shear_precedence", "shear_jacobian"))
 
 
 @wp.func
@@ -303,3 +312,182 @@ def shear_reference_matvec(
         f13 = f13 - (L * dl) * (wp.outer(kx1, phi_x3) + wp.outer(phi_x1, kx3))
         f31 = f31 - (L * dl) * (wp.outer(kx3, phi_x1) + wp.outer(phi_x3, kx1))
     add_transposed_product(out, bw, p, ids[0], ids[1], ids[2], f11, f13, f31, f33, -h * h)
+
+
+@wp.func
+def friction_force_original(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: wp.float64):
+    """Friction of the original code: -1/2 (kf d - K(d) mu N) stick + 1/2 (kf d + K(d) mu N) with K = tanh(10 .)
+    and stick = tanh(10 (mu N - F_u)); the sign of the second bracket makes the stick regime an anti-restoring
+    spring (yarn-model.md section 2.8)."""
+    half = wp.float64(0.5)
+    coulomb = mu_n * wp.tanh(wp.float64(10.0) * delta)
+    spring = kf * delta
+    return -half * (spring - coulomb) * stick + half * (spring + coulomb)
+
+
+@wp.func
+def switches_original(f_u: wp.float64, mu_n: wp.float64):
+    """Indicators of the original code: tanh(10 (mu N - F)) with the signed F, and sigmoid(1e4 (|F| - mu N)),
+    both with fixed, scale-unaware sharpness."""
+    z = wp.float64(1.0e4) * (mu_n - wp.abs(f_u))
+    decay = wp.exp(-wp.abs(z))
+    return wp.tanh(wp.float64(10.0) * (mu_n - f_u)), wp.where(z > wp.float64(0.0), decay, wp.float64(1.0)) / (
+        wp.float64(1.0) + decay)
+
+
+@wp.kernel
+def eval_friction_switches_original(
+    f: wp.array2d(dtype=vec5d),
+    compression: wp.array2d(dtype=wp.float64),
+    friction: wp.array2d(dtype=wp.float64),
+    smoothing: wp.array2d(dtype=wp.float64),
+    stick: wp.array2d(dtype=wp.vec2d),
+    slide_rate: wp.array2d(dtype=wp.vec2d),
+):
+    """The original code's stick and slide indicators (``smoothing`` is not used: the original has none)."""
+    b, n = wp.tid()
+    mu_n = friction[b, n] * compression[b, n]
+    fn = f[b, n]
+    s_u, r_u = switches_original(fn[3], mu_n)
+    s_v, r_v = switches_original(fn[4], mu_n)
+    stick[b, n] = wp.vec2d(s_u, s_v)
+    slide_rate[b, n] = wp.vec2d(r_u, r_v)
+
+
+@wp.kernel
+def eval_friction_forces_original(
+    q: wp.array2d(dtype=vec5d),
+    anchor: wp.array2d(dtype=wp.vec2d),
+    dof_mask: wp.array(dtype=vec5d),
+    friction: wp.array2d(dtype=wp.float64),
+    friction_stiffness_: wp.array2d(dtype=wp.float64),
+    compression: wp.array2d(dtype=wp.float64),
+    stick: wp.array2d(dtype=wp.vec2d),
+    f: wp.array2d(dtype=vec5d),
+):
+    """The original code's friction on the sliding coordinates of every crossing [N]."""
+    b, n = wp.tid()
+    qn = q[b, n]
+    mu_n = friction[b, n] * compression[b, n]
+    kf = friction_stiffness_[b, n]
+    mask = dof_mask[n]
+    a = anchor[b, n]
+    st = stick[b, n]
+    zero = wp.float64(0.0)
+    wp.atomic_add(f, b, n, vec5d(zero, zero, zero, mask[3] * friction_force_original(qn[3] - a[0], mu_n, kf, st[0]),
+                                 mask[4] * friction_force_original(qn[4] - a[1], mu_n, kf, st[1])))
+
+
+class ReferenceBending(Bending):
+    """Bending whose system matrix is the original hand-derived Jacobian ("bend_jacobian")."""
+
+    hessian_family = None
+
+    def stiffness_product_launches(self, model, c, p, h, seed, out, ws=None):
+        return [Launch(bending_reference_matvec, (model.world_count, model.triple_count),
+                       [c.q, p, model.triple_nodes, model.triple_axis, model.triple_bend_stiffness, model.spacing, h],
+                       [out])]
+
+
+class BendingTheta(ForceTerm):
+    """The original code's sliding bending force kb theta / span^2 in place of kb theta^2 / span^2 ("bend_theta":
+    adds the difference, explicitly)."""
+
+    name = "bending_theta"
+    stage = Stage.SLIDING
+    implicit = False
+    parameter_names = ("triple_bend_stiffness",)
+
+    def force_launches(self, model, c, out, ws=None):
+        return [Launch(bending_theta_correction, (model.world_count, model.triple_count),
+                       [c.q, model.triple_nodes, model.triple_axis, model.triple_bend_stiffness, model.spacing],
+                       [out])]
+
+
+class ReferenceShear(Shear):
+    """Shear with the original code's force ("shear_precedence": the precedence slip in the gradient of the
+    jamming stiffness) and/or its hand-derived Jacobian ("shear_jacobian")."""
+
+    def __init__(self, *, precedence: bool, jacobian: bool):
+        self.precedence = precedence
+        self.jacobian = jacobian
+        if precedence or jacobian:
+            self.hessian_family = None
+
+    def force_launches(self, model, c, out, ws=None):
+        if not self.precedence:
+            return super().force_launches(model, c, out, ws)
+        return [Launch(eval_shear_forces_reference, (model.world_count, model.stencil_count),
+                       [c.q, *self._parameters(model, c)], [out])]
+
+    def stiffness_product_launches(self, model, c, p, h, seed, out, ws=None):
+        if not self.jacobian:
+            return super().stiffness_product_launches(model, c, p, h, seed, out, ws)
+        return [Launch(shear_reference_matvec, (model.world_count, model.stencil_count),
+                       [c.q, p, *self._parameters(model, c), h], [out])]
+
+
+class ReferenceCrossing(Crossing):
+    """The crossings with the original code's friction force and stick/slip indicators ("friction")."""
+
+    def switch_launch(self, model, c):
+        frozen = c.frozen
+        return Launch(eval_friction_switches_original, (model.world_count, model.node_count),
+                      [frozen.force_slide, frozen.compression, model.node_friction, model.node_friction_smoothing],
+                      [frozen.stick, frozen.slide_rate])
+
+    def force_launches(self, model, c, out, ws=None):
+        return [Launch(eval_friction_forces_original, (model.world_count, model.node_count),
+                       self._inputs(model, c), [out])]
+
+    def block_launches(self, model, c, h, blocks, ws=None):
+        return None
+
+
+class BorderCoupling(ForceTerm):
+    """The original code's missing x-s coupling blocks between crossings and border nodes ("border_coupling"):
+    subtracted from every product of the system matrix (mass and stiffness) and from the momentum M qdot."""
+
+    name = "border_coupling"
+    stage = Stage.SLIDING
+    implicit = False
+
+    def _correction(self, model, c, p, h, stiffness: int, out):
+        return Launch(border_coupling_correction, (model.world_count, model.segment_count),
+                      [c.q, p, model.segment_nodes, model.segment_axis, model.dof_mask, model.segment_density,
+                       model.segment_stretch_stiffness, model.gravity, model.spacing, h, stiffness], [out])
+
+    def linear_product_launches(self, model, c, p, h, out, ws=None):
+        return [self._correction(model, c, p, h, 1, out)]
+
+    def momentum_launches(self, model, c, qd, out, ws=None):
+        return [self._correction(model, c, qd, 0.0, 0, out)]
+
+    def block_launches(self, model, c, h, blocks, ws=None):
+        return None
+
+
+def reference_terms(terms, quirks) -> tuple:
+    """``terms`` with the substitutes of ``quirks`` (names from ``QUIRKS``) in place of the model's own."""
+    quirks = frozenset(quirks)
+    if not quirks:
+        return tuple(terms)
+    out = []
+    for term in terms:
+        if isinstance(term, Bending) and "bend_jacobian" in quirks:
+            term = ReferenceBending()
+        if isinstance(term, Shear) and quirks & {"shear_precedence", "shear_jacobian"}:
+            term = ReferenceShear(precedence="shear_precedence" in quirks, jacobian="shear_jacobian" in quirks)
+        if isinstance(term, Crossing) and "friction" in quirks:
+            term = ReferenceCrossing()
+        out.append(term)
+        if isinstance(term, Bending) and "bend_theta" in quirks:
+            out.append(BendingTheta())
+    if "border_coupling" in quirks:
+        out.append(BorderCoupling())
+    return tuple(out)
+
+
+def requires_matrix_free(quirks) -> bool:
+    """Whether the substitutes of ``quirks`` change the system matrix (then the solver applies it matrix-free)."""
+    return bool(frozenset(quirks) & JACOBIAN_QUIRKS)

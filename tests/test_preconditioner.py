@@ -45,7 +45,7 @@ def test_apply_is_the_defined_spd_inverse_and_the_fused_dot_is_r_dot_z():
     model, solvers, state = deformed_worlds("plain", nodes=(6, 5))
     solver = solvers["assembled"]
     precond = solver.preconditioner
-    precond.update(state.q, 1e-3)
+    precond.update(solver.configuration(state), 1e-3)
     rng = np.random.default_rng(4)
     r_np = rng.normal(size=(model.world_count, model.node_count, 5))
     r = wp.array(r_np, dtype=vec5d)
@@ -67,8 +67,9 @@ def test_preconditioned_cg_needs_far_fewer_iterations_than_plain_cg_on_the_refer
     """cond(P^-1 A) is much smaller than cond(A) on the active DOFs of a deformed 6 x 5 cloth."""
     model, solvers, state = deformed_worlds("plain", nodes=(6, 5))
     solver = solvers["assembled"]
-    solver.preconditioner.update(state.q, 1e-3)
-    solver.prepare_operator(state.q, state.anchor)
+    c = solver.configuration(state)
+    solver.preconditioner.update(c, 1e-3)
+    solver.prepare_operator(c, 1e-3)
     count = 5 * model.node_count
     active = model.dof_mask.numpy().reshape(-1) > 0
     columns = np.zeros((count, count))
@@ -78,7 +79,7 @@ def test_preconditioned_cg_needs_far_fewer_iterations_than_plain_cg_on_the_refer
         unit = np.zeros((model.world_count, count))
         unit[:, k] = 1.0
         basis.assign(unit.reshape(model.world_count, model.node_count, 5))
-        solver.apply_operator(state.q, state.anchor, basis, product)
+        solver.apply_operator(basis, product)
         columns[:, k] = product.numpy()[0].reshape(-1)
     system = columns[np.ix_(active, active)]
     inverse = dense_inverse(solver.preconditioner, model, 0)[np.ix_(active, active)]

@@ -1,0 +1,154 @@
+"""Stretching of every yarn segment: V = 1/2 ks (l - ds)^2 / ds, ks = Y pi R^2 (Cirio et al. 2014).
+
+l = |xb - xa| is the segment's length in space and ds = sb - sa its material length, so stretching acts on
+the positions and on the sliding coordinates (it pulls yarn through a crossing towards the taut side).
+"""
+
+import warp as wp
+
+from .._coords import material_length, pack, position
+from .._forces import MIN_LENGTH, stretch_energy, stretch_forces
+from .._hessians import pack_local, unpack_local, vec7d
+from .._terms import ForceTerm, Launch, Stage
+from .._types import vec5d
+
+__all__ = ["Stretch"]
+
+
+@wp.kernel
+def eval_stretch_forces(
+    q: wp.array2d(dtype=vec5d),
+    segment_nodes: wp.array(dtype=wp.vec2i),
+    segment_axis: wp.array(dtype=wp.int32),
+    stretch_stiffness: wp.array2d(dtype=wp.float64),
+    spacing: wp.float64,
+    f: wp.array2d(dtype=vec5d),
+):
+    """Stretching forces of every segment on both nodes' positions and sliding coordinates [N]."""
+    b, e = wp.tid()
+    ends = segment_nodes[e]
+    axis = segment_axis[e]
+    qa = q[b, ends[0]]
+    qb = q[b, ends[1]]
+    f_xa, f_sb = stretch_forces(position(qa), position(qb), material_length(qa, qb, axis, spacing),
+                                stretch_stiffness[b, e])
+    wp.atomic_add(f, b, ends[0], pack(f_xa, axis, -f_sb))
+    wp.atomic_add(f, b, ends[1], pack(-f_xa, axis, f_sb))
+
+
+@wp.kernel
+def eval_stretch_energy(
+    q: wp.array2d(dtype=vec5d),
+    segment_nodes: wp.array(dtype=wp.vec2i),
+    segment_axis: wp.array(dtype=wp.int32),
+    stretch_stiffness: wp.array2d(dtype=wp.float64),
+    spacing: wp.float64,
+    energy: wp.array2d(dtype=wp.float64),
+):
+    """Stretching energy [J] of every segment."""
+    b, e = wp.tid()
+    ends = segment_nodes[e]
+    axis = segment_axis[e]
+    qa = q[b, ends[0]]
+    qb = q[b, ends[1]]
+    energy[b, e] = stretch_energy(position(qa), position(qb), material_length(qa, qb, axis, spacing),
+                                  stretch_stiffness[b, e])
+
+
+@wp.kernel
+def add_stretch_rows(
+    local: wp.array2d(dtype=vec7d),
+    stretch_stiffness: wp.array2d(dtype=wp.float64),
+    rows: wp.array3d(dtype=vec7d),
+):
+    """Add d^2V/dy^2 of stretching in closed form, y = (e = xb - xa, xa + xb, ds):
+    d^2/de^2 = ks/ds ((1 - ds/l) I + ds/l u u^T), d^2/de dds = -ks l/ds^2 u, d^2/dds^2 = ks l^2/ds^3."""
+    b, e = wp.tid()
+    edge, unused, length = unpack_local(local[b, e], vec7d())
+    ds = wp.max(length, MIN_LENGTH)
+    ks = stretch_stiffness[b, e]
+    l = wp.length(edge)
+    u = edge / l
+    hee = (ks / ds) * ((wp.float64(1.0) - ds / l) * wp.identity(n=3, dtype=wp.float64) + (ds / l) * wp.outer(u, u))
+    hes = (-ks * l / (ds * ds)) * u
+    zero = wp.vec3d()
+    for r in range(3):
+        rows[b, e, r] = rows[b, e, r] + pack_local(hee[r], zero, hes[r])
+    rows[b, e, 6] = rows[b, e, 6] + pack_local(hes, zero, ks * l * l / (ds * ds * ds))
+
+
+@wp.func
+def project(frame: wp.mat33d, m: wp.mat33d, c: int, other: wp.mat33d, c2: int):
+    """frame[c] . m . other[c2]."""
+    return wp.dot(frame[c], m * other[c2])
+
+
+@wp.kernel
+def add_stretch_preconditioner(
+    q: wp.array2d(dtype=vec5d),
+    frame: wp.array2d(dtype=wp.mat33d),
+    segment_nodes: wp.array(dtype=wp.vec2i),
+    segment_axis: wp.array(dtype=wp.int32),
+    stretch_stiffness: wp.array2d(dtype=wp.float64),
+    spacing: wp.float64,
+    h: wp.float64,
+    diag: wp.array2d(dtype=vec5d),
+    chain: wp.array2d(dtype=wp.vec2d),
+):
+    """Stretching stiffness h^2 ks/ds (u u^T + tension (I - u u^T)) of each segment projected on the node
+    frames (diagonal entries, and the along-yarn chain coupling -stiffness with the next node), plus
+    h^2 ks w^2 / ds on the sliding coordinate (w = l / ds)."""
+    b, e = wp.tid()
+    ends = segment_nodes[e]
+    axis = segment_axis[e]
+    qa = q[b, ends[0]]
+    qb = q[b, ends[1]]
+    ds = material_length(qa, qb, axis, spacing)
+    d = position(qb) - position(qa)
+    l = wp.length(d)
+    dn = d / l
+    w = l / ds
+    ks = stretch_stiffness[b, e]
+    outer = wp.outer(dn, dn)
+    tension = wp.max(wp.float64(1.0) - ds / l, wp.float64(0.0))
+    stiff = (h * h * ks / ds) * (outer + tension * (wp.identity(n=3, dtype=wp.float64) - outer))
+    fa = frame[b, ends[0]]
+    fb = frame[b, ends[1]]
+    s_diag = h * h * ks * w * w / ds
+    out_a = vec5d(project(fa, stiff, 0, fa, 0), project(fa, stiff, 1, fa, 1), project(fa, stiff, 2, fa, 2),
+                  wp.float64(0.0), wp.float64(0.0))
+    out_b = vec5d(project(fb, stiff, 0, fb, 0), project(fb, stiff, 1, fb, 1), project(fb, stiff, 2, fb, 2),
+                  wp.float64(0.0), wp.float64(0.0))
+    out_a[3 + axis] = s_diag
+    out_b[3 + axis] = s_diag
+    wp.atomic_add(diag, b, ends[0], out_a)
+    wp.atomic_add(diag, b, ends[1], out_b)
+    coupling = wp.vec2d()
+    coupling[axis] = -project(fa, stiff, axis, fb, axis)
+    wp.atomic_add(chain, b, ends[0], coupling)
+
+
+class Stretch(ForceTerm):
+    """Stretching of every segment (``segment_stretch_stiffness`` ks = Y pi R^2 [N] per segment)."""
+
+    name = "stretch"
+    stage = Stage.SLIDING
+    parameter_names = ("segment_stretch_stiffness",)
+    hessian_family = "segment"
+
+    def _inputs(self, model, c):
+        return [c.q, model.segment_nodes, model.segment_axis, model.segment_stretch_stiffness, model.spacing]
+
+    def force_launches(self, model, c, out, ws=None):
+        return [Launch(eval_stretch_forces, (model.world_count, model.segment_count), self._inputs(model, c), [out])]
+
+    def energy_launches(self, model, c, ws=None):
+        return [Launch(eval_stretch_energy, (model.world_count, model.segment_count), self._inputs(model, c))]
+
+    def hessian_rows_launches(self, model, c, local, rows, ws=None):
+        return [Launch(add_stretch_rows, local.shape, [local, model.segment_stretch_stiffness], [rows])]
+
+    def preconditioner_launches(self, model, c, h, frame, diag, chain, ws=None):
+        return [Launch(add_stretch_preconditioner, (model.world_count, model.segment_count),
+                       [c.q, frame, model.segment_nodes, model.segment_axis, model.segment_stretch_stiffness,
+                        model.spacing, h], [diag, chain])]
