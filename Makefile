@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(VENV)/bin/warpweave render out/demo/trajectory.npz --out out/demo/demo.gif
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -m "not slow" tests
 
 lint: $(STAMP)

@@ -69,7 +69,7 @@ def reference_case(example: str, size: int, frames: int, *, noisy: bool) -> dict
     model = simulator.build_model(scenes.build_spec(scene), device=scenes.resolve_device(scene.simulation.device))
     solver = simulator.SolverImplicit(model, dt=scene.simulation.dt, tolerance=1e-12)
     result = simulator.rollout(model, solver, steps=frames - 1)
-    trajectory = scenes.Trajectory(x=result["x"], u=result["u"], t=result["t"], scene_json=scenes.scene_to_json(scene))
+    trajectory = scenes.Trajectory(x=result.x, u=result.u, t=result.t, scene_json=scenes.scene_to_json(scene))
     names = [*MATERIALS, "weave.shear_modulus", "weave.friction"]
     nodes = cloth.random_crossings(scene.cloth.nodes, 0.2, seed=1) if noisy else None
     observations = cloth.observations_from_trajectory(trajectory, scene, nodes=nodes, noise=1e-6 if noisy else 0.0,

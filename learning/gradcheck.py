@@ -55,7 +55,12 @@ class GradientRow:
 
 @dataclass(frozen=True)
 class GradientCheck:
-    """The result of ``check_scene_gradients``."""
+    """The result of ``check_scene_gradients``.
+
+    Attributes:
+        solver: health of the linear solves: "forward" (the reverse-mode passes' rollouts) and "adjoint" (their
+            adjoint solves), each a ``simulator.SolveHealth.summary()``.
+    """
 
     scene: str
     steps: int
@@ -63,14 +68,23 @@ class GradientCheck:
     loss: float
     tolerance: float
     rows: tuple[GradientRow, ...]
+    solver: dict
 
     @property
     def passed(self) -> bool:
+        """Every parameter's three derivatives agree within the tolerance."""
         return all(max(r.adjoint_vs_central, r.tangent_vs_adjoint) <= self.tolerance for r in self.rows)
 
+    @property
+    def unconverged(self) -> int:
+        """Linear solves (forward and adjoint, per world) that did not reach their tolerance."""
+        return sum(part["unconverged"] for part in self.solver.values())
+
     def to_dict(self) -> dict:
+        """The contents of gradcheck.json."""
         return {"scene": self.scene, "steps": self.steps, "loss": self.loss_kind, "loss_value": self.loss,
-                "tolerance": self.tolerance, "passed": self.passed, "parameters": [asdict(r) for r in self.rows]}
+                "tolerance": self.tolerance, "passed": self.passed, "solver": self.solver,
+                "parameters": [asdict(r) for r in self.rows]}
 
 
 def _relative(a: float, b: float) -> float:
@@ -121,22 +135,25 @@ def check_scene_gradients(scene: scenes.Scene, names, *, steps: int, loss: str =
         changed = np.where(which, values * (1.0 + change), values)
         target = rollout_with(changed)
         weights = {"positions": (1.0, 0.0), "sliding": (0.0, 1.0)}[kind]
-        return lambda m: simulator.TrajectoryLoss(m, steps=observed, positions=target["x"][:, observed],
-                                                  sliding=target["u"][:, observed], position_weight=weights[0],
+        return lambda m: simulator.TrajectoryLoss(m, steps=observed, positions=target.x[:, observed],
+                                                  sliding=target.u[:, observed], position_weight=weights[0],
                                                   slide_weight=weights[1])
 
     kinds = ["sliding" if t.array in SLIDING_ARRAYS else "positions" for t in params.targets]
     solver = simulator.SolverImplicit(model, dt=dt, tolerance=1e-13, max_iterations=3000)
     reverse, loss_values, steps_k, forward, central = (np.zeros(len(params)) for _ in range(5))
+    health = {"forward": simulator.SolveHealth(), "adjoint": simulator.SolveHealth()}
     for kind in dict.fromkeys(kinds):
         which = np.array([k == kind for k in kinds])
         make_loss = loss_factory(kind, which)
         result = simulator.rollout_gradient(model, solver, make_loss(model), steps=steps)
+        health["forward"].extend(result.health)
+        health["adjoint"].extend(result.adjoint_health)
         grad = params.reduce(result.parameters.numpy())[0]
         reverse[which] = grad[which]
         loss_values[which] = float(result.loss[0])
         steps_k[which] = relative_step
-        forward[which] = _forward_mode(model, make_loss, params, base, which, steps_k, steps=steps, dt=dt)[which]
+        forward[which] = _forward_mode(model, solver, make_loss, params, base, which, steps_k, steps=steps)[which]
         loss_of = make_loss(model)
         for k in np.flatnonzero(which):
             central[k] = _central_difference(model, solver, loss_of, params, base, values, k, steps_k[k], steps)
@@ -147,7 +164,7 @@ def check_scene_gradients(scene: scenes.Scene, names, *, steps: int, loss: str =
                              tangent_vs_adjoint=_relative(forward[k], reverse[k]))
                  for k, name in enumerate(params.names))
     return GradientCheck(scene=str(scene.source), steps=steps, loss_kind=loss, loss=float(loss_values.max()),
-                         tolerance=tolerance, rows=rows)
+                         tolerance=tolerance, rows=rows, solver={k: v.summary() for k, v in health.items()})
 
 
 def step_warnings(scene: scenes.Scene, names, *, relative_step: float, change: float = 0.05) -> list[str]:
@@ -168,28 +185,16 @@ def step_warnings(scene: scenes.Scene, names, *, relative_step: float, change: f
     return warnings
 
 
-def _forward_mode(model, make_loss, params, base, which, steps_k, *, steps, dt) -> np.ndarray:
-    """Forward-mode derivatives for the parameters ``which``, one tangent each, as worlds of one batch,
-    Richardson-extrapolated from steps h and h/2."""
-    tangents = {}
-    for k, t in enumerate(params.targets):
-        if not which[k]:
-            continue
-        array = tangents.setdefault(t.array, np.zeros((len(params), *base[t.array].shape[1:])))
-        if t.component is not None:
-            array[k, t.component] = t.factor
-        elif array.ndim == 1:
-            array[k] = t.factor
-        else:
-            array[k, t.elements] = t.factor
-    for name in tangents:  # rows of the other parameters stay zero
-        tangents[name] = tangents[name][which]
+def _forward_mode(model, solver, make_loss, params, base, which, steps_k, *, steps) -> np.ndarray:
+    """Central differences along one tangent per parameter ``which``, all as worlds of one batch (the engine's
+    forward mode), Richardson-extrapolated from steps h and h/2."""
+    tangents = params.tangents(base, which)
     step = steps_k[which]
 
     def at(h):
         jvp = np.zeros(len(params))
-        jvp[which] = simulator.rollout_jvp(model, make_loss, steps=steps, tangents=tangents, dt=dt,
-                                           relative_step=h, tolerance=1e-13).jvp
+        jvp[which] = simulator.rollout_jvp(model, solver, make_loss, steps=steps, tangents=tangents,
+                                           relative_step=h).jvp
         return jvp[which]
 
     result = np.zeros(len(params))
@@ -206,12 +211,10 @@ def _central_difference(model, solver, loss, params, base, values, k, step, step
             shifted = values.copy()
             shifted[k] += sign * h * abs(values[k])
             params.apply(model, shifted[None], base)
-            current, nxt = model.state(), model.state()
-            total = loss.value(0, current)[0]
-            for t in range(1, steps + 1):
-                solver.step(current, nxt)
-                total += loss.value(t, nxt)[0]
-                current, nxt = nxt, current
+            start = model.state()
+            total = loss.value(0, start)[0]
+            for t, _previous, current in simulator.advance(model, solver, steps=steps, state=start):
+                total += loss.value(t, current)[0]
             totals.append(total)
         params.apply(model, values[None], base)
         return (totals[0] - totals[1]) / (2 * h * abs(values[k]))

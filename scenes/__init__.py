@@ -24,11 +24,29 @@ from ._devices import (
 )
 from ._errors import SceneError, suggestion
 from ._estimate import TRAJECTORY_COPIES, MemoryEstimate, estimate_memory
-from ._fittable import FittableParameter, canonical_name, fittable_names, fittable_parameter, parameter_unit
+from ._fittable import (
+    FittableParameter,
+    canonical_name,
+    expand_names,
+    fittable_names,
+    fittable_parameter,
+    parameter_unit,
+)
 from ._loader import load_scene, parse_scene
 from ._parameters import get_parameter, parameter_names, with_parameters
 from ._quantities import QUANTITIES, node_quantity, node_sliding, node_speed, node_strain
-from ._schema import MAX_STEPS, MAX_SUBSTEPS, PIN_SELECTORS, PRECISIONS, Cloth, PinGroup, Scene, Simulation, Wind
+from ._schema import (
+    MAX_STEPS,
+    MAX_SUBSTEPS,
+    PIN_SELECTORS,
+    PRECISIONS,
+    Cloth,
+    Keyframe,
+    PinGroup,
+    Scene,
+    Simulation,
+    Wind,
+)
 from ._simulate import SimulationRun, simulate_scene
 from ._writer import scene_to_dict, scene_to_json, scene_to_toml
 from .export import EXPORT_FORMATS, ExportError, export_obj, export_trajectory, export_vtk
@@ -46,6 +64,7 @@ __all__ = [
     "Cloth",
     "ExportError",
     "FittableParameter",
+    "Keyframe",
     "MemoryEstimate",
     "PinGroup",
     "RenderError",
@@ -60,6 +79,7 @@ __all__ = [
     "atomic_path",
     "build_spec",
     "canonical_name",
+    "expand_names",
     "available_memory",
     "check_device",
     "cuda_device_count",

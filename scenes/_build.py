@@ -3,7 +3,7 @@
 import numpy as np
 
 from materials import require_instance, weave_flips
-from simulator import ClothSpec
+from simulator import ClothSpec, PinPath, WindPath
 
 from ._errors import SceneError
 from ._loader import pattern_matrix
@@ -33,6 +33,10 @@ def build_spec(scene: Scene) -> ClothSpec:
             wind_velocity=scene.wind.velocity,
             wind_density=scene.wind.density,
             wind_drag=scene.wind.drag,
+            pin_paths=tuple(PinPath(nodes=group.resolve(cloth.nodes), times=[k.time for k in group.path],
+                                    offsets=[k.value for k in group.path]) for group in scene.pins if group.path),
+            wind_path=WindPath(times=[k.time for k in scene.wind.path], velocities=[k.value for k in scene.wind.path])
+            if scene.wind.path else None,
         )
     except ValueError as exc:
         raise SceneError(f"{scene.source}: {exc}") from None

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 
 from ._schema import Scene
 
-__all__ = ["FittableParameter", "canonical_name", "fittable_names", "fittable_parameter", "parameter_unit"]
+__all__ = ["FittableParameter", "canonical_name", "expand_names", "fittable_names", "fittable_parameter",
+           "parameter_unit"]
 
 MATERIAL_NAME = re.compile(r"^materials\.([^.\[\]]+)\.(density|young_modulus|bending_modulus)$")
 VECTOR_NAME = re.compile(r"^(wind\.velocity|simulation\.gravity)\.([012])$")
+PIN_PATH_NAME = re.compile(r"^pins\[(\d+)\]\.path\[(\d+)\]\.offset\.([012])$")
+WIND_PATH_NAME = re.compile(r"^wind\.path\[(\d+)\]\.velocity\.([012])$")
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,17 @@ VECTORS = {
     "wind.velocity": FittableParameter("wind_velocity", "vector", False, "m/s", signed=True),
     "simulation.gravity": FittableParameter("gravity", "vector", False, "m/s^2", signed=True),
 }
+#: keyframes of scripted inputs: one component of one keyframe's 3-vector (element = the keyframe's index)
+PIN_PATH = FittableParameter("pin_path_offset", "keyframe", False, "m", signed=True)
+WIND_PATH = FittableParameter("wind_path_velocity", "keyframe", False, "m/s", signed=True)
 
 
 def canonical_name(name: str) -> str:
     """``pins.0.stiffness`` -> ``pins[0].stiffness``; ``wind.velocity[1]`` -> ``wind.velocity.1``."""
     name = str(name).strip()
     name = re.sub(r"^pins\.(\d+)\.", r"pins[\1].", name)
+    name = re.sub(r"\.path\.(\d+)(?=\.|$)", r".path[\1]", name)
+    name = re.sub(r"\.(offset|velocity)\[(\d)\]$", r".\1.\2", name)
     return re.sub(r"^(wind\.velocity|simulation\.gravity)\[(\d)\]$", r"\1.\2", name)
 
 
@@ -75,7 +83,21 @@ def fittable_names(scene: Scene) -> tuple[str, ...]:
     names = [f"materials.{m}.{field}" for m in scene.materials if m in used for field in MATERIAL_FIELDS]
     names += [name for name in NAMED if name != "pins[0].stiffness" or scene.pins]
     names += [f"{vector}.{k}" for vector in VECTORS for k in range(3)]
+    names += [f"pins[{g}].path[{k}].offset.{c}" for g, group in enumerate(scene.pins) for k in range(len(group.path))
+              for c in range(3)]
+    names += [f"wind.path[{k}].velocity.{c}" for k in range(len(scene.wind.path)) for c in range(3)]
     return tuple(names)
+
+
+def expand_names(scene: Scene, names) -> tuple[str, ...]:
+    """``names`` in canonical spelling, each name that is a prefix of fittable ones (``pins[0].path``,
+    ``wind.path[2]``, ``wind.velocity``) replaced by all of them, in order."""
+    allowed = fittable_names(scene)
+    out = []
+    for name in (canonical_name(n) for n in names):
+        covered = [n for n in allowed if n.startswith(name + ".") or n.startswith(name + "[")]
+        out += covered if covered and name not in allowed else [name]
+    return tuple(out)
 
 
 def fittable_parameter(name: str) -> FittableParameter | None:
@@ -86,6 +108,10 @@ def fittable_parameter(name: str) -> FittableParameter | None:
     vector = VECTOR_NAME.match(name)
     if vector:
         return VECTORS[vector.group(1)]
+    if PIN_PATH_NAME.match(name):
+        return PIN_PATH
+    if WIND_PATH_NAME.match(name):
+        return WIND_PATH
     return NAMED.get(name)
 
 

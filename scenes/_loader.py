@@ -22,17 +22,29 @@ from simulator import POSES
 from ._devices import check_device as _check_device_name
 from ._errors import SceneError, format_value, suggestion
 from ._reader import MISSING, TableReader
-from ._schema import MAX_STEPS, MAX_SUBSTEPS, PIN_SELECTORS, PRECISIONS, Cloth, PinGroup, Scene, Simulation, Wind
+from ._schema import (
+    MAX_STEPS,
+    MAX_SUBSTEPS,
+    PIN_SELECTORS,
+    PRECISIONS,
+    Cloth,
+    Keyframe,
+    PinGroup,
+    Scene,
+    Simulation,
+    Wind,
+)
 
 __all__ = ["load_scene", "parse_scene"]
 
 _TOP_KEYS = ("simulation", "cloth", "materials", "weave", "pins", "wind")
-_SIMULATION_KEYS = ("dt", "steps", "gravity", "device", "precision", "save_every", "substeps")
+_SIMULATION_KEYS = ("dt", "steps", "gravity", "device", "precision", "save_every", "substeps", "tolerance",
+                    "max_iterations")
 _CLOTH_KEYS = ("nodes", "spacing", "yarn_radius", "pattern", "pose", "origin", "warp_yarns", "weft_yarns")
 _MATERIAL_FIELDS = tuple(f.name for f in dataclasses.fields(YarnMaterial))
 _WEAVE_FIELDS = tuple(f.name for f in dataclasses.fields(CrossingProperties))
-_PIN_KEYS = ("nodes", "stiffness")
-_WIND_KEYS = ("velocity", "density", "drag")
+_PIN_KEYS = ("nodes", "stiffness", "path")
+_WIND_KEYS = ("velocity", "density", "drag", "path")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 _positive = require_positive
@@ -118,6 +130,9 @@ def _read_simulation(table: TableReader, check_device: bool) -> Simulation:
         precision=table.choice("precision", PRECISIONS, Simulation.precision),
         save_every=save_every,
         substeps=table.integer("substeps", Simulation.substeps, minimum=1, maximum=MAX_SUBSTEPS),
+        tolerance=table.number("tolerance", Simulation.tolerance,
+                               check=partial(require_range, low=0.0, high=0.5, low_open=True)),
+        max_iterations=table.integer("max_iterations", Simulation.max_iterations, minimum=1, maximum=100_000),
     )
 
 
@@ -258,6 +273,7 @@ def _read_pins(top: TableReader, nodes: tuple[int, int]) -> tuple[PinGroup, ...]
         group = PinGroup(
             nodes=_read_pin_nodes(table, nodes),
             stiffness=table.number("stiffness", PinGroup.stiffness, check=_positive),
+            path=_read_path(table, "offset"),
         )
         if groups and group.stiffness != groups[0].stiffness:
             raise table.error(
@@ -301,4 +317,21 @@ def _read_wind(table: TableReader) -> Wind:
         velocity=table.vector("velocity", Wind.velocity),
         density=table.number("density", Wind.density, check=_non_negative),
         drag=table.number("drag", Wind.drag, check=_non_negative),
+        path=_read_path(table, "velocity"),
     )
+
+
+def _read_path(table: TableReader, key: str) -> tuple[Keyframe, ...]:
+    """Keyframes ``path = [{time = t, KEY = [a, b, c]}, ...]`` (or ``[[...path]]`` tables): times >= 0, strictly
+    increasing, one 3-vector each."""
+    entries = table.get("path", [], expected="a list of keyframes")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise table.error("path", entries, f"expected a list of keyframes {{time = t, {key} = [x, y, z]}}")
+    frames = []
+    for k, entry in enumerate(entries):
+        frame = TableReader(entry, source=table.source, path=f"{table.key('path')}[{k}]", keys=("time", key))
+        time = frame.number("time", check=_non_negative)
+        if frames and time <= frames[-1].time:
+            raise frame.error("time", time, f"expected a time after the previous keyframe's {frames[-1].time!r} s")
+        frames.append(Keyframe(time=time, value=frame.vector(key)))
+    return tuple(frames)

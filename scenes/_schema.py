@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from materials import CrossingProperties, YarnMaterial
 
 __all__ = [
+    "Keyframe",
     "MAX_STEPS",
     "MAX_SUBSTEPS",
     "PIN_SELECTORS",
@@ -44,6 +45,8 @@ class Simulation:
         save_every: store every k-th state in the trajectory (frame 0 is the initial state), 1 <= k <= steps.
         substeps: the engine takes each step of ``dt`` as this many steps of dt / substeps (fixed and
             differentiable like any step); steps, save_every and frame times stay in units of ``dt``.
+        tolerance: relative residual at which each step's linear solve stops (in the preconditioner's norm).
+        max_iterations: iteration cap of each linear solve; a solve that hits it is reported as unconverged.
     """
 
     dt: float
@@ -53,6 +56,8 @@ class Simulation:
     precision: str = "float64"
     save_every: int = 1
     substeps: int = 1
+    tolerance: float = 1.0e-6
+    max_iterations: int = 500
 
     @property
     def frames(self) -> int:
@@ -113,16 +118,32 @@ class Cloth:
 
 
 @dataclass(frozen=True)
+class Keyframe:
+    """One keyframe of a scripted input (piecewise linear in time, constant outside the keyframes).
+
+    Attributes:
+        time: when [s].
+        value: the input then, a 3-vector: a pin group's offset from rest [m] or the wind velocity [m/s].
+    """
+
+    time: float
+    value: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
 class PinGroup:
     """One ``[[pins]]`` table.
 
     Attributes:
         nodes: "top_corners", "top_edge", or explicit (i, j) pairs.
         stiffness: pin spring stiffness [N/m].
+        path: keyframes of the group's offset from its rest positions [m] (``[[pins.path]]``: ``time``,
+            ``offset``): a handle that moves the pinned nodes together; empty: they stay put.
     """
 
     nodes: str | tuple[tuple[int, int], ...]
     stiffness: float = 1.0e4
+    path: tuple[Keyframe, ...] = ()
 
     def resolve(self, nodes: tuple[int, int]) -> tuple[tuple[int, int], ...]:
         """The (i, j) pairs this group pins on a cloth of (W, H) nodes."""
@@ -142,11 +163,14 @@ class Wind:
         velocity: wind velocity [m/s], 3 components.
         density: normal pressure coefficient rho_w [kg/m^3] (force rho_w*A*|vn|*vn).
         drag: tangential drag coefficient d_w [kg/(m^2*s)] (force d_w*A*vt).
+        path: keyframes of the wind velocity [m/s] (``[[wind.path]]``: ``time``, ``velocity``) replacing
+            ``velocity`` (a gust); empty: the constant ``velocity``.
     """
 
     velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
     density: float = 0.0
     drag: float = 0.0
+    path: tuple[Keyframe, ...] = ()
 
 
 @dataclass(frozen=True)

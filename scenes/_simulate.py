@@ -25,11 +25,12 @@ class SimulationRun:
 
     Attributes:
         trajectory: the saved frames of all worlds (with the scene as JSON).
-        iterations: linear-solver iterations per step, shape [steps] or [steps, B].
+        iterations: linear-solver iterations per engine step and world, shape [steps * substeps, B].
         device: the Warp device it ran on.
         steps: steps taken.
         build_seconds: wall time to build the model and solver and to compile the engine's kernels [s].
         rollout_seconds: wall time of the rollout [s].
+        health: how every linear solve ended (``simulator.SolveHealth``: residuals, unconverged solves).
     """
 
     trajectory: Trajectory
@@ -38,6 +39,7 @@ class SimulationRun:
     steps: int
     build_seconds: float
     rollout_seconds: float
+    health: object = None
 
     @property
     def steps_per_second(self) -> float:
@@ -46,14 +48,17 @@ class SimulationRun:
 
 
 def simulate_scene(
-    scene: Scene, *, worlds: int = 1, progress: Callable[[int, int], None] | None = None
+    scene: Scene, *, worlds: int = 1, progress: Callable[[int, int], None] | None = None, strict: bool = False
 ) -> SimulationRun:
     """Simulate ``scene`` in ``worlds`` identical worlds on the scene's device.
 
     Args:
-        scene: the scene (its ``simulation`` table sets dt, steps, save_every and device).
+        scene: the scene (its ``simulation`` table sets dt, steps, save_every, the linear solver's tolerance and
+            iteration cap, and the device).
         worlds: number of identical worlds B.
         progress: called as ``progress(steps_done, steps_total)`` after every step.
+        strict: stop with SimulationError at the first linear solve that does not converge (by default such
+            solves are counted in ``SimulationRun.health``).
 
     Raises:
         SceneError: the device does not exist here.
@@ -76,7 +81,8 @@ def simulate_scene(
     sim = scene.simulation
     start = time.perf_counter()
     model = simulator.build_model([spec] * worlds, device=device)
-    solver = simulator.SolverImplicit(model, dt=sim.solver_dt)
+    solver = simulator.SolverImplicit(model, dt=sim.solver_dt, tolerance=sim.tolerance,
+                                      max_iterations=sim.max_iterations, strict=strict)
     _compile_kernels(simulator, device)
     built = time.perf_counter()
     substeps = sim.substeps
@@ -88,16 +94,17 @@ def simulate_scene(
         raise with_scene_advice(exc, scene) from None
     done = time.perf_counter()
     trajectory = Trajectory(
-        x=result["x"],
-        u=result["u"],
-        t=result["t"],
-        xdot=result.get("xdot"),
-        udot=result.get("udot"),
+        x=result.x,
+        u=result.u,
+        t=result.t,
+        xdot=result.xdot,
+        udot=result.udot,
         scene_json=scene_to_json(scene),
     )
     return SimulationRun(
         trajectory=trajectory,
-        iterations=np.asarray(result["iterations"]),
+        iterations=np.asarray(result.iterations),
+        health=result.health,
         device=device,
         steps=sim.steps,
         build_seconds=built - start,

@@ -32,11 +32,18 @@ def scene_to_dict(scene: Scene) -> dict:
             {
                 "nodes": g.nodes if isinstance(g.nodes, str) else [list(p) for p in g.nodes],
                 "stiffness": g.stiffness,
+                **({"path": _keyframes(g.path, "offset")} if g.path else {}),
             }
             for g in scene.pins
         ],
-        "wind": _lists(dataclasses.asdict(scene.wind)),
+        "wind": {"velocity": list(scene.wind.velocity), "density": scene.wind.density, "drag": scene.wind.drag,
+                 **({"path": _keyframes(scene.wind.path, "velocity")} if scene.wind.path else {})},
     }
+
+
+def _keyframes(path, key: str) -> list[dict]:
+    """Keyframes as the scene file writes them: [{time = t, KEY = [a, b, c]}, ...]."""
+    return [{"time": k.time, key: list(k.value)} for k in path]
 
 
 def scene_to_json(scene: Scene) -> str:
@@ -93,6 +100,8 @@ def _value(value) -> str:
         return _string(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"cannot write {type(value).__name__} {value!r} as TOML")
 
 

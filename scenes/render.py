@@ -340,6 +340,7 @@ class ClothRenderer:
         return np.array(where).reshape(-1, 2)
 
     def close(self) -> None:
+        """Release the off-screen window."""
         self._plotter.close()
 
     def __enter__(self):

@@ -65,14 +65,17 @@ class Trajectory:
 
     @property
     def worlds(self) -> int:
+        """Number of worlds B."""
         return self.x.shape[0]
 
     @property
     def frames(self) -> int:
+        """Number of frames F."""
         return self.x.shape[1]
 
     @property
     def nodes(self) -> tuple[int, int]:
+        """Grid size (W, H)."""
         return self.x.shape[2], self.x.shape[3]
 
     def frame_indices(self, every: int = 1) -> list[int]:

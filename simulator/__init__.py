@@ -1,6 +1,6 @@
 """The yarn-level woven-cloth engine (NVIDIA Warp, float64): Model, State, implicit solver, gradients.
 
-Physics (Cirio et al. 2014; Gong et al., ICLR 2022; see the project's design note yarn-model.md):
+Physics (Cirio et al. 2014; Gong et al., ICLR 2022; docs/PHYSICS.md):
 each crossing is a 5-DOF node (x and the sliding coordinates u, v of its warp and weft yarn), border
 nodes are yarn ends (x only). Forces: stretching, bending (atan2 angles with a small-angle series),
 shear with smooth jamming, crimp-based compression N, smooth stick/slip friction with anchors whose
@@ -15,7 +15,7 @@ operator, the preconditioner and the adjoint loop over ``Model.terms``, so a new
 ``solver.step(state_in, state_out, control, contacts, dt)`` takes the inputs that vary in time
 (``simulator.Control``: wind, pin targets).
 
-Deliberate differences from the public original code (its defects, yarn-model.md section 5): friction of
+Deliberate differences from the public original code (its defects, docs/PHYSICS.md section 5): friction of
 the right sign with |F_u| and scale-aware sharpness, theta^2 in the sliding bending force, repulsive
 contact, exact Jacobians, a symmetric system. ``SolverImplicit(reference_quirks=...)`` reproduces the
 original's behaviour for comparisons with its trajectories (``simulator._reference``).
@@ -52,6 +52,12 @@ _ORIGIN = {
     "Stage": "._terms",
     "Control": "._control",
     "ControlAdjoint": "._control",
+    "ControlSchedule": "._control",
+    "PinPath": "._spec",
+    "WindPath": "._spec",
+    "Rollout": "._rollout",
+    "SolveHealth": "._stepping",
+    "advance": "._stepping",
     "SimulationError": "._health",
     "StepLimits": "._health",
     "StepMonitor": "._health",

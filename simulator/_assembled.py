@@ -23,8 +23,8 @@ import numpy as np
 import warp as wp
 
 from ._hessians import element_families, gather_local, vec7d
-from ._launch import LaunchCache, ReductionLayout, vector_dot
-from ._terms import run_launches
+from ._launch import LaunchCache, PlanCache, ReductionLayout, array_key, vector_dot
+from ._terms import Launch, Zero, run_launches
 from ._types import vec5d
 
 __all__ = ["OFFSETS", "STENCIL", "AssembledOperator", "add_block", "mat55d", "stencil_slot"]
@@ -166,35 +166,40 @@ class AssembledOperator:
         self._no_dot = wp.zeros(model.world_count, dtype=wp.float64, device=dev)
         self._configuration = None
         self._h = None
-        self._matrix_free = ()  # terms added matrix-free in every product (no assembled form)
+        self._matrix_free = None  # terms added matrix-free in every product (no assembled form), known at assembly
+        self._plans = PlanCache(dev)
 
     def assemble(self, c, h: float) -> None:
         """Build A at the configuration ``c`` (``simulator.Configuration``, its frozen state filled) for time
         step h [s]."""
-        m = self.model
-        dev = m.device
-        width = m.nodes[0]
-        self.blocks.zero_()
-        for family, terms, local, rows in self.families:
-            wp.launch(gather_local, dim=local.shape,
-                      inputs=[c.q, family.nodes, family.axis, family.slots, family.coefficients, family.rest],
-                      outputs=[local], device=dev)
-            rows.zero_()
-            for term in terms:
-                run_launches(term.hessian_rows_launches(m, c, local, rows, self.workspaces[term]), dev)
-            wp.launch(stiffness_blocks, dim=local.shape,
-                      inputs=[rows, family.nodes, family.axis, family.slots, family.coefficients, h * h, width],
-                      outputs=[self.blocks], device=dev)
-        matrix_free = []
-        for term in self.terms:
-            launches = term.block_launches(m, c, h, self.blocks, self.workspaces[term])
-            if launches is None:
-                matrix_free.append(term)
-            else:
-                run_launches(launches, dev)
-        self._matrix_free = tuple(matrix_free)
+        key = (h, *array_key(c.q, c.qd, c.anchor, c.control.wind_velocity, c.control.pin_target))
+        self._plans.run(key, lambda: self._assembly_launches(c, h))
         self._configuration = c
         self._h = h
+
+    def _assembly_launches(self, c, h: float) -> list:
+        m = self.model
+        width = m.nodes[0]
+        launches = [Zero(self.blocks)]
+        for family, terms, local, rows in self.families:
+            launches.append(Launch(gather_local, local.shape,
+                                   [c.q, family.nodes, family.axis, family.slots, family.coefficients, family.rest],
+                                   [local]))
+            launches.append(Zero(rows))
+            for term in terms:
+                launches += term.hessian_rows_launches(m, c, local, rows, self.workspaces[term])
+            launches.append(Launch(stiffness_blocks, local.shape,
+                                   [rows, family.nodes, family.axis, family.slots, family.coefficients, h * h, width],
+                                   [self.blocks]))
+        matrix_free = []
+        for term in self.terms:
+            blocks = term.block_launches(m, c, h, self.blocks, self.workspaces[term])
+            if blocks is None:
+                matrix_free.append(term)
+            else:
+                launches += blocks
+        self._matrix_free = tuple(matrix_free)
+        return launches
 
     @property
     def matrix_free_terms(self) -> tuple:

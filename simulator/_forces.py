@@ -3,7 +3,7 @@
 Every conservative term has an energy function ``*_energy`` and a force function ``*_forces`` that
 returns its negative gradient; the tests check each pair by central finite differences. Angles use
 atan2 and a small-angle series, so that forces and their derivatives stay finite at straight yarns.
-See the design note yarn-model.md, section 2, for the model.
+See docs/PHYSICS.md, section 2, for the model.
 """
 
 import warp as wp

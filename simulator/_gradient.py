@@ -1,4 +1,5 @@
-"""Gradients of a rollout loss: reverse mode with segment checkpointing, and forward-mode JVPs."""
+"""Gradients of a rollout loss: reverse mode with segment checkpointing, and central differences along tangents
+batched as worlds (the engine's forward mode). Both run on the one step loop (``simulator._stepping``)."""
 
 import math
 from dataclasses import dataclass
@@ -7,9 +8,14 @@ import numpy as np
 import warp as wp
 
 from ._adjoint import ModelGradient, StateAdjoint, StepAdjoint
+from ._control import ControlAdjoint
 from ._memory import array_bytes
-from ._model import PARAMETER_ARRAYS, Model, State
+from ._model import Model, State
 from ._solver import SolverImplicit
+from ._stepping import SolveHealth, advance
+from ._terms import run_launches
+
+__all__ = ["INITIAL_STATE", "RolloutGradient", "RolloutJvp", "rollout_gradient", "rollout_jvp"]
 
 
 @dataclass
@@ -18,11 +24,14 @@ class RolloutGradient:
 
     Attributes:
         loss: loss value per world, shape [B].
-        parameters: gradients of the loss with respect to every parameter array of the model.
+        parameters: gradients of the loss with respect to every parameter array of the model (the keyframes of
+            its pin and wind paths included).
         initial_state: gradients with respect to the initial state (q, qd, anchor).
         checkpoint_every: segment length used for checkpointing [steps].
         peak_bytes: bytes of all Warp arrays held during the pass (model, solver, adjoint buffers,
             gradients, checkpoints and segment states): what grows with the number of steps, and what not.
+        health: the forward pass's linear solves; adjoint_health: the adjoint solves, one per step (a gradient
+            from unconverged adjoint solves is not to be trusted).
     """
 
     loss: np.ndarray
@@ -30,6 +39,8 @@ class RolloutGradient:
     initial_state: StateAdjoint
     checkpoint_every: int
     peak_bytes: int
+    health: SolveHealth
+    adjoint_health: SolveHealth
 
 
 def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, state: State | None = None,
@@ -39,7 +50,8 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
 
     Only the states at the start of every segment of ``checkpoint_every`` steps (default ceil(sqrt(steps)))
     are kept in the forward pass; each segment is recomputed once in the backward pass, so the
-    memory grows like sqrt(steps) and the cost is about one extra forward pass.
+    memory grows like sqrt(steps) and the cost is about one extra forward pass. The model's keyframed inputs
+    drive every step, and their gradients (with respect to the keyframes) are part of ``parameters``.
 
     Args:
         loss: an object with ``steps`` (observed step indices), ``value(step, state) -> [B]`` and
@@ -51,6 +63,10 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
             the loss of any frame through 1 to s steps; the initial-state gradient is that of the first
             window. A biased gradient at the same cost; s ≥ steps is exact.
         perturbation: relative size of the central difference used for the stiffness derivative.
+
+    Raises:
+        SimulationError: a non-finite or unresolved step, or (strict solver) an unconverged forward or adjoint
+            solve.
     """
     if steps < 1:
         raise ValueError(f"steps = {steps!r} is out of range: expected >= 1")
@@ -65,39 +81,59 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
         start.assign(state)
     # forward: keep segment-start states
     checkpoints = {0: start}
-    buffers = [model.state() for _ in range(segment + 1)]
+    health = SolveHealth()
     total = loss.value(0, start)
-    current, nxt = buffers[0], buffers[1]
-    current.assign(start)
-    for t in range(1, steps + 1):
-        solver.step(current, nxt)
-        total = total + loss.value(t, nxt)
+    for t, _previous, current in advance(model, solver, steps=steps, state=start, health=health):
+        total = total + loss.value(t, current)
         if t % segment == 0 and t < steps:
             checkpoints[t] = model.state()
-            checkpoints[t].assign(nxt)
-        current, nxt = nxt, current
+            checkpoints[t].assign(current)
     # backward
     grads = ModelGradient(model)
     adjoint = StepAdjoint(solver, perturbation=perturbation)
     adj_out, adj_in = StateAdjoint.zeros(model), StateAdjoint.zeros(model)
-    peak = array_bytes(model, solver, adjoint, grads, adj_out, adj_in, loss, list(checkpoints.values()), buffers)
-    seg_starts = sorted(checkpoints)
-    for seg_start in reversed(seg_starts):
+    schedule = model.schedule
+    control = schedule.control() if schedule is not None else None
+    adj_control = ControlAdjoint.zeros(model) if schedule is not None else None
+    buffers = [model.state() for _ in range(segment + 1)]
+    adjoint_health = SolveHealth()
+    peak = array_bytes(model, solver, adjoint, grads, adj_out, adj_in, loss, list(checkpoints.values()), buffers,
+                       control, adj_control)
+    for seg_start in sorted(checkpoints, reverse=True):
         seg_end = min(seg_start + segment, steps)
         buffers[0].assign(checkpoints[seg_start])
-        for k in range(1, seg_end - seg_start + 1):
-            solver.step(buffers[k - 1], buffers[k])
+        for _ in advance(model, solver, steps=seg_end - seg_start, first=seg_start + 1, states=buffers, check=False):
+            pass
         for t in range(seg_end, seg_start, -1):
             k = t - seg_start
             if window is not None and t < steps and (steps - t) % window == 0:
                 adj_out.zero_()
             loss.add_adjoint(t, buffers[k], adj_out.q)
-            adjoint.backward(buffers[k - 1], buffers[k], adj_out, adj_in, grads)
+            if schedule is not None:
+                schedule.fill(control, time=t * solver.dt)
+                adj_control.zero_()
+            adjoint.backward(buffers[k - 1], buffers[k], adj_out, adj_in, grads, control=control,
+                             adj_control=adj_control)
+            adjoint_health.record(t, solver)
+            if solver.strict:
+                adjoint_health.check(solver, what="adjoint of step")
+            if schedule is not None:
+                _schedule_adjoint(model, schedule, control, adj_control, grads, time=t * solver.dt,
+                                  zero=adjoint.zero5)
             adj_out, adj_in = adj_in, adj_out
     loss.add_adjoint(0, start, adj_out.q)
     wp.synchronize_device(model.device)
     return RolloutGradient(loss=total, parameters=grads, initial_state=adj_out, checkpoint_every=segment,
-                           peak_bytes=peak)
+                           peak_bytes=peak, health=health, adjoint_health=adjoint_health)
+
+
+def _schedule_adjoint(model, schedule, control, adj_control, grads, *, time: float, zero) -> None:
+    """Carry the gradients with respect to one step's control to the keyframes (and the model's constants)."""
+    adjoints = {id(getattr(model, name)): getattr(grads, name) for name in model.parameter_names}
+    adjoints[id(control.pin_target)] = adj_control.pin_target
+    adjoints[id(control.wind_velocity)] = adj_control.wind_velocity
+    launches = schedule.launches(control, time=time)
+    run_launches([launch.adjoint_of(adjoints, zero_output=zero) for launch in reversed(launches)], model.device)
 
 
 @dataclass
@@ -108,39 +144,43 @@ class RolloutJvp:
         loss: loss value at the base parameters.
         jvp: directional derivatives of the loss along each tangent, shape [k].
         step: the central-difference step used for each tangent, shape [k].
+        health: the linear solves of the batched rollout.
     """
 
     loss: float
     jvp: np.ndarray
     step: np.ndarray
+    health: SolveHealth
 
 
 INITIAL_STATE = "initial_q"
 
 
-def rollout_jvp(model: Model, make_loss, *, steps: int, tangents: dict, dt: float, tolerance: float = 1.0e-12,
-                relative_step=1.0e-6, max_iterations: int = 3000) -> RolloutJvp:
-    """Forward mode: directional derivatives of a rollout loss along k tangents, as worlds of one batch.
+def rollout_jvp(model: Model, solver: SolverImplicit, make_loss, *, steps: int, tangents: dict,
+                relative_step=1.0e-6) -> RolloutJvp:
+    """Directional derivatives of a rollout loss along k tangents: float64 central differences along each
+    tangent, all 2k + 1 rollouts as worlds of one batch (the engine's forward mode).
 
-    A model of 2k + 1 worlds (base, then base +- eps_i * tangent_i) runs one rollout; each JVP is the
-    float64 central difference (L(+) - L(-)) / (2 eps_i). eps_i scales tangent i so that its largest
-    relative change of any parameter (or of the initial state, relative to the spacing) is
-    ``relative_step``: truncation error ~ relative_step^2, roundoff ~ 1e-16 / relative_step.
+    The batch (base, then base +- eps_i * tangent_i) runs one rollout with a solver of the caller's settings
+    (``solver.like``: use a tight tolerance, e.g. 1e-12, so that the differences are smooth); each JVP is
+    (L(+) - L(-)) / (2 eps_i). eps_i scales tangent i so that its largest relative change of any parameter (or of
+    the initial state, relative to the spacing) is ``relative_step``: truncation error ~ relative_step^2,
+    roundoff ~ 1e-16 / relative_step.
 
     Args:
         model: a single-world model whose current parameter arrays are the base point.
+        solver: the settings to use (a solver of ``model``).
         make_loss: ``make_loss(batched_model)`` returns a loss object (``TrajectoryLoss``-like) for the
             batched model.
-        tangents: parameter-array name (``PARAMETER_ARRAYS``) or ``"initial_q"`` -> array of shape
+        tangents: parameter-array name (``model.parameter_names``) or ``"initial_q"`` -> array of shape
             [k, ...] (the array's shape without its world dimension; initial_q: [k, nodes, 5]).
         relative_step: a number, or one per tangent [k].
-        dt, tolerance, max_iterations: solver settings for the batched rollout.
     """
     if model.world_count != 1:
         raise ValueError(f"rollout_jvp needs a single-world base model, got {model.world_count} worlds")
     if not tangents:
         raise ValueError("rollout_jvp needs at least one tangent")
-    unknown = sorted(set(tangents) - set(PARAMETER_ARRAYS) - {INITIAL_STATE})
+    unknown = sorted(set(tangents) - set(model.parameter_names) - {INITIAL_STATE})
     if unknown:
         raise ValueError(f"unknown tangent names {unknown}: expected parameter arrays or {INITIAL_STATE!r}")
     counts = {name: np.asarray(t).shape[0] for name, t in tangents.items()}
@@ -163,7 +203,7 @@ def rollout_jvp(model: Model, make_loss, *, steps: int, tangents: dict, dt: floa
     signs = np.concatenate([[0.0], np.tile([1.0, -1.0], k)])
     shift = signs * np.concatenate([[0.0], np.repeat(eps, 2)])  # [worlds]
     which = np.concatenate([[0], np.repeat(np.arange(k), 2)])
-    for name in PARAMETER_ARRAYS:
+    for name in model.parameter_names:
         base = model.parameter(name)  # [1, ...]
         values = np.repeat(base, worlds, axis=0)
         if name in tangents:
@@ -175,14 +215,12 @@ def rollout_jvp(model: Model, make_loss, *, steps: int, tangents: dict, dt: floa
         q = start.q.numpy()
         t = np.asarray(tangents[INITIAL_STATE], dtype=np.float64)[which]
         start.q.assign(q + shift[:, None, None] * t * batched.dof_mask.numpy()[None])
-    solver = SolverImplicit(batched, dt=dt, tolerance=tolerance, max_iterations=max_iterations)
+    batched_solver = solver.like(batched)
     loss = make_loss(batched)
-    current, nxt = start, batched.state()
-    total = np.asarray(loss.value(0, current), dtype=np.float64)
-    for t in range(1, steps + 1):
-        solver.step(current, nxt)
-        total = total + loss.value(t, nxt)
-        current, nxt = nxt, current
+    health = SolveHealth()
+    total = np.asarray(loss.value(0, start), dtype=np.float64)
+    for t, _previous, current in advance(batched, batched_solver, steps=steps, state=start, health=health):
+        total = total + loss.value(t, current)
     plus, minus = total[1::2], total[2::2]
     jvp = np.where(eps > 0, (plus - minus) / (2 * np.where(eps > 0, eps, 1.0)), 0.0)
-    return RolloutJvp(loss=float(total[0]), jvp=jvp, step=eps)
+    return RolloutJvp(loss=float(total[0]), jvp=jvp, step=eps, health=health)

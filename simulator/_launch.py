@@ -9,9 +9,10 @@ from collections import OrderedDict
 
 import warp as wp
 
+from ._terms import Launch
 from ._types import vec5d
 
-__all__ = ["LaunchCache", "ReductionLayout", "vector_dot"]
+__all__ = ["LaunchCache", "PlanCache", "ReductionLayout", "array_key", "vector_dot"]
 
 
 class ReductionLayout:
@@ -78,3 +79,49 @@ def vector_dot(p: wp.array2d(dtype=vec5d), q: wp.array2d(dtype=vec5d), node_coun
     for n in range(c * span, wp.min((c + 1) * span, node_count)):
         acc += wp.dot(p[b, n], q[b, n])
     wp.tile_atomic_add(out, wp.tile_sum(wp.tile(acc)), offset=b)
+
+
+class PlanCache:
+    """Sequences of launches built once per key and replayed: forward launches as recorded commands (~5 us
+    each on the CPU instead of ~15 us for ``wp.launch``), other items (adjoint launches, ``Zero``) as they are.
+
+    A step launches the same kernels with the same arrays every time its states and controls are the same
+    objects (a rollout alternates two states), so the solver, the preconditioner and the assembled operator
+    keep their launch sequences here, keyed by the identities of the arrays involved. Each plan holds its
+    arrays alive (so their identities stay unique); at most ``capacity`` plans are kept, least recently
+    used dropped first.
+    """
+
+    def __init__(self, device, *, capacity: int = 128):
+        self.device = device
+        self.capacity = int(capacity)
+        self._plans: OrderedDict = OrderedDict()
+
+    def run(self, key, build) -> None:
+        """Replay the plan for ``key``, building it from ``build()`` (a list of launches) the first time."""
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._record(build())
+            self._plans[key] = plan
+            if len(self._plans) > self.capacity:
+                self._plans.popitem(last=False)
+        else:
+            self._plans.move_to_end(key)
+        for replay in plan[0]:
+            replay()
+
+    def _record(self, launches) -> tuple:
+        replays = []
+        for item in launches:
+            if isinstance(item, Launch) and not item.adjoint:
+                command = wp.launch(item.kernel, dim=item.dim, inputs=item.inputs, outputs=item.outputs,
+                                    device=self.device, record_cmd=True)
+                replays.append(command.launch)
+            else:
+                replays.append(lambda item=item: item.run(self.device))
+        return replays, list(launches)
+
+
+def array_key(*arrays) -> tuple:
+    """The identities of ``arrays`` (None for a missing one), as a plan key."""
+    return tuple(None if a is None else id(a) for a in arrays)

@@ -99,6 +99,7 @@ class Model:
         self.lock_angle = 2.0 * np.arcsin(first.yarn_radius / first.spacing)
         self._build_topology(first)
         self._build_parameters(specs)
+        self._build_schedule(specs)
         self._add_terms(terms)
 
     # -- topology ---------------------------------------------------------------------------
@@ -240,6 +241,45 @@ class Model:
         self.wind_drag = f64(np.array([s.wind_drag for s in specs]))
         self.origin = v3(self.origin_np)
 
+    # -- keyframed inputs --------------------------------------------------------------------------
+    def _build_schedule(self, specs: Sequence[ClothSpec]) -> None:
+        """Keyframe tables of the pin paths and the wind path (``schedule`` is None without any)."""
+        first = specs[0]
+        self.schedule = None
+        self.schedule_parameters = ()
+        if not first.pin_paths and first.wind_path is None:
+            for k, spec in enumerate(specs[1:], start=1):
+                if spec.pin_paths or spec.wind_path is not None:
+                    raise ValueError(f"world {k} has keyframed inputs and world 0 none: worlds must share them")
+            return
+        for k, spec in enumerate(specs[1:], start=1):
+            same = [(p.nodes, p.times) for p in spec.pin_paths] == [(p.nodes, p.times) for p in first.pin_paths]
+            wind = (spec.wind_path is None) == (first.wind_path is None) and (
+                first.wind_path is None or spec.wind_path.times == first.wind_path.times)
+            if not (same and wind):
+                raise ValueError(f"world {k}: keyframed inputs differ from world 0 in nodes or times: worlds must "
+                                 "share them (their values may differ)")
+        dev, worlds = self.device, self.world_count
+        group = np.full(self.node_count, -1, dtype=np.int32)
+        count, offsets = 0, [[] for _ in specs]
+        for g, path in enumerate(first.pin_paths):
+            for i, j in path.nodes:
+                group[self._node(i, j)] = g
+            count += len(path.times)
+            for b, spec in enumerate(specs):
+                offsets[b] += list(spec.pin_paths[g].offsets)
+        self.node_pin_group = wp.array(group, dtype=wp.int32, device=dev)
+        self.pin_path_offset = wp.array(np.asarray(offsets if count else [[[0.0] * 3]] * worlds, dtype=np.float64),
+                                        dtype=wp.vec3d, device=dev)
+        wind = first.wind_path
+        velocities = [spec.wind_path.velocities if wind else [[0.0] * 3] for spec in specs]
+        self.wind_path_velocity = wp.array(np.asarray(velocities, dtype=np.float64), dtype=wp.vec3d, device=dev)
+        self.schedule_parameters = (("pin_path_offset",) if count else ()) + (
+            ("wind_path_velocity",) if wind else ())
+        from ._control import ControlSchedule
+
+        self.schedule = ControlSchedule(self)
+
     # -- force terms ----------------------------------------------------------------------------
     def _add_terms(self, terms) -> None:
         from .terms import default_terms
@@ -249,7 +289,7 @@ class Model:
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"force terms {repeated} appear more than once: expected one of each")
-        self.parameter_names = PARAMETER_ARRAYS
+        self.parameter_names = PARAMETER_ARRAYS + self.schedule_parameters
         for term in self.terms:
             for name, values in term.parameters(self).items():
                 if name in self.parameter_names or hasattr(self, name):

@@ -14,8 +14,8 @@ orthonormal R and positive definite blocks, hence symmetric positive definite, a
 import warp as wp
 
 from ._coords import position
-from ._launch import LaunchCache, ReductionLayout
-from ._terms import run_launches
+from ._launch import LaunchCache, PlanCache, ReductionLayout, array_key
+from ._terms import Launch, Zero
 from ._types import vec5d
 
 
@@ -160,6 +160,7 @@ class LinePreconditioner:
         self.model = model
         self.terms = tuple(terms)
         self.workspaces = workspaces or {}
+        self._plans = PlanCache(model.device)
         self._launcher = LaunchCache(model.device)
         shape = (model.world_count, model.node_count)
         dev = model.device
@@ -180,21 +181,24 @@ class LinePreconditioner:
     def update(self, c, h: float) -> None:
         """Rebuild frames and coefficients at the configuration ``c`` (``simulator.Configuration``) for time
         step h [s]."""
+        key = (h, *array_key(c.q, c.qd, c.anchor, c.control.wind_velocity, c.control.pin_target))
+        self._plans.run(key, lambda: self._update_launches(c, h))
+
+    def _update_launches(self, c, h: float) -> list:
         m = self.model
         width, height = m.nodes
-        dev = m.device
         nodes = (m.world_count, m.node_count)
-        self.diag.zero_()
-        self.chain.zero_()
-        wp.launch(eval_frames, dim=nodes, inputs=[c.q, width, height], outputs=[self.frame], device=dev)
+        launches = [Zero(self.diag), Zero(self.chain),
+                    Launch(eval_frames, nodes, [c.q, width, height], [self.frame])]
         for term in self.terms:
-            run_launches(term.preconditioner_launches(m, c, h, self.frame, self.diag, self.chain,
-                                                      self.workspaces.get(term)), dev)
-        wp.launch(fix_fixed_coordinates, dim=nodes, inputs=[m.dof_mask], outputs=[self.diag], device=dev)
+            launches += term.preconditioner_launches(m, c, h, self.frame, self.diag, self.chain,
+                                                     self.workspaces.get(term))
+        launches.append(Launch(fix_fixed_coordinates, nodes, [m.dof_mask], [self.diag]))
         for axis, lines, length, stride, line_stride, _ in self._lines:
-            wp.launch(factor_chains, dim=(m.world_count, lines),
-                      inputs=[self.diag, self.chain, axis, length, stride, line_stride],
-                      outputs=[self._ratio, self._pivot_inverse], device=dev)
+            launches.append(Launch(factor_chains, (m.world_count, lines),
+                                   [self.diag, self.chain, axis, length, stride, line_stride],
+                                   [self._ratio, self._pivot_inverse]))
+        return launches
 
     def apply(self, r: wp.array2d, z: wp.array2d, dot: wp.array = None) -> None:
         """z = P^-1 r; if ``dot`` [B] is given, also dot[b] += r . z (fused reduction)."""

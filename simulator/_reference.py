@@ -220,7 +220,7 @@ def eval_shear_forces_reference(
     f: wp.array2d(dtype=vec5d),
 ):
     """Shear forces of the original code: with jamming, the gradient of kx has the precedence slip
-    (1 - tanh^2 * dX/dx) instead of (1 - tanh^2) dX/dx (yarn-model.md section 2.5 / 5 item 4)."""
+    (1 - tanh^2 * dX/dx) instead of (1 - tanh^2) dX/dx (docs/PHYSICS.md section 5, item 3)."""
     b, e = wp.tid()
     ids = stencil_nodes[e]
     xa = position(q[b, ids[0]])
@@ -318,7 +318,7 @@ def shear_reference_matvec(
 def friction_force_original(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: wp.float64):
     """Friction of the original code: -1/2 (kf d - K(d) mu N) stick + 1/2 (kf d + K(d) mu N) with K = tanh(10 .)
     and stick = tanh(10 (mu N - F_u)); the sign of the second bracket makes the stick regime an anti-restoring
-    spring (yarn-model.md section 2.8)."""
+    spring (docs/PHYSICS.md section 5, item 1)."""
     half = wp.float64(0.5)
     coulomb = mu_n * wp.tanh(wp.float64(10.0) * delta)
     spring = kf * delta

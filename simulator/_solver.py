@@ -1,7 +1,7 @@
 """Linearized backward-Euler solver of the yarn-level model over the model's force terms.
 
 One step solves (M + h D + h^2 K) qdot+ = M qdot + h F(q) for the new velocities of all worlds, then
-q+ = q + h qdot+ and the friction anchors follow the sliding (yarn-model.md section 3). Everything specific
+q+ = q + h qdot+ and the friction anchors follow the sliding (docs/PHYSICS.md section 3). Everything specific
 to a physical term lives in its module under ``simulator/terms/``; this module only orders them:
 
 1. the ``Stage.SLIDING`` terms' forces (stretch, gravity, contact, bending, inertia) into ``force_slide``;
@@ -26,11 +26,11 @@ from materials import require_instance
 
 from ._assembled import AssembledOperator, seed_product
 from ._cg import ConjugateGradient
-from ._launch import ReductionLayout, vector_dot
+from ._launch import PlanCache, ReductionLayout, array_key, vector_dot
 from ._model import Model, State
 from ._precond import LinePreconditioner
 from ._reference import QUIRKS, reference_terms, requires_matrix_free
-from ._terms import Configuration, FrozenState, Launch, Stage, run_launches
+from ._terms import Configuration, FrozenState, Launch, Stage, Zero, run_launches
 from ._types import vec5d
 
 __all__ = ["OPERATORS", "SolverImplicit"]
@@ -120,9 +120,17 @@ class SolverImplicit:
         self.preconditioner = LinePreconditioner(model, terms=self.terms, workspaces=self.workspaces)
         self._default_control = model.control()
         self._dot_layout = ReductionLayout.for_device(dev, nodes)
+        self._plans = PlanCache(dev)
+        self._requested_operator = operator
         self.operator = "matrix_free" if requires_matrix_free(self.quirks) else operator
         self.assembled = (AssembledOperator(model, terms=self.terms, workspaces=self.workspaces)
                           if self.operator == "assembled" else None)
+
+    def like(self, model: Model) -> "SolverImplicit":
+        """A solver for ``model`` (e.g. a batch of perturbed worlds) with this solver's settings."""
+        return SolverImplicit(model, dt=self.dt, tolerance=self.tolerance, max_iterations=self.max_iterations,
+                              check_every=self.check_every, reference_quirks=self.quirks,
+                              operator=self._requested_operator, strict=self.strict)
 
     # -- settings and health of the linear solves ------------------------------------------------------
     @property
@@ -177,10 +185,15 @@ class SolverImplicit:
     def eval_forces(self, state: State, control=None) -> wp.array2d:
         """Evaluate all forces at ``state`` (no damping) into ``self.force`` and freeze the crossing state of
         the step (compression N, stick/slip indicators, normals). Returns ``self.force``."""
-        self.force.zero_()
-        self.frozen.force_slide.zero_()
-        run_launches(self.force_launches(self.configuration(state, control)), self.model.device)
+        c = self.configuration(state, control)
+        self._plans.run(("forces", *self._key(c)),
+                        lambda: [Zero(self.force), Zero(self.frozen.force_slide), *self.force_launches(c)])
         return self.force
+
+    @staticmethod
+    def _key(c: Configuration) -> tuple:
+        """The identities of the arrays a configuration's launches read."""
+        return array_key(c.q, c.qd, c.anchor, c.control.wind_velocity, c.control.pin_target)
 
     def implicit_force_launches(self, c: Configuration, out: wp.array2d) -> list[Launch]:
         """The launches of the implicit terms' forces at ``c`` (frozen crossing state) into ``out``."""
@@ -267,18 +280,23 @@ class SolverImplicit:
         h = self.dt if dt is None else float(dt)
         c = self.configuration(state_in, control)
         self.eval_forces(state_in, control)
-        # right-hand side M qdot + h F
-        self.rhs.zero_()
-        for term in self.terms:
-            run_launches(term.momentum_launches(m, c, state_in.qd, self.rhs, self.workspaces[term]), m.device)
-        wp.launch(assemble_rhs, dim=(m.world_count, m.node_count), inputs=[self.force, m.dof_mask, h],
-                  outputs=[self.rhs], device=m.device)
+        self._plans.run(("rhs", h, *self._key(c)), lambda: self._rhs_launches(c, h))  # M qdot + h F
         velocity = state_out.qd
         wp.copy(velocity, state_in.qd)
         self.solve(c, self.rhs, velocity, h)
-        wp.launch(integrate, dim=(m.world_count, m.node_count),
-                  inputs=[state_in.q, state_in.anchor, velocity, self.frozen.slide_rate, h],
-                  outputs=[state_out.q, state_out.anchor], device=m.device)
+        self._plans.run(("integrate", h, *self._key(c), *array_key(state_out.q, state_out.qd, state_out.anchor)),
+                        lambda: [Launch(integrate, (m.world_count, m.node_count),
+                                        [state_in.q, state_in.anchor, velocity, self.frozen.slide_rate, h],
+                                        [state_out.q, state_out.anchor])])
+
+    def _rhs_launches(self, c: Configuration, h: float) -> list:
+        """rhs = mask * (M qdot + h F) from the terms' momentum and the forces of ``eval_forces``."""
+        m = self.model
+        launches = [Zero(self.rhs)]
+        for term in self.terms:
+            launches += term.momentum_launches(m, c, c.qd, self.rhs, self.workspaces[term])
+        launches.append(Launch(assemble_rhs, (m.world_count, m.node_count), [self.force, m.dof_mask, h], [self.rhs]))
+        return launches
 
     def solve(self, c: Configuration, rhs: wp.array2d, velocity: wp.array2d, h: float | None = None) -> None:
         """Solve (M + hD + h^2 K) velocity = rhs at ``c`` with preconditioned CG, starting from ``velocity``.

@@ -10,6 +10,63 @@ from materials import CrossingProperties, YarnMaterial, require_finite, require_
 POSES = ("upright", "flat")
 
 
+def _keyframe_times(name: str, times) -> tuple[float, ...]:
+    times = tuple(require_range(f"{name}.times[{k}]", t, 0.0) for k, t in enumerate(times))
+    if not times:
+        raise ValueError(f"{name}.times is empty: expected at least one keyframe")
+    if any(b <= a for a, b in zip(times, times[1:], strict=False)):
+        raise ValueError(f"{name}.times = {list(times)} do not increase: expected strictly increasing times [s]")
+    return times
+
+
+def _vectors(name: str, values, count: int) -> tuple[tuple[float, float, float], ...]:
+    values = tuple(tuple(require_finite(f"{name}[{k}][{c}]", v) for c, v in enumerate(row))
+                   for k, row in enumerate(values))
+    if len(values) != count or any(len(row) != 3 for row in values):
+        raise ValueError(f"{name} has {len(values)} entries: expected one 3-vector per keyframe ({count})")
+    return values
+
+
+@dataclass(frozen=True)
+class PinPath:
+    """A keyframed motion of pinned nodes (a handle): the pin targets of ``nodes`` move together by ``offsets``
+    from their rest positions, piecewise linear in time, constant before the first and after the last keyframe.
+
+    Attributes:
+        nodes: the (i, j) nodes it moves (all pinned).
+        times: keyframe times [s], strictly increasing, >= 0.
+        offsets: displacement of the targets from rest at each keyframe [m], one 3-vector per time.
+    """
+
+    nodes: Sequence[tuple[int, int]]
+    times: Sequence[float]
+    offsets: Sequence[Sequence[float]]
+
+    def __post_init__(self):
+        object.__setattr__(self, "nodes", tuple((int(i), int(j)) for i, j in self.nodes))
+        if not self.nodes:
+            raise ValueError("a pin path needs at least one node")
+        object.__setattr__(self, "times", _keyframe_times("pin path", self.times))
+        object.__setattr__(self, "offsets", _vectors("pin path offsets", self.offsets, len(self.times)))
+
+
+@dataclass(frozen=True)
+class WindPath:
+    """A keyframed wind velocity [m/s], piecewise linear in time (constant outside the keyframes).
+
+    Attributes:
+        times: keyframe times [s], strictly increasing, >= 0.
+        velocities: the wind velocity at each keyframe [m/s], one 3-vector per time.
+    """
+
+    times: Sequence[float]
+    velocities: Sequence[Sequence[float]]
+
+    def __post_init__(self):
+        object.__setattr__(self, "times", _keyframe_times("wind path", self.times))
+        object.__setattr__(self, "velocities", _vectors("wind path velocities", self.velocities, len(self.times)))
+
+
 @dataclass(frozen=True)
 class ClothSpec:
     """One rectangular woven cloth: grid, yarns, weave, boundary conditions and environment.
@@ -33,6 +90,8 @@ class ClothSpec:
         wind_velocity: wind velocity [m/s].
         wind_density: wind pressure coefficient rho_w [kg/m^3] (normal force rho_w*A*|vn|*vn).
         wind_drag: tangential drag coefficient d_w [kg/(m^2*s)] (force d_w*A*vt).
+        pin_paths: keyframed motions of groups of pinned nodes (handles), see ``PinPath``.
+        wind_path: a keyframed wind velocity replacing ``wind_velocity``, or None.
     """
 
     nodes: tuple[int, int]
@@ -50,6 +109,8 @@ class ClothSpec:
     wind_velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
     wind_density: float = 0.0
     wind_drag: float = 0.0
+    pin_paths: Sequence[PinPath] = ()
+    wind_path: WindPath | None = None
 
     def __post_init__(self):
         width, height = (int(n) for n in self.nodes)
@@ -85,6 +146,14 @@ class ClothSpec:
         object.__setattr__(self, "pin_stiffness", require_positive("pin_stiffness", self.pin_stiffness))
         object.__setattr__(self, "wind_density", require_range("wind_density", self.wind_density, 0.0))
         object.__setattr__(self, "wind_drag", require_range("wind_drag", self.wind_drag, 0.0))
+        paths = tuple(self.pin_paths)
+        moved = [node for path in paths for node in path.nodes]
+        for node in moved:
+            if node not in pins:
+                raise ValueError(f"pin path node {node} is not pinned: expected pinned nodes (pins)")
+        if len(set(moved)) != len(moved):
+            raise ValueError("a node is moved by two pin paths: expected each pinned node in one path at most")
+        object.__setattr__(self, "pin_paths", paths)
 
     @property
     def node_count(self) -> int:

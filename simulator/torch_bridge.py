@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ._gradient import rollout_gradient, rollout_jvp
-from ._model import PARAMETER_ARRAYS, Model
+from ._model import Model
 from ._solver import SolverImplicit
 
 
@@ -40,9 +40,10 @@ class RolloutProblem:
                  tolerance: float = 1.0e-12):
         if model.world_count != 1:
             raise ValueError(f"RolloutProblem needs a single-world model, got {model.world_count} worlds")
-        unknown = [name for name in parameters if name not in PARAMETER_ARRAYS]
+        unknown = [name for name in parameters if name not in model.parameter_names]
         if unknown or not parameters:
-            raise ValueError(f"parameters {unknown or '[]'} invalid: expected names from {', '.join(PARAMETER_ARRAYS)}")
+            raise ValueError(f"parameters {unknown or '[]'} invalid: expected names from "
+                             f"{', '.join(model.parameter_names)}")
         self.model = model
         self.make_loss = make_loss
         self.loss = make_loss(model)
@@ -55,6 +56,7 @@ class RolloutProblem:
 
     @property
     def dim(self) -> int:
+        """Number of multipliers theta."""
         return len(self.parameters)
 
     def apply(self, theta: np.ndarray) -> None:
@@ -63,6 +65,7 @@ class RolloutProblem:
             self.model.set_parameter(name, value * self.reference[name])
 
     def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """The loss at multipliers ``theta`` and its exact gradient (reverse mode) [dim]."""
         self.apply(theta)
         result = rollout_gradient(self.model, self.solver, self.loss, steps=self.steps)
         grads = result.parameters.numpy()
@@ -75,8 +78,7 @@ class RolloutProblem:
         tangents = np.atleast_2d(np.asarray(tangents, dtype=np.float64))
         arrays = {name: tangents[:, k].reshape(-1, *([1] * (self.reference[name].ndim - 1)))
                   * self.reference[name][0][None] for k, name in enumerate(self.parameters)}
-        result = rollout_jvp(self.model, self.make_loss, steps=self.steps, tangents=arrays, dt=self.dt,
-                             tolerance=self.tolerance)
+        result = rollout_jvp(self.model, self.solver, self.make_loss, steps=self.steps, tangents=arrays)
         return result.loss, result.jvp
 
 

@@ -127,7 +127,7 @@ def gradient_error(model, name: str, *, steps=6, relative_step=1e-5, dt=1e-3) ->
     scaled as a whole (p -> p (1 + t)), with L a trajectory loss against a rollout of slightly changed
     positions."""
     solver = simulator.SolverImplicit(model, dt=dt, tolerance=1e-13, max_iterations=3000)
-    target = simulator.rollout(model, solver, steps=steps)["x"][:, 1:] + 2e-6
+    target = simulator.rollout(model, solver, steps=steps).x[:, 1:] + 2e-6
     loss = simulator.TrajectoryLoss(model, steps=list(range(1, steps + 1)), positions=target)
     base = model.parameter(name)
     result = simulator.rollout_gradient(model, solver, loss, steps=steps)

@@ -255,7 +255,7 @@ class FakeEngine:
         self.fail_at, self.interrupt_at = fail_at, interrupt_at
         monkeypatch.setattr(scenes, "estimate_memory", lambda scene, *, worlds: scenes.MemoryEstimate(1000, 1000))
         monkeypatch.setattr(simulator, "build_model", self.build_model)
-        monkeypatch.setattr(simulator, "SolverImplicit", lambda model, *, dt: {"dt": dt})
+        monkeypatch.setattr(simulator, "SolverImplicit", lambda model, *, dt, **options: {"dt": dt})
         monkeypatch.setattr(simulator, "rollout", self.rollout)
 
     def build_model(self, specs, *, device=None):
@@ -277,14 +277,14 @@ class FakeEngine:
         k = np.asarray(frames, dtype=float)
         x = x0[:, None] + np.array([0.0, 0.0, -1e-3])[None, None, None, None] * k[None, :, None, None, None]
         u = np.zeros((*x.shape[:-1], 2))
-        return {
-            "x": x,
-            "u": u,
-            "xdot": np.zeros_like(x),
-            "udot": np.zeros_like(u),
-            "t": k * solver["dt"],
-            "iterations": np.full((steps, len(model)), 7),
-        }
+        health = simulator.SolveHealth()
+        for step in range(1, steps + 1):
+            health.steps.append(step)
+            health.iterations.append(np.full(len(model), 7))
+            health.residual.append(np.full(len(model), 1e-7))
+            health.converged.append(np.ones(len(model), dtype=bool))
+        return simulator.Rollout(x=x, u=u, xdot=np.zeros_like(x), udot=np.zeros_like(u), t=k * solver["dt"],
+                                 health=health)
 
 
 def test_simulate_writes_trajectory_and_summary_with_progress(tiny_scene, tmp_path, monkeypatch, capsys):

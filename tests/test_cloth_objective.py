@@ -28,7 +28,7 @@ def synthetic(scene: scenes.Scene, steps: int, *, save_every: int = 1) -> scenes
     model = simulator.build_model(scenes.build_spec(scene), device="cpu")
     frames = simulator.rollout(model, simulator.SolverImplicit(model, dt=scene.simulation.dt, tolerance=1e-12),
                                steps=steps, save_every=save_every)
-    return scenes.Trajectory(x=frames["x"], u=frames["u"], t=frames["t"], scene_json=scenes.scene_to_json(scene),
+    return scenes.Trajectory(x=frames.x, u=frames.u, t=frames.t, scene_json=scenes.scene_to_json(scene),
                              path="synthetic.npz")
 
 

@@ -86,9 +86,9 @@ def test_the_gpu_reduction_layout_gives_the_cpu_results_when_run_in_blocks_of_25
         model.set_parameter("segment_stretch_stiffness", stiffness * np.array([1.0, 0.6, 1.7])[:, None])
         solver = simulator.SolverImplicit(model, dt=1e-3, tolerance=1e-12, operator=operator)
         frames = simulator.rollout(model, solver, steps=6)
-        loss = simulator.TrajectoryLoss(model, steps=[3, 6], positions=frames["x"][:, [3, 6]] + 1e-5)
+        loss = simulator.TrajectoryLoss(model, steps=[3, 6], positions=frames.x[:, [3, 6]] + 1e-5)
         grad = simulator.rollout_gradient(model, solver, loss, steps=6)
-        return frames["x"], grad.loss, grad.parameters.numpy()["segment_stretch_stiffness"]
+        return frames.x, grad.loss, grad.parameters.numpy()["segment_stretch_stiffness"]
 
     for operator in ("assembled", "matrix_free"):
         reference = run(operator)

@@ -121,11 +121,11 @@ def test_the_new_term_changes_the_motion_and_both_operators_agree():
     for term_class, operator in ((Tether, "assembled"), (MatrixFreeTether, "assembled"), (Tether, "matrix_free")):
         model, term = tethered_model(term_class)
         solver = simulator.SolverImplicit(model, dt=1e-3, tolerance=1e-12, operator=operator)
-        finals[(term_class.__name__, operator)] = simulator.rollout(model, solver, steps=30)["x"][0, -1]
+        finals[(term_class.__name__, operator)] = simulator.rollout(model, solver, steps=30).x[0, -1]
     reference = finals[("Tether", "matrix_free")]
     for key, x in finals.items():
         np.testing.assert_allclose(x, reference, rtol=0.0, atol=1e-12, err_msg=str(key))
     free = simulator.build_model(hanging_spec((6, 5), pins=[(0, 0)]))
-    untethered = simulator.rollout(free, simulator.SolverImplicit(free, dt=1e-3, tolerance=1e-12), steps=30)["x"][0, -1]
+    untethered = simulator.rollout(free, simulator.SolverImplicit(free, dt=1e-3, tolerance=1e-12), steps=30).x[0, -1]
     node = (7 % 6, 7 // 6)
     assert np.abs(untethered[node] - reference[node]).max() > 1e-6

@@ -21,8 +21,8 @@ def test_reference_scene_stays_symmetric_finite_and_pinned():
     the pins hold, the cloth moves (wind and gravity), and the left-right mirror symmetry holds to 1e-9 m."""
     spec = hanging_spec((17, 17))
     model, result = run(spec, 500)
-    x = result["x"][0]
-    assert np.isfinite(x).all() and np.isfinite(result["u"]).all()
+    x = result.x[0]
+    assert np.isfinite(x).all() and np.isfinite(result.u).all()
     displacement = np.linalg.norm(x[-1] - x[0], axis=-1)
     assert displacement.max() > 1e-3, "the cloth should swing by millimetres in 0.5 s"
     for i, j in spec.pins:
@@ -38,7 +38,7 @@ def test_yarn_length_is_conserved():
     """Yarn ends do not slide, so the material length of every yarn (sum of its segment lengths ds) is
     conserved exactly while the crossings slide."""
     model, result = run(hanging_spec((6, 5)), 40)
-    u = result["u"][0]  # [F, W, H, 2]
+    u = result.u[0]  # [F, W, H, 2]
     assert np.abs(u[:, 1:-1, 1:-1] - u[0, 1:-1, 1:-1]).max() > 0.0, "crossings should slide"
     warp_lengths = (np.diff(u[..., 0], axis=1)).sum(axis=1)  # [F, H]
     weft_lengths = (np.diff(u[..., 1], axis=2)).sum(axis=2)  # [F, W]
@@ -60,9 +60,10 @@ def test_batched_worlds_equal_separate_runs():
     for b, spec in enumerate(specs):
         _, single = run(spec, 15)
         for key in ("x", "u", "xdot", "udot"):
-            np.testing.assert_allclose(batched[key][b], single[key][0], rtol=0, atol=1e-15, err_msg=key)
-        np.testing.assert_array_equal(batched["iterations"][:, b], single["iterations"][:, 0])
-    assert np.abs(batched["x"][0] - batched["x"][1]).max() > 1e-7, "worlds with other parameters must differ"
+            np.testing.assert_allclose(getattr(batched, key)[b], getattr(single, key)[0], rtol=0, atol=1e-15,
+                                       err_msg=key)
+        np.testing.assert_array_equal(batched.iterations[:, b], single.iterations[:, 0])
+    assert np.abs(batched.x[0] - batched.x[1]).max() > 1e-7, "worlds with other parameters must differ"
 
 
 def test_free_fall_of_an_unpinned_cloth():
@@ -71,7 +72,7 @@ def test_free_fall_of_an_unpinned_cloth():
     spec = hanging_spec((5, 5), pins=[], wind=(0.0, 0.0, 0.0), wind_density=0.0, wind_drag=0.0, pose="flat")
     steps, h = 20, 1e-3
     model, result = run(spec, steps, dt=h, tolerance=1e-12)
-    drop = result["x"][0, -1, ..., 2] - result["x"][0, 0, ..., 2]
+    drop = result.x[0, -1, ..., 2] - result.x[0, 0, ..., 2]
     expected = -9.8 * h * h * steps * (steps + 1) / 2
     np.testing.assert_allclose(drop, expected, rtol=1e-9)
 
@@ -117,7 +118,7 @@ def test_cpu_and_cuda_agree():
     for device in ("cpu", "cuda:0"):
         model = simulator.build_model(spec, device=device)
         solver = simulator.SolverImplicit(model, dt=1e-3, tolerance=1e-12)
-        results[device] = simulator.rollout(model, solver, steps=50)["x"]
+        results[device] = simulator.rollout(model, solver, steps=50).x
     scale = np.abs(results["cpu"] - results["cpu"][:, :1]).max()
     assert np.abs(results["cpu"] - results["cuda:0"]).max() <= 1e-9 * max(scale, 1e-3)
 
@@ -128,8 +129,8 @@ def test_step_without_host_checks_matches_and_is_capturable_on_cuda():
     spec = hanging_spec((6, 5))
     _, adaptive = run(spec, 10)
     _, fixed = run(spec, 10, check_every=0, max_iterations=120)
-    np.testing.assert_array_equal(fixed["x"], adaptive["x"])
-    np.testing.assert_array_equal(fixed["iterations"], adaptive["iterations"])
+    np.testing.assert_array_equal(fixed.x, adaptive.x)
+    np.testing.assert_array_equal(fixed.iterations, adaptive.iterations)
     if not wp.is_cuda_available():
         return
     model = simulator.build_model(spec, device="cuda:0")

@@ -1,6 +1,7 @@
 """Estimators on bilevel toys: ridge regression trained by T unrolled gradient-descent steps.
 
-Inner problem (estimators.md A.1, A.9): w_0 = 0, w_t = w_{t−1} − η·[Xᵀ(s ⊙ (Xw − y))/n + λ ⊙ w],
+Inner problem (the unrolled bilevel setting of (FG)²U, Shen et al. NeurIPS 2024):
+w_0 = 0, w_t = w_{t−1} − η·[Xᵀ(s ⊙ (Xw − y))/n + λ ⊙ w],
 with per-example weights s and per-feature ridge coefficients λ set by the meta parameters φ.
 
 Facts checked:

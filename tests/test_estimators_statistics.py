@@ -2,7 +2,7 @@
 
 h(θ) = ½θᵀAθ + Σ log cosh θ_i + cᵀθ,  ∇h = Aθ + tanh θ + c,  N = 10.
 
-Facts checked (estimators.md A.3, A.5):
+Facts checked (the forward-gradient variance law of Shen et al., NeurIPS 2024, and Baydin et al. 2022):
 - ForwardGradient is unbiased: the mean of R estimates is within Monte-Carlo error of ∇h.
 - Its error obeys E‖ĝ − ∇h‖² = c_dist/b·‖∇h‖², c = N−1 (Rademacher, coordinate) or N+1 (Gaussian).
 - ZerothOrder with the same directions tends to the forward-gradient estimate like μ² (central)

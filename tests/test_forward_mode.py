@@ -26,8 +26,8 @@ def test_forward_mode_matches_reverse_mode():
     frames = perturbed_truth(spec, steps)
 
     def make_loss(model):
-        return simulator.TrajectoryLoss(model, steps=observed, positions=frames["x"][:, observed],
-                                        sliding=frames["u"][:, observed])
+        return simulator.TrajectoryLoss(model, steps=observed, positions=frames.x[:, observed],
+                                        sliding=frames.u[:, observed])
 
     model = simulator.build_model(spec)
     solver = simulator.SolverImplicit(model, dt=1e-3, tolerance=1e-13, max_iterations=3000)
@@ -45,7 +45,8 @@ def test_forward_mode_matches_reverse_mode():
     tangents[simulator.INITIAL_STATE] = rng.normal(size=(k, model.node_count, 5)) * 1e-3
     expected += (reverse.initial_state.q.numpy()[0][None] * tangents[simulator.INITIAL_STATE] * mask[None]).reshape(
         k, -1).sum(axis=1)
-    forward = simulator.rollout_jvp(model, make_loss, steps=steps, tangents=tangents, dt=1e-3)
+    forward = simulator.rollout_jvp(model, simulator.SolverImplicit(model, dt=1e-3, tolerance=1e-12), make_loss,
+                                    steps=steps, tangents=tangents)
     assert forward.loss == pytest.approx(float(reverse.loss[0]), rel=1e-12)
     error = np.abs(forward.jvp - expected) / np.abs(expected)
     assert error.max() <= 1e-6, f"forward {forward.jvp} vs reverse {expected}: {error}"
@@ -57,7 +58,7 @@ def problem():
     frames = perturbed_truth(spec, 10, seed=3)
     model = simulator.build_model(spec)
     return RolloutProblem(
-        model, lambda m: simulator.TrajectoryLoss(m, steps=[5, 10], positions=frames["x"][:, [5, 10]]),
+        model, lambda m: simulator.TrajectoryLoss(m, steps=[5, 10], positions=frames.x[:, [5, 10]]),
         steps=10, parameters=["segment_density", "segment_stretch_stiffness", "triple_bend_stiffness",
                               "wind_density"], dt=1e-3)
 
@@ -85,4 +86,5 @@ def test_torch_func_jvp_and_batched_jvps_agree(problem):
 def test_rollout_jvp_rejects_bad_tangents():
     model = simulator.build_model(hanging_spec((5, 5)))
     with pytest.raises(ValueError, match="unknown tangent names"):
-        simulator.rollout_jvp(model, None, steps=1, tangents={"young": np.zeros((1, 3))}, dt=1e-3)
+        simulator.rollout_jvp(model, simulator.SolverImplicit(model, dt=1e-3), None, steps=1,
+                              tangents={"young": np.zeros((1, 3))})

@@ -60,7 +60,7 @@ def reference_problem():
         truth.set_parameter(name, value * rng.uniform(0.95, 1.05, size=value.shape))
     frames = simulator.rollout(truth, simulator.SolverImplicit(truth, dt=1e-3, tolerance=1e-13), steps=steps)
     observed = list(range(0, steps + 1, 5))
-    positions, sliding = frames["x"][:, observed], frames["u"][:, observed]
+    positions, sliding = frames.x[:, observed], frames.u[:, observed]
     losses = {
         "positions": simulator.TrajectoryLoss(model, steps=observed, positions=positions),
         "sliding": simulator.TrajectoryLoss(model, steps=observed, positions=positions, sliding=sliding,
@@ -119,8 +119,8 @@ def test_checkpointed_and_plain_backward_passes_agree():
     solver = simulator.SolverImplicit(model, dt=1e-3, tolerance=1e-12)
     steps = 30
     frames = simulator.rollout(model, solver, steps=steps)
-    loss = simulator.TrajectoryLoss(model, steps=[10, 20, 30], positions=frames["x"][:, [10, 20, 30]] + 1e-5,
-                                    sliding=frames["u"][:, [10, 20, 30]] + 1e-8)
+    loss = simulator.TrajectoryLoss(model, steps=[10, 20, 30], positions=frames.x[:, [10, 20, 30]] + 1e-5,
+                                    sliding=frames.u[:, [10, 20, 30]] + 1e-8)
     results = [simulator.rollout_gradient(model, solver, loss, steps=steps, checkpoint_every=k)
                for k in (1, None, steps)]
     assert results[1].checkpoint_every == 6
@@ -162,7 +162,7 @@ def test_truncated_backpropagation_sums_the_windows_restarted_from_fixed_states(
     steps = 12
     frames = simulator.rollout(model, solver, steps=steps)
     observed = list(range(1, steps + 1))
-    targets = frames["x"][:, observed] + 1e-5
+    targets = frames.x[:, observed] + 1e-5
 
     def loss_over(first, last):
         """Loss of frames first..last, with step indices counted from ``first - 1``."""

@@ -1,4 +1,5 @@
-"""PNM and AdaPNM (Xie et al., ICML 2021) against the update rules of estimators.md B.1, B.2, B.5 and B.6."""
+"""PNM and AdaPNM (Xie et al., ICML 2021) against the update rules of the paper (Algorithms 1 and 2: alternating
+positive and negative momentum buffers, their combination with gamma, and AdaPNM's Adam-style scaling)."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def relative_rms(simulated, observed, initial):
 @pytest.mark.parametrize("name", ["plain_10x10", "plain_17x17"])
 def test_original_behaviour_reproduces_reference_trajectory(name):
     result, observed = simulate_reference(name)
-    x, u = result["x"][0], result["u"][0]
+    x, u = result.x[0], result.u[0]
     xr, ur = observed.x[0], observed.u[0]
     overall = relative_rms(x, xr, xr[:1])
     final = relative_rms(x[-1], xr[-1], xr[0])

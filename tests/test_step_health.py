@@ -77,7 +77,7 @@ def test_fast_rigid_motion_is_not_mistaken_for_an_unresolved_step():
     qd[..., 2] = -10.0  # 10 m/s down: 10 mm = 10 spacings per 1 ms step
     state.qd.assign(qd)
     result = simulator.rollout(model, simulator.SolverImplicit(model, dt=1e-3), steps=5, state=state)
-    fall = result["x"][0, -1, ..., 2] - result["x"][0, 0, ..., 2]
+    fall = result.x[0, -1, ..., 2] - result.x[0, 0, ..., 2]
     assert np.all(fall < -0.05)
 
 

@@ -68,6 +68,11 @@ def run(args) -> int:
               f"{row.central_differences:>14.7e} {row.adjoint_vs_central:>11.1e} {row.tangent_vs_adjoint:>11.1e}")
     for line in _COLUMNS:
         print(f"  {line}")
+    if result.unconverged:
+        print(f"warpweave: warning: {result.unconverged} linear solve(s) did not converge (forward "
+              f"{result.solver['forward']['unconverged']}, adjoint {result.solver['adjoint']['unconverged']}; worst "
+              f"relative residual {max(p['worst_residual'] for p in result.solver.values()):.3g}): these gradients "
+              "are not to be trusted", file=sys.stderr)
     with scenes.atomic_path(out / "gradcheck.json") as tmp:
         tmp.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     print(f"{'all agree' if result.passed else 'DISAGREEMENT'}; wrote {out / 'gradcheck.json'}")

@@ -35,6 +35,9 @@ def add_parser(commands):
     )
     parser.add_argument("--out", metavar="DIR", help="output folder (default: out/<scene name>)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no final message")
+    parser.add_argument("--strict", action="store_true",
+                        help="stop (exit status 1, nothing written) at the first linear solve that does not reach "
+                        "its tolerance, instead of counting it in summary.json")
     parser.set_defaults(run=run)
     return parser
 
@@ -72,7 +75,7 @@ def run(args) -> int:
         )
         bar = ProgressBar(label="simulate")
     try:
-        result = scenes.simulate_scene(scene, worlds=args.worlds, progress=bar)
+        result = scenes.simulate_scene(scene, worlds=args.worlds, progress=bar, strict=args.strict)
     finally:
         if bar is not None:
             bar.close()
@@ -89,6 +92,10 @@ def run(args) -> int:
     summary = _summary(args.scene, scene, result, worlds=args.worlds)
     with scenes.atomic_path(out_dir / "summary.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    if result.health.unconverged:
+        print(f"warpweave: warning: {result.health.unconverged} linear solve(s) of (step, world) did not reach the "
+              f"tolerance {scene.simulation.tolerance:g} (worst relative residual {result.health.worst_residual:.3g});"
+              " raise simulation.max_iterations or lower dt (--strict stops at the first)", file=sys.stderr)
     if not args.quiet:
         print(
             f"wrote {path} ({trajectory.frames} frames x {trajectory.worlds} world(s)) and "
@@ -121,6 +128,8 @@ def _summary(scene_path: str, scene, result, *, worlds: int) -> dict:
         "world_steps_per_second": result.steps_per_second * worlds,
         "solver_iterations_mean": float(iterations.mean()) if iterations.size else 0.0,
         "solver_iterations_max": int(iterations.max()) if iterations.size else 0,
+        "solver": {"tolerance": scene.simulation.tolerance, "max_iterations": scene.simulation.max_iterations,
+                   **result.health.summary()},
         "warpweave_version": _version(),
         "python": platform.python_version(),
     }

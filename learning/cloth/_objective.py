@@ -39,13 +39,10 @@ def observed_states(model: simulator.Model, solver: simulator.SolverImplicit, st
     """
     wanted = {int(t): k for k, t in enumerate(steps)}
     out = np.empty((model.world_count, len(wanted), model.node_count, 5))
-    monitor = simulator.StepMonitor(model, dt=solver.dt)
-    current, scratch = model.state(), model.state()
-    for t in range(max(wanted) + 1):
-        if t > 0:
-            solver.step(current, scratch)
-            current, scratch = scratch, current
-            monitor.check(scratch, current, t)
+    start = model.state()
+    if 0 in wanted:
+        out[:, wanted[0]] = start.q.numpy()
+    for t, _previous, current in simulator.advance(model, solver, steps=max(wanted), state=start):
         if t in wanted:
             out[:, wanted[t]] = current.q.numpy()
     return out

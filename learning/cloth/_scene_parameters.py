@@ -24,17 +24,20 @@ class ParameterTarget:
     """The elements of one model parameter array that a scene parameter sets.
 
     Attributes:
-        array: a name of ``simulator.PARAMETER_ARRAYS``.
-        elements: indices along the array's element axis (after the world axis); empty for
-            per-world scalars (``wind_density``).
-        component: the vector component (0, 1, 2) for per-world vectors (``gravity``), else None.
+        array: a name of ``simulator.Model.parameter_names``.
+        index: where in the array after its world axis: () for a per-world scalar (``wind_density``),
+            (component,) for a per-world vector (``gravity``), (elements,) for per-element values, and
+            (elements, component) for one component of per-element vectors (keyframes).
         factor: array value per unit of the scene parameter (pi R^2 [m^2] for moduli, else 1).
     """
 
     array: str
-    elements: np.ndarray
-    component: int | None
+    index: tuple
     factor: float
+
+    def select(self) -> tuple:
+        """The numpy index of the owned entries in an array with a leading world axis."""
+        return (slice(None), *self.index)
 
 
 def resolve_names(scene: scenes.Scene, names) -> tuple[str, ...]:
@@ -43,7 +46,7 @@ def resolve_names(scene: scenes.Scene, names) -> tuple[str, ...]:
     Raises:
         FitError: no name, a repeated one, an unknown one (with a suggestion) or one that cannot be fitted.
     """
-    names = tuple(canonical_name(n) for n in names)
+    names = scenes.expand_names(scene, names)
     if not names:
         raise FitError("no parameters to fit: expected at least one name, e.g. weave.shear_modulus")
     allowed = fittable_names(scene)
@@ -99,13 +102,8 @@ class SceneParameters:
         arrays = {name: np.repeat(base[name], worlds, axis=0) for name in self.arrays}
         for k, target in enumerate(self.targets):
             array = arrays[target.array]
-            scaled = target.factor * values[:, k]
-            if target.component is not None:
-                array[:, target.component] = scaled
-            elif array.ndim == 1:
-                array[:] = scaled
-            else:
-                array[:, target.elements] = scaled[:, None]
+            owned = array[target.select()]
+            array[target.select()] = (target.factor * values[:, k]).reshape(-1, *([1] * (owned.ndim - 1)))
         for name, array in arrays.items():
             model.set_parameter(name, array)
 
@@ -113,15 +111,20 @@ class SceneParameters:
         """Gradients with respect to the scene parameters [B, N] from per-element ones ({array: [B, ...]})."""
         columns = []
         for target in self.targets:
-            grad = np.asarray(gradients[target.array])
-            if target.component is not None:
-                column = grad[:, target.component]
-            elif grad.ndim == 1:
-                column = grad
-            else:
-                column = grad[:, target.elements].sum(axis=1)
-            columns.append(target.factor * column)
+            owned = np.asarray(gradients[target.array])[target.select()]
+            columns.append(target.factor * owned.reshape(owned.shape[0], -1).sum(axis=1))
         return np.stack(columns, axis=1)
+
+    def tangents(self, base: dict[str, np.ndarray], which=None) -> dict[str, np.ndarray]:
+        """Unit tangents in array space, one per parameter k in ``which`` (default all): {array: [k, ...]}
+        with the factor of parameter k on the entries it owns (the direction d(arrays)/d(value_k))."""
+        chosen = range(len(self)) if which is None else [k for k in range(len(self)) if which[k]]
+        out = {}
+        for row, k in enumerate(chosen):
+            target = self.targets[k]
+            array = out.setdefault(target.array, np.zeros((len(chosen), *base[target.array].shape[1:])))
+            array[(row, *target.index)] = target.factor
+        return out
 
     def with_values(self, values) -> scenes.Scene:
         """The scene with the parameters set to ``values`` [N] (validated)."""
@@ -131,18 +134,30 @@ class SceneParameters:
 def _target(scene: scenes.Scene, name: str, model: simulator.Model) -> ParameterTarget:
     where = fittable_parameter(name)
     factor = np.pi * scene.cloth.yarn_radius**2 if where.cross_section else 1.0
-    empty = np.zeros(0, dtype=np.int64)
+    component = int(name.rsplit(".", 1)[1]) if where.family in ("vector", "keyframe") else None
     if where.family == "vector":
-        return ParameterTarget(where.array, empty, int(name.rsplit(".", 1)[1]), factor)
+        return ParameterTarget(where.array, (component,), factor)
     if where.family == "world":
-        return ParameterTarget(where.array, empty, None, factor)
+        return ParameterTarget(where.array, (), factor)
+    if where.family == "keyframe":
+        return ParameterTarget(where.array, (np.array([_keyframe_index(scene, name)]), component), factor)
     if name.startswith("materials."):
         segment = where.family == "segment"
         axis = model.segment_axis_np if segment else model.triple_axis_np
         yarn = np.asarray(model.segment_yarn_np if segment else model.triple_yarn_np)
         warp, weft = scene.warp_material_names(), scene.weft_material_names()
         owner = np.array([(warp if a == 0 else weft)[y] for a, y in zip(axis, yarn, strict=True)])
-        return ParameterTarget(where.array, np.flatnonzero(owner == name.split(".")[1]), None, factor)
+        return ParameterTarget(where.array, (np.flatnonzero(owner == name.split(".")[1]),), factor)
     if where.array == "node_pin_stiffness":
-        return ParameterTarget(where.array, np.flatnonzero(model.parameter(where.array)[0] > 0.0), None, factor)
-    return ParameterTarget(where.array, np.arange(model.parameter(where.array).shape[1]), None, factor)
+        return ParameterTarget(where.array, (np.flatnonzero(model.parameter(where.array)[0] > 0.0),), factor)
+    return ParameterTarget(where.array, (np.arange(model.parameter(where.array).shape[1]),), factor)
+
+
+def _keyframe_index(scene: scenes.Scene, name: str) -> int:
+    """Index of a keyframe in the model's keyframe arrays: the pin paths' keyframes follow one another in the
+    order of the scene's pin groups that have a path; the wind path's are its own."""
+    parts = name.replace("[", ".").replace("]", "").split(".")
+    if parts[0] == "wind":
+        return int(parts[2])
+    group, frame = int(parts[1]), int(parts[3])
+    return sum(len(g.path) for g in scene.pins[:group]) + frame

@@ -36,7 +36,7 @@ def rollout_case(specs, *, steps: int, frames, **solver_options) -> dict[str, np
     model = simulator.build_model(list(specs), device="cpu")
     solver = simulator.SolverImplicit(model, dt=1e-3, tolerance=1e-13, max_iterations=3000, **solver_options)
     result = simulator.rollout(model, solver, steps=steps)
-    return {"x": result["x"][:, frames], "u": result["u"][:, frames]}
+    return {"x": result.x[:, frames], "u": result.u[:, frames]}
 
 
 def gradient_case() -> dict[str, np.ndarray]:
@@ -44,7 +44,7 @@ def gradient_case() -> dict[str, np.ndarray]:
     spec = example("hanging_wind", **{"cloth.nodes": [6, 6]})
     model = simulator.build_model(spec, device="cpu")
     solver = simulator.SolverImplicit(model, dt=1e-3, tolerance=1e-12)
-    target = simulator.rollout(model, solver, steps=15)["x"][:, [5, 10, 15]] + 1e-5
+    target = simulator.rollout(model, solver, steps=15).x[:, [5, 10, 15]] + 1e-5
     loss = simulator.TrajectoryLoss(model, steps=[5, 10, 15], positions=target)
     result = simulator.rollout_gradient(model, solver, loss, steps=15)
     grads = result.parameters.numpy()
