@@ -50,6 +50,7 @@ _ORIGIN = {
     "FrozenState": "._terms",
     "Launch": "._terms",
     "Stage": "._terms",
+    "Contacts": "._contacts",
     "Control": "._control",
     "ControlAdjoint": "._control",
     "ControlSchedule": "._control",

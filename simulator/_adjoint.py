@@ -136,7 +136,8 @@ class StepAdjoint:
         return [launch.adjoint_of(adjoints, zero_output=self.zero5) for launch in launches]
 
     def backward(self, state_in: State, state_out: State, adj_out: StateAdjoint, adj_in: StateAdjoint,
-                 grads: ModelGradient, *, control=None, adj_control=None, dt: float | None = None) -> None:
+                 grads: ModelGradient, *, control=None, adj_control=None, contacts=None,
+                 dt: float | None = None) -> None:
         """Given the adjoints of ``state_out`` (the step's result from ``state_in`` with ``control``), overwrite
         ``adj_in`` with the adjoints of ``state_in``, add the parameter adjoints into ``grads`` and, for a
         control of its own (not the model's constants), the control adjoints into ``adj_control``."""
@@ -145,8 +146,8 @@ class StepAdjoint:
         dev = model.device
         nodes = (model.world_count, model.node_count)
         q, qd, anchor, v = state_in.q, state_in.qd, state_in.anchor, state_out.qd
-        solver.eval_forces(state_in, control)
-        c = solver.configuration(state_in, control)
+        solver.eval_forces(state_in, control, contacts)
+        c = solver.configuration(state_in, control, contacts)
         frozen = solver.frozen
         for arr in (self.adj_force, self.adj_force_slide, self.adj_velocity, self.lam, self.adj_normal,
                     self.adj_compression, self.adj_stick, self.adj_slide):

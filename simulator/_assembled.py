@@ -23,7 +23,7 @@ import numpy as np
 import warp as wp
 
 from ._hessians import element_families, gather_local, vec7d
-from ._launch import LaunchCache, PlanCache, ReductionLayout, array_key, vector_dot
+from ._launch import LaunchCache, PlanCache, ReductionLayout, vector_dot
 from ._terms import Launch, Zero, run_launches
 from ._types import vec5d
 
@@ -172,8 +172,7 @@ class AssembledOperator:
     def assemble(self, c, h: float) -> None:
         """Build A at the configuration ``c`` (``simulator.Configuration``, its frozen state filled) for time
         step h [s]."""
-        key = (h, *array_key(c.q, c.qd, c.anchor, c.control.wind_velocity, c.control.pin_target))
-        self._plans.run(key, lambda: self._assembly_launches(c, h))
+        self._plans.run((h, *c.key()), lambda: self._assembly_launches(c, h))
         self._configuration = c
         self._h = h
 
@@ -198,6 +197,8 @@ class AssembledOperator:
                 matrix_free.append(term)
             else:
                 launches += blocks
+        if c.contacts is not None:
+            launches.append(c.contacts.diagonal_launch(self.blocks))
         self._matrix_free = tuple(matrix_free)
         return launches
 
@@ -212,19 +213,21 @@ class AssembledOperator:
         m = self.model
         width, height = m.nodes
         layout = self._layout
-        fused = dot is not None and not self._matrix_free
+        c, h = self._configuration, self._h
+        fused = dot is not None and not self._matrix_free and c.contacts is None
         self._launcher.launch(block_product, (m.world_count, layout.threads),
                               [self.blocks, p, self.offsets, width, height, layout.span, int(fused)],
                               [out, dot if fused else self._no_dot], block_dim=layout.block_dim)
-        if not self._matrix_free:
-            return
-        c, h = self._configuration, self._h
-        seed_product(p, h, seed, m)
-        for term in self._matrix_free:
-            ws = self.workspaces[term]
-            run_launches(term.linear_product_launches(m, c, p, h, out, ws), m.device)
-            run_launches(term.stiffness_product_launches(m, c, p, h, seed, out, ws), m.device)
-        if dot is not None:
+        if c.contacts is not None:
+            contact = c.contacts.product_launch(p, out)
+            self._launcher.launch(contact.kernel, contact.dim, contact.inputs, contact.outputs)
+        if self._matrix_free:
+            seed_product(p, h, seed, m)
+            for term in self._matrix_free:
+                ws = self.workspaces[term]
+                run_launches(term.linear_product_launches(m, c, p, h, out, ws), m.device)
+                run_launches(term.stiffness_product_launches(m, c, p, h, seed, out, ws), m.device)
+        if dot is not None and not fused:
             self._launcher.launch(vector_dot, (m.world_count, layout.threads), [p, out, m.node_count, layout.span],
                                   [dot], block_dim=layout.block_dim)
 

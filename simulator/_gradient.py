@@ -45,7 +45,7 @@ class RolloutGradient:
 
 def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, state: State | None = None,
                      checkpoint_every: int | None = None, truncate_every: int | None = None,
-                     perturbation: float = 1.0e-6) -> RolloutGradient:
+                     perturbation: float = 1.0e-6, contacts=None) -> RolloutGradient:
     """Loss of a ``steps``-step rollout and its gradient by reverse mode with segment checkpointing.
 
     Only the states at the start of every segment of ``checkpoint_every`` steps (default ceil(sqrt(steps)))
@@ -63,6 +63,7 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
             the loss of any frame through 1 to s steps; the initial-state gradient is that of the first
             window. A biased gradient at the same cost; s ≥ steps is exact.
         perturbation: relative size of the central difference used for the stiffness derivative.
+        contacts: interactions outside the grid stencil given to every step (``simulator.Contacts``), or None.
 
     Raises:
         SimulationError: a non-finite or unresolved step, or (strict solver) an unconverged forward or adjoint
@@ -83,7 +84,7 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
     checkpoints = {0: start}
     health = SolveHealth()
     total = loss.value(0, start)
-    for t, _previous, current in advance(model, solver, steps=steps, state=start, health=health):
+    for t, _previous, current in advance(model, solver, steps=steps, state=start, health=health, contacts=contacts):
         total = total + loss.value(t, current)
         if t % segment == 0 and t < steps:
             checkpoints[t] = model.state()
@@ -102,7 +103,8 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
     for seg_start in sorted(checkpoints, reverse=True):
         seg_end = min(seg_start + segment, steps)
         buffers[0].assign(checkpoints[seg_start])
-        for _ in advance(model, solver, steps=seg_end - seg_start, first=seg_start + 1, states=buffers, check=False):
+        for _ in advance(model, solver, steps=seg_end - seg_start, first=seg_start + 1, states=buffers, check=False,
+                         contacts=contacts):
             pass
         for t in range(seg_end, seg_start, -1):
             k = t - seg_start
@@ -113,7 +115,7 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
                 schedule.fill(control, time=t * solver.dt)
                 adj_control.zero_()
             adjoint.backward(buffers[k - 1], buffers[k], adj_out, adj_in, grads, control=control,
-                             adj_control=adj_control)
+                             adj_control=adj_control, contacts=contacts)
             adjoint_health.record(t, solver)
             if solver.strict:
                 adjoint_health.check(solver, what="adjoint of step")

@@ -14,7 +14,7 @@ orthonormal R and positive definite blocks, hence symmetric positive definite, a
 import warp as wp
 
 from ._coords import position
-from ._launch import LaunchCache, PlanCache, ReductionLayout, array_key
+from ._launch import LaunchCache, PlanCache, ReductionLayout
 from ._terms import Launch, Zero
 from ._types import vec5d
 
@@ -181,8 +181,7 @@ class LinePreconditioner:
     def update(self, c, h: float) -> None:
         """Rebuild frames and coefficients at the configuration ``c`` (``simulator.Configuration``) for time
         step h [s]."""
-        key = (h, *array_key(c.q, c.qd, c.anchor, c.control.wind_velocity, c.control.pin_target))
-        self._plans.run(key, lambda: self._update_launches(c, h))
+        self._plans.run((h, *c.key()), lambda: self._update_launches(c, h))
 
     def _update_launches(self, c, h: float) -> list:
         m = self.model
@@ -193,6 +192,8 @@ class LinePreconditioner:
         for term in self.terms:
             launches += term.preconditioner_launches(m, c, h, self.frame, self.diag, self.chain,
                                                      self.workspaces.get(term))
+        if c.contacts is not None:
+            launches.append(c.contacts.preconditioner_launch(self.frame, self.diag))
         launches.append(Launch(fix_fixed_coordinates, nodes, [m.dof_mask], [self.diag]))
         for axis, lines, length, stride, line_stride, _ in self._lines:
             launches.append(Launch(factor_chains, (m.world_count, lines),

@@ -40,12 +40,13 @@ class Rollout:
 
 def rollout(model: Model, solver: SolverImplicit, *, steps: int, save_every: int = 1, state: State | None = None,
             progress: Callable[[int, int], None] | None = None,
-            limits: StepLimits | None = DEFAULT_LIMITS) -> Rollout:
+            limits: StepLimits | None = DEFAULT_LIMITS, contacts=None) -> Rollout:
     """Simulate ``steps`` steps from ``state`` (default: the rest state; not modified) and return saved frames.
 
     Every step is checked by a ``StepMonitor`` with ``limits`` (None: finiteness only); the first non-finite or
     unresolved step, or with a strict solver the first unconverged solve, raises ``SimulationError`` naming the
-    step, the world and the quantity. The model's keyframed inputs (``Model.schedule``) drive the steps.
+    step, the world and the quantity. The model's keyframed inputs (``Model.schedule``) drive the steps;
+    ``contacts`` (``simulator.Contacts``), if given, are passed to every step.
     """
     if save_every < 1:
         raise ValueError(f"save_every = {save_every!r} is out of range: expected >= 1")
@@ -58,7 +59,8 @@ def rollout(model: Model, solver: SolverImplicit, *, steps: int, save_every: int
         times.append(k * solver.dt)
 
     save(state if state is not None else model.state(), 0)
-    for k, _previous, current in advance(model, solver, steps=steps, state=state, limits=limits, health=health):
+    for k, _previous, current in advance(model, solver, steps=steps, state=state, limits=limits, health=health,
+                                         contacts=contacts):
         if k % save_every == 0:
             save(current, k)
         if progress is not None:

@@ -161,10 +161,12 @@ class SolverImplicit:
         return self.cg.converged
 
     # -- force evaluation -------------------------------------------------------------------------------
-    def configuration(self, state: State, control=None) -> Configuration:
-        """What the force kernels read at ``state`` with ``control`` (default: the model's constant inputs)."""
+    def configuration(self, state: State, control=None, contacts=None) -> Configuration:
+        """What the force kernels read at ``state`` with ``control`` (default: the model's constant inputs) and
+        ``contacts`` (default none)."""
         return Configuration(q=state.q, qd=state.qd, anchor=state.anchor,
-                             control=self._default_control if control is None else control, frozen=self.frozen)
+                             control=self._default_control if control is None else control, frozen=self.frozen,
+                             contacts=contacts)
 
     def force_launches(self, c: Configuration) -> list[Launch]:
         """Every launch of the force evaluation at ``c``, in order (the adjoint replays them backwards): the
@@ -182,18 +184,13 @@ class SolverImplicit:
                 launches += term.force_launches(m, c, self.force, self.workspaces[term])
         return launches
 
-    def eval_forces(self, state: State, control=None) -> wp.array2d:
+    def eval_forces(self, state: State, control=None, contacts=None) -> wp.array2d:
         """Evaluate all forces at ``state`` (no damping) into ``self.force`` and freeze the crossing state of
         the step (compression N, stick/slip indicators, normals). Returns ``self.force``."""
-        c = self.configuration(state, control)
-        self._plans.run(("forces", *self._key(c)),
+        c = self.configuration(state, control, contacts)
+        self._plans.run(("forces", *c.key()),
                         lambda: [Zero(self.force), Zero(self.frozen.force_slide), *self.force_launches(c)])
         return self.force
-
-    @staticmethod
-    def _key(c: Configuration) -> tuple:
-        """The identities of the arrays a configuration's launches read."""
-        return array_key(c.q, c.qd, c.anchor, c.control.wind_velocity, c.control.pin_target)
 
     def implicit_force_launches(self, c: Configuration, out: wp.array2d) -> list[Launch]:
         """The launches of the implicit terms' forces at ``c`` (frozen crossing state) into ``out``."""
@@ -278,13 +275,13 @@ class SolverImplicit:
         """
         m = self.model
         h = self.dt if dt is None else float(dt)
-        c = self.configuration(state_in, control)
-        self.eval_forces(state_in, control)
-        self._plans.run(("rhs", h, *self._key(c)), lambda: self._rhs_launches(c, h))  # M qdot + h F
+        c = self.configuration(state_in, control, contacts)
+        self.eval_forces(state_in, control, contacts)
+        self._plans.run(("rhs", h, *c.key()), lambda: self._rhs_launches(c, h))  # M qdot + h F
         velocity = state_out.qd
         wp.copy(velocity, state_in.qd)
         self.solve(c, self.rhs, velocity, h)
-        self._plans.run(("integrate", h, *self._key(c), *array_key(state_out.q, state_out.qd, state_out.anchor)),
+        self._plans.run(("integrate", h, *c.key(), *array_key(state_out.q, state_out.qd, state_out.anchor)),
                         lambda: [Launch(integrate, (m.world_count, m.node_count),
                                         [state_in.q, state_in.anchor, velocity, self.frozen.slide_rate, h],
                                         [state_out.q, state_out.anchor])])

@@ -90,7 +90,7 @@ class SolveHealth:
 
 def advance(model: Model, solver, *, steps: int, state: State | None = None, first: int = 1,
             states: Sequence[State] | None = None, limits: StepLimits | None = DEFAULT_LIMITS, check: bool = True,
-            health: SolveHealth | None = None, control=None) -> Iterator[tuple[int, State, State]]:
+            health: SolveHealth | None = None, control=None, contacts=None) -> Iterator[tuple[int, State, State]]:
     """Advance ``steps`` steps; yield (t, previous, current) after each step t = first, ..., first + steps - 1.
 
     Args:
@@ -105,6 +105,7 @@ def advance(model: Model, solver, *, steps: int, state: State | None = None, fir
         health: where to record each solve (default: not recorded, except for a strict solver's check).
         control: a ``simulator.Control`` buffer to fill from the model's schedule (default: one of its own when
             the model has a schedule; the model's constants otherwise).
+        contacts: interactions outside the grid stencil (``simulator.Contacts``) given to every step, or None.
 
     Raises:
         SimulationError: a non-finite or unresolved step, or (strict solver) an unconverged solve.
@@ -128,7 +129,7 @@ def advance(model: Model, solver, *, steps: int, state: State | None = None, fir
         current = buffers[k + 1] if states is not None else buffers[(k + 1) % 2]
         if schedule is not None:
             schedule.fill(control, time=t * solver.dt)
-        solver.step(previous, current, control)
+        solver.step(previous, current, control, contacts)
         if health is not None:
             health.record(t, solver)
             if solver.strict:

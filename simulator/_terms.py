@@ -138,6 +138,7 @@ class Configuration:
         anchor: friction anchors [B, nodes].
         control: the inputs of the step (``simulator.Control``: wind, pin targets).
         frozen: the crossing state of the step.
+        contacts: the step's interactions outside the grid stencil (``simulator.Contacts``), or None.
     """
 
     q: wp.array
@@ -145,10 +146,18 @@ class Configuration:
     anchor: wp.array
     control: object
     frozen: FrozenState
+    contacts: object = None
 
     def at(self, q: wp.array) -> Configuration:
         """The same configuration with coordinates ``q``."""
-        return Configuration(q=q, qd=self.qd, anchor=self.anchor, control=self.control, frozen=self.frozen)
+        return Configuration(q=q, qd=self.qd, anchor=self.anchor, control=self.control, frozen=self.frozen,
+                             contacts=self.contacts)
+
+    def key(self) -> tuple:
+        """The identities of the arrays its launches read (a key for recorded launch plans)."""
+        contacts = self.contacts
+        return (id(self.q), id(self.qd), id(self.anchor), id(self.control.wind_velocity),
+                id(self.control.pin_target), None if contacts is None else id(contacts.pairs))
 
 
 class ForceTerm:
