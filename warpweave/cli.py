@@ -62,9 +62,9 @@ def main(argv=None) -> int:
 
 def _configure_warp_messages(*, verbose: bool) -> None:
     """Hide Warp's informational messages for this run unless ``--verbose`` (imports no Warp)."""
-    from scenes._devices import set_warp_messages
+    import scenes
 
-    set_warp_messages(verbose=verbose)
+    scenes.set_warp_messages(verbose=verbose)
 
 
 def _exit_status(exc: Exception) -> int | None:
