@@ -110,6 +110,14 @@ class Preconditioned:
         clipped = move.clamp(-largest, largest)
         return torch.linalg.lstsq(self.matrix, clipped.unsqueeze(1)).solution.squeeze(1).to(step.dtype)
 
+    def gauss_newton_step(self, grad) -> tuple[np.ndarray, float]:
+        """(Δθ [N], d): the step −M ĝ in θ and the decrease d = ½ c |ĝ|² of h it predicts, for the gradient
+        ĝ [K] of h̃ at some z, taking h̃'s Hessian to be the identity. In coordinates from :func:`whitening`
+        at θ0 that is the Gauss–Newton step and its predicted decrease exactly at z = 0, and nearly so
+        close to it."""
+        grad = np.asarray(grad, dtype=np.float64)
+        return -(self.matrix.numpy() @ grad), 0.5 * self.value_scale * float(grad @ grad)
+
     def value(self, z: Tensor) -> float:
         return self.objective.value(self.theta(z)) / self.value_scale
 
