@@ -82,6 +82,23 @@ def test_unknown_and_unfittable_names_are_fit_errors_with_suggestions():
     assert [p.transform for p in space.parameters] == ["log", "box"]
 
 
+def test_bounds_and_initial_values_must_be_values_the_scene_accepts():
+    """Bounds may not reach 0 for a quantity that must be > 0, nor below 0 for one that must be >= 0."""
+    scene = small_scene()
+    for name, bounds, message in (
+            ("materials.cotton.density", (-1e-3, 1.0), r"bounds \[-0.001, 1\] reach values <= 0, but it must be > 0"),
+            ("materials.cotton.density", (0.0, 1.0), r"bounds \[0, 1\] reach values <= 0, but it must be > 0"),
+            ("weave.friction", (-0.5, 1.0), r"bounds \[-0.5, 1\] reach values < 0, but it must be >= 0")):
+        with pytest.raises(FitError, match=message):
+            cloth.scene_parameter_space(scene, [name], bounds={name: bounds})
+    # a coefficient that may be 0 may have 0 as its (open) lower bound: fitted on a linear scale
+    friction = cloth.scene_parameter_space(scene, ["weave.friction"], bounds={"weave.friction": (0.0, 1.0)})
+    assert friction.parameters[0].transform == "box"
+    with pytest.raises(FitError, match=r"initial value: materials.cotton.density = -0.002 is out of range: "
+                                       "expected a value > 0"):
+        cloth.scene_parameter_space(scene, ["materials.cotton.density"], initial={"materials.cotton.density": -0.002})
+
+
 # -- derivatives ---------------------------------------------------------------------------------------
 def test_reverse_gradient_matches_central_differences_and_forward_jvps(problem):
     """∇h·v by reverse mode, by the batched forward differences (value_and_jvp) and by central differences
@@ -186,6 +203,10 @@ def test_observations_are_checked_against_the_scene():
     error(trajectory, "1 m away from the rest state .* do not start from this scene",
           scene=small_scene((5, 5), **{"cloth.origin": [0, 0, 4.0]}))
     error(trajectory, "node mask must have shape", nodes=np.ones((4, 4), dtype=bool))
+    error(trajectory, r"frames = 1 is out of range: expected at least 2 \(the first frame is the initial", frames=1)
+    error(trajectory, r"the kept frames hold no motion \(only t = 0", frame_indices=[0])
+    for noise in (-1e-6, float("nan"), float("inf")):
+        error(trajectory, "expected a standard deviation >= 0", noise=noise)
     mask = cloth.random_crossings((17, 17), 0.2, seed=3)
     assert mask.sum() == 45 and not mask[0].any() and not mask[:, -1].any()
 

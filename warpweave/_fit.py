@@ -27,10 +27,12 @@ def add_parser(commands) -> None:
         "DIR/fit.json (values, loss history, uncertainty), DIR/loss.png, DIR/comparison.png, DIR/fitted.toml.",
     )
     parser.add_argument("scene", metavar="SCENE", help="scene file (.toml); its values are the starting point")
-    parser.add_argument("--observed", required=True, metavar="OBS", help="observed trajectory (.npz)")
+    parser.add_argument("--observed", required=True, type=_trajectory_path, metavar="OBS",
+                        help="observed trajectory (.npz, e.g. written by warpweave simulate)")
     parser.add_argument("--params", required=True, type=_names, metavar="P1,P2,...",
                         help="dotted names of the parameters to fit, e.g. materials.cotton.young_modulus")
-    parser.add_argument("--frames", type=positive_int, metavar="K", help="use the first K frames (default all)")
+    parser.add_argument("--frames", type=_frame_count, metavar="K",
+                        help="use the first K >= 2 frames (default all; the first is the initial state)")
     parser.add_argument("--estimator", choices=ESTIMATORS, default="reverse",
                         help="gradient estimator (default reverse)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS,
@@ -44,7 +46,7 @@ def add_parser(commands) -> None:
                         help="bounds of NAME (default: value/100 to 100*value; repeatable)")
     parser.add_argument("--nodes", type=_fraction, metavar="FRACTION",
                         help="observe only this fraction of the crossings, drawn at random (default all nodes)")
-    parser.add_argument("--noise", type=float, default=0.0, metavar="SIGMA",
+    parser.add_argument("--noise", type=_noise, default=0.0, metavar="SIGMA",
                         help="add Gaussian noise of SIGMA metres to the observed positions (default 0)")
     parser.add_argument("--no-sliding", dest="sliding", action="store_false",
                         help="compare positions only, not the observed sliding coordinates")
@@ -190,6 +192,37 @@ def _bounds(text: str) -> tuple[str, tuple[float, float]]:
     if not sep or not colon or not name.strip():
         raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=LO:HI, e.g. weave.friction=0.1:2")
     return name.strip(), pair
+
+
+def _trajectory_path(text: str) -> str:
+    """A path that does not name a scene file (a common slip: the scene given twice)."""
+    if text.lower().endswith(".toml"):
+        raise argparse.ArgumentTypeError(f"{text!r} is a scene file: expected an observed trajectory (.npz), "
+                                          "such as the one 'warpweave simulate SCENE' writes")
+    return text
+
+
+def _frame_count(text: str) -> int:
+    """An integer >= 2: the initial state and at least one frame of motion."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 2 (the first frame is the initial "
+                                          "state; the fit needs motion after it)")
+    return value
+
+
+def _noise(text: str) -> float:
+    """A finite number >= 0 (a standard deviation in metres)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a standard deviation >= 0 in metres")
+    return value
 
 
 def _count(text: str) -> int:
