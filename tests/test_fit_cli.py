@@ -106,6 +106,7 @@ def test_a_fit_writes_its_results_and_recovers_the_values(observed, tmp_path, ca
     assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG" and (out / "comparison.png").stat().st_size > 10_000
     printed = capsys.readouterr()
     assert "weave.shear_modulus" in printed.out and f"wrote {out}/fit.json" in printed.out
+    assert f"stopped after {report['iterations']} iterations: {report['stop_reason']}" in printed.out
     assert "fit [" in printed.err and "loss" in printed.err
 
 
@@ -189,6 +190,7 @@ def test_ctrl_c_writes_the_best_result_so_far(observed, tmp_path, monkeypatch, c
     (["--bounds", "weave.shear_modulus=1300:1300"], "bounds [1300, 1300] are empty: expected lower < upper"),
     (["--initial", "weave.shear_modulus=-5"],
      "initial value: weave.shear_modulus = -5.0 is out of range: expected a value > 0"),
+    (["--directions", "some"], "argument --directions: 'some': expected 'all' or an integer >= 1"),
 ])
 def test_bad_requests_are_one_line_with_status_2_and_write_nothing(observed, tmp_path, capsys, change, fragment):
     scene, trajectory = observed
@@ -207,6 +209,20 @@ def test_a_scene_given_as_the_observations_is_one_line_naming_the_trajectory_it_
     out = tmp_path / "never"
     assert_one_line_error(capsys, main(fit_args(scene, scene, out)), "is a scene file: expected an observed "
                           "trajectory (.npz), such as the one 'warpweave simulate SCENE' writes", out)
+
+
+def test_the_default_forward_fit_uses_every_direction_and_l_bfgs_and_stops_when_converged(observed, tmp_path):
+    """3 parameters: forward-mode derivatives along all 3 coordinates (an exact gradient from 7 simulations)
+    with L-BFGS; the fit stops by itself, well inside --iters, and fit.json says why."""
+    scene, trajectory = observed
+    out = tmp_path / "forward"
+    assert main(fit_args(scene, trajectory, out, "--estimator", "forward", "--quiet")) == 0
+    report = json.loads((out / "fit.json").read_text())
+    assert report["estimator"] == "ForwardGradient(directions='all')" and report["optimizer"] == "lbfgs"
+    assert report["stopped"] == "converged" and report["iterations"] < 50
+    assert "Gauss-Newton step left" in report["stop_reason"]
+    errors = [abs(entry["relative_error"]) for entry in report["parameters"].values()]
+    assert max(errors) < 1e-4, errors
 
 
 def test_observations_that_do_not_match_the_scene_are_one_line_with_status_2(observed, tmp_path, capsys):

@@ -36,9 +36,11 @@ def add_parser(commands) -> None:
     parser.add_argument("--estimator", choices=ESTIMATORS, default="reverse",
                         help="gradient estimator (default reverse)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS,
-                        help="optimizer (default: lbfgs for reverse, sgd for the other estimators; gauss-newton "
+                        help="optimizer (default: lbfgs for exact gradients: reverse, and forward, zeroth and "
+                        "two-phase over all directions; sgd for random directions and truncated; gauss-newton "
                         "takes its steps from residual Jacobians, not from the estimator)")
-    parser.add_argument("--iters", type=positive_int, default=50, metavar="N", help="iterations (default 50)")
+    parser.add_argument("--iters", type=positive_int, default=50, metavar="N",
+                        help="the most iterations (default 50); the fit stops earlier once converged")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: out/fit-<scene name>)")
     parser.add_argument("--initial", action="append", type=_assignment, default=[], metavar="NAME=VALUE",
                         help="start NAME at VALUE instead of the scene's value (repeatable)")
@@ -50,14 +52,17 @@ def add_parser(commands) -> None:
                         help="add Gaussian noise of SIGMA metres to the observed positions (default 0)")
     parser.add_argument("--no-sliding", dest="sliding", action="store_false",
                         help="compare positions only, not the observed sliding coordinates")
-    parser.add_argument("--directions", type=positive_int, default=4, metavar="B",
-                        help="random directions per forward/zeroth-order estimate (default 4)")
+    parser.add_argument("--directions", type=_direction_count, metavar="B",
+                        help="directions per forward/zeroth-order estimate: 'all' (every parameter: an exact "
+                        "gradient from 2N+1 simulations) or a number of random ones (default: all for up to 16 "
+                        "parameters, else 4)")
     parser.add_argument("--window", type=positive_int, default=10, metavar="S",
                         help="steps through which --estimator truncated back-propagates each frame's loss "
                         "(default 10)")
     parser.add_argument("--lr", type=positive_float, metavar="LR", help="learning rate (default per optimizer)")
-    parser.add_argument("--rewhiten", type=_count, default=5, metavar="K",
-                        help="refresh the Gauss-Newton coordinates every K iterations (0: once; default 5)")
+    parser.add_argument("--rewhiten", type=_count, metavar="K",
+                        help="refresh the Gauss-Newton coordinates every K iterations (0: once; default 1 for "
+                        "forward, zeroth and two-phase over all directions, else 5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of node choice, noise and directions (default 0)")
     parser.add_argument("--device", metavar="D", help='"auto", "cpu", "cuda" or "cuda:N" (default: the scene\'s)')
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no result table")
@@ -108,6 +113,7 @@ def _run(args) -> int:
     minimization = fit.result.minimization
     if not args.quiet:
         _print_table(fit, reference)
+        print(f"stopped after {minimization.iterations} iterations: {minimization.reason}")
         print(f"wrote {out_dir}/fit.json, loss.png, comparison.png and fitted.toml: {minimization.iterations} "
               f"iterations, loss {minimization.initial_loss:.3e} -> {minimization.loss:.3e}, "
               f"{sum(fit.result.seconds.values()):.1f} s")
@@ -223,6 +229,16 @@ def _noise(text: str) -> float:
     if not 0.0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r}: expected a standard deviation >= 0 in metres")
     return value
+
+
+def _direction_count(text: str) -> int | str:
+    """"all" or an integer >= 1."""
+    if text.strip().lower() == "all":
+        return "all"
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 'all' or an integer >= 1") from None
 
 
 def _count(text: str) -> int:
