@@ -12,6 +12,7 @@ import torch
 from learning.estimators import ForwardGradient, ReverseUnroll, Truncated, TwoPhase, ZerothOrder
 from learning.fit import (
     ALL_DIRECTIONS_UP_TO,
+    REWHITEN,
     Bounded,
     Convergence,
     FitError,
@@ -19,6 +20,8 @@ from learning.fit import (
     Preconditioned,
     default_bounds,
     default_optimizer,
+    default_rewhiten,
+    first_axis_along,
     fit,
     gauss_newton,
     gauss_newton_uncertainty,
@@ -130,6 +133,13 @@ def test_whitening_turns_an_ill_conditioned_linear_problem_into_one_gauss_newton
     np.testing.assert_allclose(m.T @ (2 * a.T @ a) @ m / white.value_scale, np.eye(4), atol=1e-8)
     gradient = m.T @ (2 * a.T @ (-b)) / white.value_scale
     assert np.linalg.norm(gradient) == pytest.approx(1.0)
+    # turned so that the first axis points along the Gauss–Newton step: still whitened, and the gradient
+    # is ±e_1, so a unit step against it is that step
+    turned = first_axis_along(m, gradient)
+    np.testing.assert_allclose(turned.T @ (2 * a.T @ a) @ turned / white.value_scale, np.eye(4), atol=1e-8)
+    along = turned.T @ (2 * a.T @ (-b)) / white.value_scale
+    np.testing.assert_allclose(np.abs(along), [1.0, 0.0, 0.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(turned @ -along, solution, rtol=1e-6)
     np.testing.assert_allclose(m @ -gradient, solution, rtol=1e-6)
     # directions below the cutoff are left out
     assert whitening(-b, a, cutoff=1e-12).kept == 3
@@ -246,6 +256,11 @@ def test_few_parameters_get_all_directions_and_l_bfgs_many_get_random_directions
     assert isinstance(two_phase, TwoPhase) and two_phase.first.directions == "all"
     assert default_optimizer(two_phase) == "lbfgs"
     assert default_optimizer(ReverseUnroll()) == "lbfgs" and default_optimizer(Truncated(steps=3)) == "sgd"
+    # an estimate over all directions costs a Jacobian: whitened rounds of one iteration, else of REWHITEN
+    assert default_rewhiten(make_estimator("forward", dim=3)) == default_rewhiten(two_phase) == 1
+    assert default_rewhiten(make_estimator("forward", dim=3), whitened=False) == REWHITEN
+    sampled = make_estimator("zeroth", dim=3, directions=2)
+    assert default_rewhiten(sampled) == default_rewhiten(ReverseUnroll()) == REWHITEN
     with pytest.raises(TypeError, match="dim="):
         make_estimator("forward")
 

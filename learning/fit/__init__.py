@@ -11,6 +11,7 @@ from ._choices import (
     ESTIMATOR_OPTIMIZERS,
     ESTIMATORS,
     OPTIMIZERS,
+    REWHITEN,
     SWITCH_AT,
     default_directions,
     default_learning_rate,
@@ -25,7 +26,7 @@ from ._errors import FitError
 from ._fit import MAX_STEP, FitResult, fit
 from ._gauss_newton import gauss_newton
 from ._minimize import Iterate, Minimization, minimize
-from ._preconditioned import Preconditioned, Whitening, whitening
+from ._preconditioned import Preconditioned, Whitening, first_axis_along, whitening
 from ._space import TRANSFORMS, Bounded, ParameterSpace, default_bounds
 from ._uncertainty import UNDETERMINED_RELATIVE_STD, Uncertainty, gauss_newton_uncertainty
 
@@ -35,6 +36,7 @@ __all__ = [
     "ESTIMATOR_OPTIMIZERS",
     "ESTIMATORS",
     "OPTIMIZERS",
+    "REWHITEN",
     "SWITCH_AT",
     "TRANSFORMS",
     "UNDETERMINED_RELATIVE_STD",
@@ -54,6 +56,7 @@ __all__ = [
     "default_optimizer",
     "default_rewhiten",
     "exact_gradients",
+    "first_axis_along",
     "fit",
     "gauss_newton",
     "gauss_newton_uncertainty",

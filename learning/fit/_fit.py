@@ -16,7 +16,7 @@ from ._choices import default_learning_rate, default_rewhiten, exact_gradients
 from ._convergence import DEFAULT_CONVERGENCE, Convergence
 from ._gauss_newton import gauss_newton
 from ._minimize import Iterate, Minimization, minimize
-from ._preconditioned import Preconditioned, Whitening, whitening
+from ._preconditioned import Preconditioned, Whitening, first_axis_along, whitening
 from ._space import ParameterSpace
 from ._uncertainty import Uncertainty, gauss_newton_uncertainty
 
@@ -83,11 +83,12 @@ def fit(objective, space: ParameterSpace, *, estimator: GradientEstimator | None
         lr: learning rate (default: :func:`default_learning_rate` for the estimator and the coordinates).
         precondition: minimise in coordinates z with θ = θ_k + M z from :func:`whitening` of the
             Jacobian (N JVPs) at the start of every round of ``rewhiten`` iterations; the optimizer
-            restarts from the best point so far in each round.
+            restarts from the best point so far in each round. For L-BFGS the whitened axes are turned
+            (:func:`first_axis_along`) so that its first step in a round is the Gauss–Newton step.
         rewhiten: iterations per round (0: one round; None: :func:`default_rewhiten`, 1 for forward or
-            zeroth-order estimates over all directions, else 5). A round that finds no better point is
-            followed by one with the learning rate times ``BACKOFF``; after ``MAX_BACKOFFS`` such rounds in
-            a row the fit stops ("converged": no progress left).
+            zeroth-order estimates over all directions in whitened coordinates, else 5). A round that finds
+            no better point is followed by one with the learning rate times ``BACKOFF``; after
+            ``MAX_BACKOFFS`` such rounds in a row the fit stops ("converged": no progress left).
         cutoff: relative eigenvalue below which a direction counts as undetermined and is not fitted.
         max_step: largest change of any θ coordinate in one step of a first-order optimizer (a trust
             region: a noisy estimate cannot throw a weakly determined parameter to its bounds, where
@@ -122,10 +123,11 @@ def fit(objective, space: ParameterSpace, *, estimator: GradientEstimator | None
     else:
         if estimator is None:
             raise TypeError(f"optimizer {optimizer!r} needs a gradient estimator")
+        whiten = precondition and has_residuals
         rounds = _Rounds(objective, estimator=estimator, optimizer=optimizer, lr=lr, seed=seed, relay=relay,
-                         history=history, whiten=precondition and has_residuals, cutoff=cutoff, max_step=max_step,
+                         history=history, whiten=whiten, cutoff=cutoff, max_step=max_step,
                          convergence=convergence, clock=clock)
-        length = default_rewhiten(estimator) if rewhiten is None else rewhiten
+        length = default_rewhiten(estimator, whitened=whiten) if rewhiten is None else rewhiten
         done, stopped, reason = rounds.run(theta0, iterations=iterations, length=length)
         white, rate = rounds.whitening, rounds.rate
     best = min(history, key=lambda item: item.loss)
@@ -202,9 +204,13 @@ class _Rounds:
             return Preconditioned(self.objective, origin=theta, matrix=np.eye(len(theta)))
         residuals, jacobian = self.objective.residual_jacobian(theta)
         self.whitening = whitening(residuals, jacobian, cutoff=self.cutoff)
-        problem = Preconditioned(self.objective, origin=theta, matrix=self.whitening.matrix,
-                                 value_scale=self.whitening.value_scale)
-        self._start_gradient = problem.matrix.numpy().T @ (2.0 * jacobian.T @ residuals) / problem.value_scale
+        matrix, scale = self.whitening.matrix, self.whitening.value_scale
+        gradient = 2.0 * jacobian.T @ residuals  # of h in θ
+        if self.optimizer == "lbfgs":
+            # its first step is min(1, 1/|ĝ|₁)·lr: with ĝ along an axis that is the Gauss–Newton step itself
+            matrix = first_axis_along(matrix, matrix.T @ gradient)
+        problem = Preconditioned(self.objective, origin=theta, matrix=matrix, value_scale=scale)
+        self._start_gradient = matrix.T @ gradient / scale
         self._start_loss = float(residuals @ residuals)
         self._dof = len(residuals) - self.whitening.kept
         return problem

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from learning.estimators import ObjectiveWithGrad, ObjectiveWithJvp, ObjectiveWithTruncatedGrad, ObjectiveWithValues
 
-__all__ = ["Preconditioned", "Whitening", "normal_eigen", "whitening"]
+__all__ = ["Preconditioned", "Whitening", "first_axis_along", "normal_eigen", "whitening"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,19 @@ def whitening(residuals, jacobian, *, cutoff: float = 1e-12) -> Whitening:
     step = float(np.linalg.norm(basis.T @ (2.0 * jacobian.T @ r)))
     scale = step if step > 0.0 else 1.0
     return Whitening(matrix=scale * basis, value_scale=scale**2, eigenvalues=eigenvalues, kept=int(keep.sum()))
+
+
+def first_axis_along(matrix, direction) -> np.ndarray:
+    """``matrix`` [N, K] times the Householder reflection H [K, K] with H·d = ∓|d|·e_1 for ``direction``
+    d [K] (``matrix`` itself when d = 0). H is orthogonal and symmetric, so coordinates z' = H z of
+    whitened ones are whitened too, and a gradient d in z is ∓|d|·e_1 in z': all along the first axis."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    length = float(np.linalg.norm(direction))
+    if not length > 0.0:
+        return matrix
+    mirror = np.asarray(direction, dtype=np.float64) / length
+    mirror[0] += 1.0 if mirror[0] >= 0.0 else -1.0  # the stable choice: no cancellation in mirror[0]
+    return matrix - np.outer(matrix @ mirror, mirror) * (2.0 / float(mirror @ mirror))
 
 
 class Preconditioned:
