@@ -1,7 +1,8 @@
 """Parameter recovery on the reference scene: iterations and wall time to reach the tolerances, final errors.
 
 Usage: python benchmarks/fit_reference.py [--cases clean noisy slipping slipping-noisy reference10 reference10-model]
-       [--runs reverse:lbfgs forward:sgd ...] [--size 17] [--frames 50] [--iters 80] [--directions 4] [--json FILE]
+       [--runs reverse:lbfgs forward forward:sgd:4 ...] [--size 17] [--frames 50] [--iters 80] [--directions all|B]
+       [--json FILE]
 
 Cases (all started 30% off the true values, alternately above and below):
 - clean: the reference scene (scenes/examples/hanging_wind.toml, 17 x 17, cotton/polyester, wind),
@@ -19,8 +20,10 @@ Cases (all started 30% off the true values, alternately above and below):
 - reference10-model: the same data fitted with the model's own physics (no switches): the fit is
   biased by the original code's defects, and the report shows by how much.
 
-A run is "estimator:optimizer" (estimators reverse, truncated, forward, zeroth, two-phase; optimizers
-sgd, adam, pnm, adapnm, lbfgs; "jacobian:gauss-newton" for Gauss–Newton from residual Jacobians).
+A run is "estimator[:optimizer[:directions]]" (estimators reverse, truncated, forward, zeroth, two-phase;
+optimizers sgd, adam, pnm, adapnm, lbfgs, default: the estimator's; directions "all" or a number of random
+ones, default ``--directions``, else all of them up to 16 parameters; "jacobian:gauss-newton" for
+Gauss–Newton from residual Jacobians). "forward" alone is what ``warpweave fit --estimator forward`` runs.
 Each run stops when the best point so far has every checked parameter within its tolerance (in the
 clean and noisy cases the friction coefficient is only reported: the crossings stick and it does not
 change the motion measurably, see its relative std), or after ``--iters`` iterations. Printed per
@@ -52,12 +55,12 @@ MATERIALS = [f"materials.{m}.{p}" for m in ("cotton", "polyester") for p in ("de
 REFERENCE_QUIRKS = ("bend_jacobian", "border_coupling", "shear_jacobian", "shear_precedence", "friction")
 DEFAULT_RUNS = {
     "clean": ["jacobian:gauss-newton", "reverse:lbfgs", "reverse:sgd", "reverse:adam", "reverse:pnm", "reverse:adapnm",
-              "forward:sgd", "forward:adam", "forward:pnm", "forward:adapnm", "zeroth:sgd", "two-phase:sgd",
-              "truncated:sgd"],
-    "noisy": ["jacobian:gauss-newton", "reverse:lbfgs", "reverse:sgd", "forward:sgd"],
-    "slipping": ["jacobian:gauss-newton", "reverse:lbfgs", "forward:sgd"],
-    "slipping-noisy": ["jacobian:gauss-newton", "reverse:lbfgs", "forward:sgd"],
-    "reference10": ["jacobian:gauss-newton", "forward:sgd", "zeroth:sgd"],
+              "forward", "zeroth", "two-phase", "forward:sgd:4", "forward:adam:4", "forward:pnm:4", "forward:adapnm:4",
+              "zeroth:sgd:4", "two-phase:sgd:4", "truncated:sgd"],
+    "noisy": ["jacobian:gauss-newton", "reverse:lbfgs", "reverse:sgd", "forward", "forward:sgd:4"],
+    "slipping": ["jacobian:gauss-newton", "reverse:lbfgs", "forward", "forward:sgd:4"],
+    "slipping-noisy": ["jacobian:gauss-newton", "reverse:lbfgs", "forward", "forward:sgd:4"],
+    "reference10": ["jacobian:gauss-newton", "forward", "zeroth", "forward:sgd:4", "zeroth:sgd:4"],
     "reference10-model": ["jacobian:gauss-newton"],
 }
 
@@ -90,7 +93,7 @@ def reference10_case(frames: int, *, quirks=REFERENCE_QUIRKS) -> dict:
             "quirks": quirks, "undetermined": ()}
 
 
-def run(case: dict, estimator: str, optimizer: str, *, iterations: int, directions: int) -> dict:
+def run(case: dict, estimator: str, optimizer: str | None, *, iterations: int, directions) -> dict:
     scene, names = case["scene"], case["names"]
     truth = np.array([float(scenes.get_parameter(scene, n)) for n in names])
     initial = {n: v * (1.3 if k % 2 == 0 else 0.7) for k, (n, v) in enumerate(zip(names, truth, strict=True))}
@@ -119,9 +122,10 @@ def run(case: dict, estimator: str, optimizer: str, *, iterations: int, directio
     error = result.values / truth - 1.0
     spread = result.uncertainty.relative_std if result.uncertainty is not None else np.full(len(names), np.nan)
     return {
-        "estimator": estimator, "optimizer": optimizer, "names": names,
+        "estimator": estimator, "optimizer": result.optimizer, "estimate": result.estimator, "names": names,
         "reached": reached.get("determined"), "reached_all": reached.get("all"),
         "iterations": result.minimization.iterations, "evaluations": len(result.minimization.history),
+        "stopped": result.minimization.reason,
         "world_rollouts": objective_calls["world_rollouts"], "seconds": time.perf_counter() - start,
         "relative_error": error.tolist(), "relative_std": spread.tolist(),
         "loss": [result.minimization.initial_loss, result.minimization.loss],
@@ -133,7 +137,7 @@ def report(case_name: str, row: dict) -> None:
     to_tolerance = (f"{reached[0]:>4} it {reached[1]:>4} ev {reached[2]:>7.1f} s" if reached
                     else "      not reached        ")
     errors = " ".join(f"{100 * e:+7.2f}" for e in row["relative_error"])
-    label = f"{row['estimator']}:{row['optimizer']}"
+    label = f"{row['estimator']}:{row['optimizer']}" + (f":{row['directions']}" if row["directions"] else "")
     print(f"{case_name:<17} {label:<22} {to_tolerance}  total {row['iterations']:>3} it {row['evaluations']:>4} ev "
           f"{row['world_rollouts']:>5} wr {row['seconds']:>7.1f} s  errors % [{errors}]", flush=True)
     spreads = " ".join(f"{100 * s:7.2g}" if np.isfinite(s) and s < 1e4 else "    inf" for s in row["relative_std"])
@@ -147,7 +151,8 @@ def main():
     parser.add_argument("--size", type=int, default=17, help="cloth size of the clean/noisy cases (default 17)")
     parser.add_argument("--frames", type=int, default=50, help="observed frames (default 50)")
     parser.add_argument("--iters", type=int, default=80, help="iteration limit per run (default 80)")
-    parser.add_argument("--directions", type=int, default=4, help="directions of forward/zeroth estimates")
+    parser.add_argument("--directions", type=_directions, help="directions of forward/zeroth estimates: 'all' or a "
+                        "number of random ones (default: all up to 16 parameters, else 4)")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     args = parser.parse_args()
     scenes.init_warp_quietly()
@@ -161,15 +166,22 @@ def main():
             case = reference_case(example, args.size, args.frames, noisy=case_name.endswith("noisy"))
         print(f"{case_name}: {', '.join(case['names'])}; tolerances % {(100 * case['tolerance']).tolist()}")
         for spec in args.runs or DEFAULT_RUNS[case_name]:
-            estimator, optimizer = spec.split(":")
+            estimator, optimizer, directions = (spec.split(":") + [None, None])[:3]
+            directions = _directions(directions) if directions else args.directions
             if case["quirks"] and estimator in ("reverse", "two-phase"):
                 continue  # reverse mode is refused for the original code's physics
-            row = run(case, estimator, optimizer, iterations=args.iters, directions=args.directions)
+            row = run(case, estimator, optimizer, iterations=args.iters, directions=directions)
+            row["directions"] = directions
             row["case"] = case_name
             report(case_name, row)
             rows.append(row)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
+
+
+def _directions(text: str | None):
+    """"all", a number of random directions, or None (the library's default)."""
+    return text if text in (None, "all") else int(text)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import scenes
 import simulator
 from learning import cloth
 from learning.estimators import Truncated
-from learning.fit import FitError
+from learning.fit import FitError, make_estimator
 
 from .cloth_factory import wp  # noqa: F401  (quiet Warp)
 
@@ -82,6 +82,23 @@ def test_unknown_and_unfittable_names_are_fit_errors_with_suggestions():
     assert [p.transform for p in space.parameters] == ["log", "box"]
 
 
+def test_bounds_and_initial_values_must_be_values_the_scene_accepts():
+    """Bounds may not reach 0 for a quantity that must be > 0, nor below 0 for one that must be >= 0."""
+    scene = small_scene()
+    for name, bounds, message in (
+            ("materials.cotton.density", (-1e-3, 1.0), r"bounds \[-0.001, 1\] reach values <= 0, but it must be > 0"),
+            ("materials.cotton.density", (0.0, 1.0), r"bounds \[0, 1\] reach values <= 0, but it must be > 0"),
+            ("weave.friction", (-0.5, 1.0), r"bounds \[-0.5, 1\] reach values < 0, but it must be >= 0")):
+        with pytest.raises(FitError, match=message):
+            cloth.scene_parameter_space(scene, [name], bounds={name: bounds})
+    # a coefficient that may be 0 may have 0 as its (open) lower bound: fitted on a linear scale
+    friction = cloth.scene_parameter_space(scene, ["weave.friction"], bounds={"weave.friction": (0.0, 1.0)})
+    assert friction.parameters[0].transform == "box"
+    with pytest.raises(FitError, match=r"initial value: materials.cotton.density = -0.002 is out of range: "
+                                       "expected a value > 0"):
+        cloth.scene_parameter_space(scene, ["materials.cotton.density"], initial={"materials.cotton.density": -0.002})
+
+
 # -- derivatives ---------------------------------------------------------------------------------------
 def test_reverse_gradient_matches_central_differences_and_forward_jvps(problem):
     """∇h·v by reverse mode, by the batched forward differences (value_and_jvp) and by central differences
@@ -101,6 +118,27 @@ def test_reverse_gradient_matches_central_differences_and_forward_jvps(problem):
     np.testing.assert_allclose(jvps.numpy(), central, rtol=1e-6)
     values = objective.values(torch.stack([theta, theta + step * tangents[0]]))
     assert float(values[0]) == pytest.approx(value, rel=1e-12)
+
+
+def test_the_default_forward_estimate_is_the_reverse_mode_gradient_and_reuses_a_kept_jacobian(problem):
+    """For up to 16 parameters the forward estimator's default is every coordinate tangent (13 here): one
+    rollout of 27 worlds gives the reverse-mode gradient to 1e-7. After residual_jacobian at the same θ
+    (a fit's whitening) the estimate is read off that Jacobian without simulating again, and agrees."""
+    objective, space = problem
+    theta = torch.as_tensor(space.initial_theta())
+    estimator = make_estimator("forward", dim=space.dim)
+    assert estimator.directions == "all"
+    value, exact = objective.value_and_grad(theta)
+    before = objective.evaluations
+    forward = estimator(objective, theta)
+    assert objective.evaluations - before == 2 * space.dim + 1
+    assert forward.value == pytest.approx(value, rel=1e-12)
+    assert float((forward.grad - exact).norm() / exact.norm()) < 1e-7
+    objective.residual_jacobian(theta)
+    before = objective.evaluations
+    kept = estimator(objective, theta)
+    assert objective.evaluations == before and kept.value == forward.value
+    assert float((kept.grad - exact).norm() / exact.norm()) < 1e-7
 
 
 def test_truncated_gradients_are_exact_for_long_windows_and_biased_but_aligned_for_short_ones(problem):
@@ -165,6 +203,10 @@ def test_observations_are_checked_against_the_scene():
     error(trajectory, "1 m away from the rest state .* do not start from this scene",
           scene=small_scene((5, 5), **{"cloth.origin": [0, 0, 4.0]}))
     error(trajectory, "node mask must have shape", nodes=np.ones((4, 4), dtype=bool))
+    error(trajectory, r"frames = 1 is out of range: expected at least 2 \(the first frame is the initial", frames=1)
+    error(trajectory, r"the kept frames hold no motion \(only t = 0", frame_indices=[0])
+    for noise in (-1e-6, float("nan"), float("inf")):
+        error(trajectory, "expected a standard deviation >= 0", noise=noise)
     mask = cloth.random_crossings((17, 17), 0.2, seed=3)
     assert mask.sum() == 45 and not mask[0].any() and not mask[:, -1].any()
 
@@ -225,3 +267,20 @@ def test_fit_recovers_known_parameters_from_synthetic_observations(recovery, est
     assert error.max() <= tolerance
     for name, value in zip(RECOVERED, fit.result.values, strict=True):
         assert float(scenes.get_parameter(fit.scene, name)) == pytest.approx(value, rel=1e-12)
+
+
+@pytest.mark.parametrize("estimator", ["forward", "zeroth", "two-phase"])
+def test_the_default_forward_zeroth_and_two_phase_fits_recover_known_parameters_and_stop(recovery, estimator):
+    """7x7 cloth, 20 frames, 4 parameters started 30% off, everything else default: all coordinate directions,
+    L-BFGS, and a stop when the Gauss-Newton step left is negligible."""
+    scene, observations, initial, truth = recovery
+    fit = cloth.fit_scene(scene, observations, RECOVERED, initial=initial, estimator=estimator, switch_at=3)
+    result = fit.result
+    error = np.abs(result.values / truth - 1.0)
+    print(f"{estimator} defaults: relative errors {error}, {result.minimization.iterations} iterations, "
+          f"{sum(result.seconds.values()):.1f} s, {result.minimization.reason}")
+    assert result.optimizer == "lbfgs" and "'all'" in result.estimator
+    assert error.max() <= 1e-5
+    assert result.minimization.stopped == "converged" and result.minimization.iterations < 30
+    if estimator == "two-phase":  # forward-mode gradients for 3 estimates, reverse mode after
+        assert {item.info["phase"] for item in result.minimization.history} == {1, 2}

@@ -129,3 +129,28 @@ def test_zeroth_order_on_a_value_only_black_box_matches_the_batched_path():
     assert black_box.calls == 7 == looped.info["evaluations"]
     torch.testing.assert_close(looped.grad, batched.grad, rtol=1e-12, atol=1e-12)
     assert looped.value == pytest.approx(objective.value(theta), rel=1e-14)
+
+
+def test_all_coordinate_directions_give_the_exact_gradient_without_a_generator():
+    """directions="all": the N coordinate directions √N·e_i, each once, so (1/N) Σ (∇h·v_i) v_i = ∇h: the
+    forward estimate equals the reverse-mode gradient to rounding, the central zeroth-order one to O(μ²),
+    from 2N + 1 evaluations; neither draws random numbers."""
+    objective, theta, gradient = make_problem()
+    forward = ForwardGradient(directions="all")(objective, theta)
+    torch.testing.assert_close(forward.grad, gradient, rtol=1e-13, atol=1e-13)
+    torch.testing.assert_close(forward.info["directions"], math.sqrt(N) * torch.eye(N, dtype=DTYPE))
+    zeroth = ZerothOrder(directions="all", step=1e-4)(objective, theta)
+    assert zeroth.info["evaluations"] == 2 * N + 1
+    assert (zeroth.grad - gradient).norm() / gradient.norm() < 1e-7
+    coarse = ZerothOrder(directions="all", step=1e-3)(objective, theta).grad
+    ratio = (coarse - gradient).norm() / (zeroth.grad - gradient).norm()
+    assert 50 < ratio < 200, f"central differences: 10x the step gives {ratio:.1f}x the error, expected ~100x"
+    assert not ForwardGradient(directions="all").sampled and ForwardGradient(directions=3).sampled
+    assert repr(ForwardGradient(directions="all")) == "ForwardGradient(directions='all')"
+
+
+@pytest.mark.parametrize("directions", [0, -2, "some", 2.5, True])
+def test_a_direction_count_is_a_positive_integer_or_all(directions):
+    for estimator in (ForwardGradient, ZerothOrder):
+        with pytest.raises(ValueError, match="directions must be an int >= 1 or 'all'"):
+            estimator(directions=directions)

@@ -104,6 +104,7 @@ def test_a_fit_writes_its_results_and_recovers_the_values(observed, tmp_path, ca
     assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG" and (out / "comparison.png").stat().st_size > 10_000
     printed = capsys.readouterr()
     assert "weave.shear_modulus" in printed.out and f"wrote {out}/fit.json" in printed.out
+    assert f"stopped after {report['iterations']} iterations: {report['stop_reason']}" in printed.out
     assert "fit:" in printed.err and "it/s" in printed.err and "loss" in printed.err
 
 
@@ -175,6 +176,19 @@ def test_ctrl_c_writes_the_best_result_so_far(observed, tmp_path, monkeypatch, c
     (["--nodes", "1.5"], "argument --nodes: '1.5': expected a fraction in (0, 1]"),
     (["--frames", "99"], "frames = 99 is out of range: the file has 13 frame(s)"),
     (["--optimizer", "newton"], "argument --optimizer: invalid choice: 'newton'"),
+    (["--frames", "1"], "argument --frames: '1': expected an integer >= 2 (the first frame is the initial state"),
+    (["--noise", "-0.001"], "argument --noise: '-0.001': expected a standard deviation >= 0 in metres"),
+    (["--noise", "nan"], "argument --noise: 'nan': expected a standard deviation >= 0 in metres"),
+    (["--noise", "inf"], "argument --noise: 'inf': expected a standard deviation >= 0 in metres"),
+    (["--bounds", "materials.cotton.density=-0.01:0.01"],
+     "materials.cotton.density: bounds [-0.01, 0.01] reach values <= 0, but it must be > 0"),
+    (["--bounds", "materials.cotton.density=0:0.01"],
+     "materials.cotton.density: bounds [0, 0.01] reach values <= 0, but it must be > 0"),
+    (["--bounds", "weave.shear_modulus=2000:1000"], "bounds [2000, 1000] are empty: expected lower < upper"),
+    (["--bounds", "weave.shear_modulus=1300:1300"], "bounds [1300, 1300] are empty: expected lower < upper"),
+    (["--initial", "weave.shear_modulus=-5"],
+     "initial value: weave.shear_modulus = -5.0 is out of range: expected a value > 0"),
+    (["--directions", "some"], "argument --directions: 'some': expected 'all' or an integer >= 1"),
 ])
 def test_bad_requests_are_one_line_with_status_2_and_write_nothing(observed, tmp_path, capsys, change, fragment):
     scene, trajectory = observed
@@ -186,6 +200,27 @@ def test_bad_requests_are_one_line_with_status_2_and_write_nothing(observed, tmp
     else:
         args += change
     assert_one_line_error(capsys, main(args), fragment, out)
+
+
+def test_a_scene_given_as_the_observations_is_one_line_naming_the_trajectory_it_expects(observed, tmp_path, capsys):
+    scene, _ = observed
+    out = tmp_path / "never"
+    assert_one_line_error(capsys, main(fit_args(scene, scene, out)), "is a scene file: expected an observed "
+                          "trajectory (.npz), such as the one 'warpweave simulate SCENE' writes", out)
+
+
+def test_the_default_forward_fit_uses_every_direction_and_l_bfgs_and_stops_when_converged(observed, tmp_path):
+    """3 parameters: forward-mode derivatives along all 3 coordinates (an exact gradient from 7 simulations)
+    with L-BFGS; the fit stops by itself, well inside --iters, and fit.json says why."""
+    scene, trajectory = observed
+    out = tmp_path / "forward"
+    assert main(fit_args(scene, trajectory, out, "--estimator", "forward", "--quiet")) == 0
+    report = json.loads((out / "fit.json").read_text())
+    assert report["estimator"] == "ForwardGradient(directions='all')" and report["optimizer"] == "lbfgs"
+    assert report["stopped"] == "converged" and report["iterations"] < 50
+    assert "Gauss-Newton step left" in report["stop_reason"]
+    errors = [abs(entry["relative_error"]) for entry in report["parameters"].values()]
+    assert max(errors) < 1e-4, errors
 
 
 def test_observations_that_do_not_match_the_scene_are_one_line_with_status_2(observed, tmp_path, capsys):
@@ -205,10 +240,13 @@ def test_observations_that_do_not_match_the_scene_are_one_line_with_status_2(obs
 
 def test_bad_input_in_a_real_process_is_one_line_without_traceback(observed, tmp_path):
     scene, trajectory = observed
-    result = subprocess.run([sys.executable, "-m", "warpweave", *fit_args(scene, trajectory, tmp_path / "never",
-                                                                          "--params", "weave.frction")],
-                            cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip() == result.stderr.strip().splitlines()[0]
-    assert "did you mean 'weave.friction'?" in result.stderr
+    for change, fragment in ((["--params", "weave.frction"], "did you mean 'weave.friction'?"),
+                             (["--bounds", "weave.shear_modulus=-1:2000"], "reach values <= 0, but it must be > 0")):
+        result = subprocess.run([sys.executable, "-m", "warpweave", *fit_args(scene, trajectory, tmp_path / "never",
+                                                                              *change)],
+                                cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.strip() == result.stderr.strip().splitlines()[0]
+        assert fragment in result.stderr
+    assert not (tmp_path / "never").exists()

@@ -9,14 +9,21 @@ import numpy as np
 import pytest
 import torch
 
-from learning.estimators import ForwardGradient, ReverseUnroll, ZerothOrder
+from learning.estimators import ForwardGradient, ReverseUnroll, Truncated, TwoPhase, ZerothOrder
 from learning.fit import (
+    ALL_DIRECTIONS_UP_TO,
+    REWHITEN,
     Bounded,
+    Convergence,
     FitError,
     ParameterSpace,
     Preconditioned,
     default_bounds,
+    default_optimizer,
+    default_rewhiten,
+    first_axis_along,
     fit,
+    gauss_newton,
     gauss_newton_uncertainty,
     make_estimator,
     minimize,
@@ -126,6 +133,13 @@ def test_whitening_turns_an_ill_conditioned_linear_problem_into_one_gauss_newton
     np.testing.assert_allclose(m.T @ (2 * a.T @ a) @ m / white.value_scale, np.eye(4), atol=1e-8)
     gradient = m.T @ (2 * a.T @ (-b)) / white.value_scale
     assert np.linalg.norm(gradient) == pytest.approx(1.0)
+    # turned so that the first axis points along the Gauss–Newton step: still whitened, and the gradient
+    # is ±e_1, so a unit step against it is that step
+    turned = first_axis_along(m, gradient)
+    np.testing.assert_allclose(turned.T @ (2 * a.T @ a) @ turned / white.value_scale, np.eye(4), atol=1e-8)
+    along = turned.T @ (2 * a.T @ (-b)) / white.value_scale
+    np.testing.assert_allclose(np.abs(along), [1.0, 0.0, 0.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(turned @ -along, solution, rtol=1e-6)
     np.testing.assert_allclose(m @ -gradient, solution, rtol=1e-6)
     # directions below the cutoff are left out
     assert whitening(-b, a, cutoff=1e-12).kept == 3
@@ -166,9 +180,10 @@ FAR, NEAR = (1.4, 0.6, 0.7), (1.1, 0.9, 1.1)
 def test_fit_recovers_a_torch_model_with_every_estimator_and_optimizer(estimator, optimizer, lr, start, tolerance):
     """y = a exp(-k t) + c, noise-free, 60 iterations in Gauss–Newton-whitened coordinates: exact gradients
     from 30-40% off, stochastic ones (2 random directions for 3 parameters) from 10% off. Plain gradient
-    steps there are Gauss–Newton steps; the adaptive optimizers' sign-like steps are slower."""
+    steps there are Gauss–Newton steps; the adaptive optimizers' sign-like steps are slower. (All 60
+    iterations run: no convergence test stops them at the default 1e-6 in θ.)"""
     objective, space = decay_problem(start=start)
-    result = fit(objective, space, estimator=estimator, optimizer=optimizer, lr=lr, iterations=60)
+    result = fit(objective, space, estimator=estimator, optimizer=optimizer, lr=lr, iterations=60, convergence=None)
     error = np.abs(result.values / TRUTH - 1.0)
     assert error.max() <= tolerance, (optimizer, error, result.minimization.stopped)
     assert result.minimization.loss < 1e-3 * result.minimization.initial_loss
@@ -227,3 +242,76 @@ def test_a_callback_stops_the_fit_and_unknown_names_are_fit_errors():
         fit(objective, space, estimator=ReverseUnroll(), optimizer="rmsprop")
     with pytest.raises(FitError, match="estimator 'backward' is unknown"):
         make_estimator("backward")
+
+
+# -- defaults and stopping ---------------------------------------------------------------------------------
+def test_few_parameters_get_all_directions_and_l_bfgs_many_get_random_directions_and_sgd():
+    for name in ("forward", "zeroth"):
+        few = make_estimator(name, dim=ALL_DIRECTIONS_UP_TO)
+        many = make_estimator(name, dim=ALL_DIRECTIONS_UP_TO + 1)
+        asked = make_estimator(name, dim=3, directions=4)
+        assert (few.directions, many.directions, asked.directions) == ("all", 4, 4)
+        assert (default_optimizer(few), default_optimizer(many), default_optimizer(asked)) == ("lbfgs", "sgd", "sgd")
+    two_phase = make_estimator("two-phase", dim=6, switch_at=3)
+    assert isinstance(two_phase, TwoPhase) and two_phase.first.directions == "all"
+    assert default_optimizer(two_phase) == "lbfgs"
+    assert default_optimizer(ReverseUnroll()) == "lbfgs" and default_optimizer(Truncated(steps=3)) == "sgd"
+    # an estimate over all directions costs a Jacobian: whitened rounds of one iteration, else of REWHITEN
+    assert default_rewhiten(make_estimator("forward", dim=3)) == default_rewhiten(two_phase) == 1
+    assert default_rewhiten(make_estimator("forward", dim=3), whitened=False) == REWHITEN
+    sampled = make_estimator("zeroth", dim=3, directions=2)
+    assert default_rewhiten(sampled) == default_rewhiten(ReverseUnroll()) == REWHITEN
+    with pytest.raises(TypeError, match="dim="):
+        make_estimator("forward")
+
+
+@pytest.mark.parametrize("name", ["reverse", "forward", "zeroth", "two-phase"])
+@pytest.mark.parametrize("start", [FAR, (1.3, 0.7, 1.3)])
+def test_the_default_estimators_converge_and_stop_by_themselves(name, start):
+    """Each estimator with its defaults (all directions and L-BFGS for 3 parameters) recovers y = a exp(-k t) + c
+    from 30-40% off and stops as converged, long before the iteration limit, saying why."""
+    objective, space = decay_problem(start=start)
+    estimator = make_estimator(name, dim=space.dim, switch_at=4)
+    result = fit(objective, space, estimator=estimator, optimizer=default_optimizer(estimator), iterations=60)
+    error = np.abs(result.values / TRUTH - 1.0)
+    minimization = result.minimization
+    assert error.max() <= 1e-5, (name, error, minimization.reason)
+    assert minimization.stopped == "converged" and minimization.iterations <= 20, minimization
+    assert "Gauss-Newton step left" in minimization.reason
+    if name == "two-phase":
+        assert {item.info["phase"] for item in minimization.history} == {1, 2}
+
+
+def test_a_noisy_fit_stops_within_a_fraction_of_a_standard_deviation_and_without_a_rule_runs_every_iteration():
+    objective, space = decay_problem(noise=0.02, start=FAR)
+    forward = make_estimator("forward", dim=space.dim)
+    stopped = fit(objective, space, estimator=forward, optimizer="lbfgs", iterations=60)
+    assert stopped.minimization.stopped == "converged", stopped.minimization.reason
+    assert "standard deviations" in stopped.minimization.reason
+    exhaustive = fit(objective, space, estimator=forward, optimizer="lbfgs", iterations=60, convergence=None)
+    assert exhaustive.minimization.stopped in ("iterations", "converged")
+    assert exhaustive.minimization.iterations > stopped.minimization.iterations
+    # stopping early changed the estimate by far less than its standard deviation
+    change = np.abs(stopped.values - exhaustive.values) / stopped.uncertainty.std
+    assert change.max() < 0.05, change
+
+
+def test_convergence_is_a_negligible_gauss_newton_step_in_either_sense():
+    rule = Convergence(step=1e-6, deviations=1e-2)
+    tiny = np.array([1e-7, -5e-7])
+    assert "moves no coordinate" in rule.reason(step=tiny, decrease=1.0, loss=2.0, dof=10)
+    # a step of 0.005 standard deviations: decrease / (residual variance) = 0.005^2
+    variance = 1.0 / 100
+    assert "standard deviations" in rule.reason(step=np.ones(2), decrease=0.005**2 * variance, loss=1.0, dof=100)
+    assert rule.reason(step=np.ones(2), decrease=0.05**2 * variance, loss=1.0, dof=100) is None
+    assert rule.reason(step=np.ones(2), decrease=1.0, loss=1.0, dof=100) is None  # zero residual left: no spread
+    with pytest.raises(ValueError, match="tolerances"):
+        Convergence(step=-1.0)
+
+
+def test_gauss_newton_stops_when_its_step_is_negligible():
+    objective, space = decay_problem(start=FAR)
+    result = gauss_newton(objective, space.initial_theta(), iterations=30)
+    assert result.stopped == "converged" and "Gauss-Newton step left" in result.reason
+    assert result.iterations < 15
+    np.testing.assert_allclose(space.to_values(result.theta), TRUTH, rtol=1e-8)

@@ -28,9 +28,14 @@ pytestmark = pytest.mark.slow
 
 def started_30_percent_off(scene, names) -> list[str]:
     """--initial flags: every value 30% above or below the scene's, alternately."""
+    return started_at(scene, names, [1.3 if k % 2 == 0 else 0.7 for k in range(len(names))])
+
+
+def started_at(scene, names, factors) -> list[str]:
+    """--initial flags: each value the scene's times its factor."""
     flags = []
-    for k, name in enumerate(names):
-        flags += ["--initial", f"{name}={float(scenes.get_parameter(scene, name)) * (1.3 if k % 2 == 0 else 0.7)!r}"]
+    for name, factor in zip(names, factors, strict=True):
+        flags += ["--initial", f"{name}={float(scenes.get_parameter(scene, name)) * factor!r}"]
     return flags
 
 
@@ -58,23 +63,53 @@ def observed_slipping(tmp_path_factory):
 def fit_from_30_percent_off(label, observed, out, estimator, optimizer, iterations, extra):
     """``warpweave fit`` of the 7 material/crossing parameters and friction, started 30% off, on 50 frames;
     the fit.json report and the relative errors in NAMES order (printed with the iterations and time)."""
-    scene, scene_path, trajectory = observed
-    status = main(["fit", str(scene_path), "--observed", str(trajectory), "--params", ",".join(NAMES), "--frames",
-                   "50", "--estimator", estimator, "--optimizer", optimizer, "--iters", str(iterations), "--out",
-                   str(out), "--quiet", *started_30_percent_off(scene, NAMES), *extra])
+    scene = observed[0]
+    return fit_on_50_frames(f"{label}, {estimator} + {optimizer} {extra}", observed, out, NAMES,
+                            ["--estimator", estimator, "--optimizer", optimizer, "--iters", str(iterations),
+                             *started_30_percent_off(scene, NAMES), *extra])
+
+
+def fit_on_50_frames(label, observed, out, names, options):
+    """``warpweave fit`` of ``names`` on 50 frames with ``options``; the fit.json report and the relative
+    errors in ``names`` order (printed with the iterations, the time and why it stopped)."""
+    _, scene_path, trajectory = observed
+    status = main(["fit", str(scene_path), "--observed", str(trajectory), "--params", ",".join(names), "--frames",
+                   "50", "--out", str(out), "--quiet", *options])
     assert status == 0
     report = json.loads((out / "fit.json").read_text())
-    errors = np.array([report["parameters"][n]["relative_error"] for n in NAMES])
-    print(f"{label}, {estimator} + {optimizer} {extra}: {report['iterations']} iterations, "
-          f"{report['wall_seconds']:.0f} s, relative errors {np.round(100 * errors, 3)} %")
+    errors = np.array([report["parameters"][n]["relative_error"] for n in names])
+    print(f"{label}: {report['iterations']} iterations, {report['wall_seconds']:.0f} s, relative errors "
+          f"{np.round(100 * errors, 4)} %, worst {100 * np.abs(errors).max():.2g} %; {report['stop_reason']}")
     return report, errors
+
+
+#: starts of the six material parameters (MATERIALS order): factors on the true values
+MATERIAL_STARTS = {
+    "density +30%, Young -30%, bending +30%": [1.3, 0.7, 1.3] * 2,
+    "alternately +30% and -30%": [1.3, 0.7] * 3,
+}
+
+
+@pytest.mark.parametrize("start", list(MATERIAL_STARTS))
+@pytest.mark.parametrize("estimator", ["forward", "zeroth", "two-phase"])
+def test_forward_zeroth_and_two_phase_defaults_recover_the_six_material_parameters(observed, tmp_path, estimator,
+                                                                                   start):
+    """Densities, Young's and bending moduli of both yarns from 50 frames, started 30% off, with nothing but
+    --estimator: all six coordinate directions per estimate (exact gradients), L-BFGS, and a stop of its own
+    once converged — within 2% in at most 50 iterations."""
+    scene = observed[0]
+    report, errors = fit_on_50_frames(f"{estimator} from {start}", observed, tmp_path / "fit", MATERIALS,
+                                      ["--estimator", estimator, *started_at(scene, MATERIALS, MATERIAL_STARTS[start])])
+    assert "directions='all'" in report["estimator"] and report["optimizer"] == "lbfgs"
+    assert report["stopped"] == "converged" and report["iterations"] <= 50
+    assert np.all(np.abs(errors) <= 0.02), errors
 
 
 @pytest.mark.parametrize(("estimator", "optimizer", "iterations", "extra", "tolerance"), [
     ("reverse", "lbfgs", 40, [], [0.02] * 6 + [0.1]),
-    ("forward", "sgd", 60, [], [0.02] * 6 + [0.1]),
+    ("forward", "sgd", 60, ["--directions", "4"], [0.02] * 6 + [0.1]),
     ("reverse", "lbfgs", 40, ["--nodes", "0.2", "--noise", "1e-6", "--no-sliding"], [0.05] * 7),
-    ("forward", "sgd", 60, ["--nodes", "0.2", "--noise", "1e-6", "--no-sliding"], [0.05] * 7),
+    ("forward", "sgd", 60, ["--directions", "4", "--nodes", "0.2", "--noise", "1e-6", "--no-sliding"], [0.05] * 7),
 ])
 def test_warpweave_fit_recovers_the_reference_scene(observed, tmp_path, estimator, optimizer, iterations, extra,
                                                     tolerance):
@@ -91,9 +126,9 @@ def test_warpweave_fit_recovers_the_reference_scene(observed, tmp_path, estimato
 
 @pytest.mark.parametrize(("estimator", "optimizer", "iterations", "extra", "tolerance"), [
     ("reverse", "lbfgs", 40, [], [0.02] * 6 + [0.1, 0.1]),
-    ("forward", "sgd", 100, [], [0.02] * 6 + [0.1, 0.1]),
+    ("forward", "sgd", 100, ["--directions", "4"], [0.02] * 6 + [0.1, 0.1]),
     ("reverse", "lbfgs", 80, ["--nodes", "0.2", "--noise", "1e-6", "--no-sliding"], [0.05] * 8),
-    ("forward", "sgd", 80, ["--nodes", "0.2", "--noise", "1e-6", "--no-sliding"], [0.05] * 8),
+    ("forward", "sgd", 80, ["--directions", "4", "--nodes", "0.2", "--noise", "1e-6", "--no-sliding"], [0.05] * 8),
 ])
 def test_warpweave_fit_recovers_friction_where_the_yarns_slide(observed_slipping, tmp_path, estimator, optimizer,
                                                                iterations, extra, tolerance):

@@ -23,16 +23,20 @@ def add_parser(commands):
         "DIR/fit.json (values, loss history, uncertainty), DIR/loss.png, DIR/comparison.png, DIR/fitted.toml.",
     )
     parser.add_argument("scene", metavar="SCENE", help="scene file (.toml); its values are the starting point")
-    parser.add_argument("--observed", required=True, metavar="OBS", help="observed trajectory (.npz)")
+    parser.add_argument("--observed", required=True, type=_trajectory_path, metavar="OBS",
+                        help="observed trajectory (.npz, e.g. written by warpweave simulate)")
     parser.add_argument("--params", required=True, type=_names, metavar="P1,P2,...",
                         help="dotted names of the parameters to fit, e.g. materials.cotton.young_modulus")
-    parser.add_argument("--frames", type=positive_int, metavar="K", help="use the first K frames (default all)")
+    parser.add_argument("--frames", type=_frame_count, metavar="K",
+                        help="use the first K >= 2 frames (default all; the first is the initial state)")
     parser.add_argument("--estimator", choices=ESTIMATORS, default="reverse",
                         help="gradient estimator (default reverse)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS,
-                        help="optimizer (default: lbfgs for reverse, sgd for the other estimators; gauss-newton "
+                        help="optimizer (default: lbfgs for exact gradients: reverse, and forward, zeroth and "
+                        "two-phase over all directions; sgd for random directions and truncated; gauss-newton "
                         "takes its steps from residual Jacobians, not from the estimator)")
-    parser.add_argument("--iters", type=positive_int, default=50, metavar="N", help="iterations (default 50)")
+    parser.add_argument("--iters", type=positive_int, default=50, metavar="N",
+                        help="the most iterations (default 50); the fit stops earlier once converged")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: out/fit-<scene name>)")
     parser.add_argument("--initial", action="append", type=_assignment, default=[], metavar="NAME=VALUE",
                         help="start NAME at VALUE instead of the scene's value (repeatable)")
@@ -40,18 +44,21 @@ def add_parser(commands):
                         help="bounds of NAME (default: value/100 to 100*value; repeatable)")
     parser.add_argument("--nodes", type=_fraction, metavar="FRACTION",
                         help="observe only this fraction of the crossings, drawn at random (default all nodes)")
-    parser.add_argument("--noise", type=float, default=0.0, metavar="SIGMA",
+    parser.add_argument("--noise", type=_noise, default=0.0, metavar="SIGMA",
                         help="add Gaussian noise of SIGMA metres to the observed positions (default 0)")
     parser.add_argument("--no-sliding", dest="sliding", action="store_false",
                         help="compare positions only, not the observed sliding coordinates")
-    parser.add_argument("--directions", type=positive_int, default=4, metavar="B",
-                        help="random directions per forward/zeroth-order estimate (default 4)")
+    parser.add_argument("--directions", type=_direction_count, metavar="B",
+                        help="directions per forward/zeroth-order estimate: 'all' (every parameter: an exact "
+                        "gradient from 2N+1 simulations) or a number of random ones (default: all for up to 16 "
+                        "parameters, else 4)")
     parser.add_argument("--window", type=positive_int, default=10, metavar="S",
                         help="steps through which --estimator truncated back-propagates each frame's loss "
                         "(default 10)")
     parser.add_argument("--lr", type=positive_float, metavar="LR", help="learning rate (default per optimizer)")
-    parser.add_argument("--rewhiten", type=_count, default=5, metavar="K",
-                        help="refresh the Gauss-Newton coordinates every K iterations (0: once; default 5)")
+    parser.add_argument("--rewhiten", type=_count, metavar="K",
+                        help="refresh the Gauss-Newton coordinates every K iterations (0: once; default 1 for "
+                        "forward, zeroth and two-phase over all directions, else 5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of node choice, noise and directions (default 0)")
     parser.add_argument("--device", metavar="D", help='"auto", "cpu", "cuda" or "cuda:N" (default: the scene\'s)')
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no result table")
@@ -92,6 +99,7 @@ def run(args) -> int:
     minimization = fit.result.minimization
     if not args.quiet:
         _print_table(fit, reference)
+        print(f"stopped after {minimization.iterations} iterations: {minimization.reason}")
         print(f"wrote {out_dir}/fit.json, loss.png, comparison.png and fitted.toml: {minimization.iterations} "
               f"iterations, loss {minimization.initial_loss:.3e} -> {minimization.loss:.3e}, "
               f"{sum(fit.result.seconds.values()):.1f} s")
@@ -173,6 +181,47 @@ def _bounds(text: str) -> tuple[str, tuple[float, float]]:
     if not sep or not colon or not name.strip():
         raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=LO:HI, e.g. weave.friction=0.1:2")
     return name.strip(), pair
+
+
+def _trajectory_path(text: str) -> str:
+    """A path that does not name a scene file (a common slip: the scene given twice)."""
+    if text.lower().endswith(".toml"):
+        raise argparse.ArgumentTypeError(f"{text!r} is a scene file: expected an observed trajectory (.npz), "
+                                          "such as the one 'warpweave simulate SCENE' writes")
+    return text
+
+
+def _frame_count(text: str) -> int:
+    """An integer >= 2: the initial state and at least one frame of motion."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 2 (the first frame is the initial "
+                                          "state; the fit needs motion after it)")
+    return value
+
+
+def _noise(text: str) -> float:
+    """A finite number >= 0 (a standard deviation in metres)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a standard deviation >= 0 in metres")
+    return value
+
+
+def _direction_count(text: str) -> int | str:
+    """"all" or an integer >= 1."""
+    if text.strip().lower() == "all":
+        return "all"
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 'all' or an integer >= 1") from None
 
 
 def _count(text: str) -> int:

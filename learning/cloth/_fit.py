@@ -4,8 +4,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import scenes
-from learning.estimators import GradientEstimator, ReverseUnroll
-from learning.fit import MAX_STEP, FitResult, Iterate, ParameterSpace, default_optimizer, fit, make_estimator
+from learning.estimators import DirectionCount, GradientEstimator
+from learning.fit import (
+    MAX_STEP,
+    SWITCH_AT,
+    FitResult,
+    Iterate,
+    ParameterSpace,
+    default_optimizer,
+    fit,
+    make_estimator,
+)
 
 from ._objective import ClothObjective
 from ._observations import Observations
@@ -42,11 +51,11 @@ def fit_scene(
     optimizer: str | None = None,
     iterations: int = 50,
     lr: float | None = None,
-    directions: int = 4,
+    directions: DirectionCount | None = None,
     switch_at: int | None = None,
     window: int = 10,
     precondition: bool = True,
-    rewhiten: int = 5,
+    rewhiten: int | None = None,
     max_step: float | None = MAX_STEP,
     seed: int = 0,
     slide_weight: float = 1.0,
@@ -64,15 +73,18 @@ def fit_scene(
         names: dotted names of the parameters to fit (see :func:`fittable_names`).
         bounds, initial: per-parameter bounds and starting values (see :func:`scene_parameter_space`).
         estimator: "reverse", "truncated", "forward", "zeroth", "two-phase" or an estimator object.
-        optimizer: "sgd", "adam", "pnm", "adapnm", "lbfgs" or "gauss-newton" (default: L-BFGS for
-            "reverse", SGD for the other estimators; see ``learning.fit.default_optimizer``).
+        optimizer: "sgd", "adam", "pnm", "adapnm", "lbfgs" or "gauss-newton" (default: L-BFGS for exact
+            gradients, SGD for sampled or truncated ones; see ``learning.fit.default_optimizer``).
         iterations, lr: see ``learning.fit.fit``.
-        directions: random directions per estimate of the forward and zeroth-order estimators.
-        switch_at: iteration at which "two-phase" switches from forward gradients to reverse mode
-            (default: half of ``iterations``).
+        directions: directions per estimate of the forward and zeroth-order estimators: "all" (the exact
+            gradient from 2N + 1 worlds), a number of random ones, or None (default): "all" for at most
+            ``learning.fit.ALL_DIRECTIONS_UP_TO`` parameters, else a few random ones.
+        switch_at: estimates after which "two-phase" switches from forward gradients to reverse mode
+            (default: ``learning.fit.SWITCH_AT``, 10).
         window: steps through which "truncated" back-propagates each frame's loss.
         precondition, rewhiten: run in Gauss–Newton-whitened coordinates, refreshed every ``rewhiten``
-            iterations (see ``learning.fit.fit``).
+            iterations (default: every iteration for forward and zeroth-order estimates over all
+            directions, else every 5; see ``learning.fit.fit``).
         max_step: largest change of a θ coordinate per first-order step (see ``learning.fit.fit``).
         seed: seed of random directions.
         slide_weight, tolerance, device, reference_quirks: see :class:`ClothObjective`.
@@ -84,12 +96,11 @@ def fit_scene(
     space = scene_parameter_space(scene, names, bounds=bounds, initial=initial)
     objective = ClothObjective(scene, observations, space, slide_weight=slide_weight, tolerance=tolerance,
                                device=device, reference_quirks=reference_quirks)
-    if optimizer is None:
-        exact = estimator == "reverse" or isinstance(estimator, ReverseUnroll)
-        optimizer = default_optimizer("reverse" if exact else "forward")
     if isinstance(estimator, str):
-        switch = max(1, iterations // 2) if switch_at is None else switch_at
-        estimator = make_estimator(estimator, directions=directions, switch_at=switch, window=window)
+        switch = SWITCH_AT if switch_at is None else switch_at
+        estimator = make_estimator(estimator, dim=space.dim, directions=directions, switch_at=switch, window=window)
+    if optimizer is None:
+        optimizer = default_optimizer(estimator)
     result = fit(objective, space, estimator=estimator, optimizer=optimizer, iterations=iterations, lr=lr,
                  precondition=precondition, rewhiten=rewhiten, max_step=max_step, seed=seed, callback=callback)
     return SceneFit(result=result, scene=objective.parameters.with_values(result.values), objective=objective,

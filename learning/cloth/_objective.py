@@ -8,7 +8,9 @@ It offers every capability of ``learning.estimators.Objective``, with batched wo
 - ``value_and_jvp``: directional derivatives along b tangents, from one rollout of 2b + 1 worlds
   (central differences of the residuals; ``residual_jvp`` is the one place to swap for an
   engine JVP);
-- ``residual_jacobian``: the Jacobian of the residuals (Gauss–Newton matrix, uncertainty).
+- ``residual_jacobian``: the Jacobian of the residuals (Gauss–Newton matrix, uncertainty). The last
+  one is kept: JVPs at the same θ (a fit's first estimate after each whitening) are read off it
+  instead of simulated again.
 
 Forward differences and values work with any solver, including ``reference_quirks`` ones, for
 which the engine refuses reverse mode.
@@ -81,6 +83,7 @@ class ClothObjective:
         self.loss = ObservationLoss(model, observations, slide_weight=slide_weight)
         self._base = {name: model.parameter(name) for name in self.parameters.arrays}
         self._trajectory_loss = None
+        self._jacobian = None  # (θ, r, J) of the last residual_jacobian
         self.evaluations = 0  # world-rollouts so far (a gradient counts as one)
 
     @property
@@ -135,7 +138,8 @@ class ClothObjective:
         return self.loss.residuals(self._simulate(_numpy(theta)[None]))[0]
 
     def residual_jvp(self, theta: np.ndarray, tangents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(r(θ) [M], J(θ) v_i [b, M]) by central differences: worlds θ, θ ± ε_i v_i in one rollout.
+        """(r(θ) [M], J(θ) v_i [b, M]) by central differences: worlds θ, θ ± ε_i v_i in one rollout (or from
+        the kept Jacobian when it was taken at this θ).
 
         ε_i = jvp_step / max|v_i|, so no coordinate moves by more than ``jvp_step``.
         """
@@ -143,6 +147,9 @@ class ClothObjective:
         scale = np.abs(tangents).max(axis=1)
         if not np.all(scale > 0.0):
             raise ValueError("tangents must be nonzero")
+        if self._jacobian is not None and np.array_equal(self._jacobian[0], theta):
+            _, r, jacobian = self._jacobian
+            return r, tangents @ jacobian.T
         eps = self.jvp_step / scale
         shifted = eps[:, None] * tangents
         thetas = np.concatenate([theta[None], theta + shifted, theta - shifted])
@@ -151,8 +158,11 @@ class ClothObjective:
         return r[0], (r[1 : b + 1] - r[b + 1 :]) / (2.0 * eps[:, None])
 
     def residual_jacobian(self, theta) -> tuple[np.ndarray, np.ndarray]:
-        """(r(θ) [M], J(θ) = ∂r/∂θ [M, N]) from one rollout of 2N + 1 worlds."""
-        r, jv = self.residual_jvp(_numpy(theta), np.eye(self.dim))
+        """(r(θ) [M], J(θ) = ∂r/∂θ [M, N]) from one rollout of 2N + 1 worlds (kept for JVPs at the same θ)."""
+        theta = _numpy(theta).copy()
+        self._jacobian = None
+        r, jv = self.residual_jvp(theta, np.eye(self.dim))
+        self._jacobian = (theta, r, jv.T)
         return r, jv.T
 
     def positions(self, thetas) -> np.ndarray:

@@ -84,7 +84,7 @@ def observations_from_trajectory(
     Args:
         trajectory: the observed frames (``scenes.load_trajectory``).
         scene: the scene to fit; the trajectory's grid and frame times must match it.
-        frames: keep the first K frames (default: all).
+        frames: keep the first K >= 2 frames (default: all; the first is the initial state).
         frame_indices: or keep these frame indices (missing frames); not with ``frames``.
         nodes: boolean mask [W, H] of the observed nodes (default: all).
         noise: add Gaussian noise of this standard deviation [m] to the positions (0: none).
@@ -93,10 +93,13 @@ def observations_from_trajectory(
         seed: seed of the noise.
 
     Raises:
-        FitError: grid, world, frame times or frame selection do not match the scene, NaN/Inf in
-            the kept frames, or a first frame at t = 0 far from the scene's rest state.
+        FitError: grid, world, frame times or frame selection do not match the scene, no kept frame
+            after t = 0, NaN/Inf in the kept frames, a first frame at t = 0 far from the scene's rest
+            state, or a noise level that is not a finite number >= 0.
     """
     name = trajectory.path or "<trajectory>"
+    if not 0.0 <= noise < np.inf:
+        raise FitError(f"noise = {noise!r} is out of range: expected a standard deviation >= 0 [m]")
     if trajectory.nodes != tuple(scene.cloth.nodes):
         raise FitError(f"{name}: grid of {trajectory.nodes[0]} x {trajectory.nodes[1]} nodes does not match "
                        f"the scene's {scene.cloth.nodes[0]} x {scene.cloth.nodes[1]} ({scene.source})")
@@ -115,6 +118,9 @@ def observations_from_trajectory(
         raise FitError(f"{name}: frame times do not match the scene's dt = {dt:g} s ({scene.source}): expected "
                        f"increasing multiples of dt from 0, got t[{k}] = {trajectory.t[k]:g} s")
     steps = steps.astype(np.int64)
+    if steps[-1] == 0:
+        raise FitError(f"{name}: the kept frames hold no motion (only t = 0, the initial state): expected at "
+                       "least one frame after it")
     positions = trajectory.x[world, selected]
     observed = trajectory.u[world, selected] if sliding else None
     for array, label in ((positions, "x"), (observed, "u")):
@@ -129,8 +135,6 @@ def observations_from_trajectory(
         if gap > _REST_TOLERANCE * scene.cloth.spacing + 10.0 * noise:
             raise FitError(f"{name}: frame at t = 0 is {gap:g} m away from the rest state of {scene.source}: "
                            "the observations do not start from this scene")
-    if noise < 0.0 or not np.isfinite(noise):
-        raise FitError(f"noise = {noise!r} is out of range: expected a standard deviation >= 0 [m]")
     if noise > 0.0:
         positions = positions + np.random.default_rng(seed).normal(scale=noise, size=positions.shape)
     return Observations(steps=steps, positions=np.array(positions), sliding=None if observed is None else
@@ -141,7 +145,10 @@ def _frame_selection(name: str, available: int, frames, indices) -> np.ndarray:
     if frames is not None and indices is not None:
         raise FitError("give either a number of frames or frame indices, not both")
     if frames is not None:
-        if not 1 <= int(frames) <= available:
+        if int(frames) < 2:
+            raise FitError(f"frames = {frames!r} is out of range: expected at least 2 (the first frame is the "
+                           "initial state; the fit needs motion after it)")
+        if int(frames) > available:
             raise FitError(f"{name}: frames = {frames!r} is out of range: the file has {available} frame(s)")
         return np.arange(int(frames))
     if indices is None:

@@ -10,7 +10,8 @@ fit.json (``format`` "warpweave-fit/1"):
   iteration, loss, best so far, seconds), the loss being the mean squared position error per observed
   node and frame in units of the spacing (plus the weighted sliding term);
 - ``estimator``, ``optimizer``, ``learning_rate``, ``iterations``, ``evaluations``, ``world_rollouts``,
-  ``stopped`` ("iterations", "converged", "callback" or "interrupted"), ``wall_seconds``, ``seconds``;
+  ``stopped`` ("iterations", "converged", "callback" or "interrupted") and ``stop_reason`` (why, in words),
+  ``wall_seconds``, ``seconds``;
 - ``rms_position_error_m``: RMS distance [m] between observed and simulated nodes, initial and fitted;
 - ``observations``: frames, last step, observed nodes, whether sliding was compared, added noise [m];
 - ``uncertainty``: method, residual count and RMS, relative standard deviations, correlation matrix,
@@ -87,6 +88,7 @@ def fit_report(fit: SceneFit, *, positions: np.ndarray, scene_path: str = "", ob
         "evaluations": len(minimization.history),
         "world_rollouts": fit.objective.evaluations,
         "stopped": minimization.stopped,
+        "stop_reason": minimization.reason,
         "wall_seconds": float(sum(result.seconds.values())),
         "seconds": {k: float(v) for k, v in result.seconds.items()},
         "loss": {

@@ -7,7 +7,7 @@ as ``estimator(objective, theta, generator=...)`` and returns an :class:`Estimat
 """
 
 from ._assign import assign_grad
-from ._directions import DirectionDistribution, sample_directions
+from ._directions import ALL_DIRECTIONS, DirectionCount, DirectionDistribution, sample_directions
 from ._forward_gradient import ForwardGradient
 from ._objective import (
     Estimate,
@@ -33,6 +33,8 @@ __all__ = [
     "GradientEstimator",
     "TorchObjective",
     "UnrolledTorchObjective",
+    "ALL_DIRECTIONS",
+    "DirectionCount",
     "DirectionDistribution",
     "sample_directions",
     "ReverseUnroll",

@@ -5,7 +5,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._directions import DirectionDistribution, directional_average, sample_directions
+from ._directions import (
+    ALL_DIRECTIONS,
+    DirectionCount,
+    DirectionDistribution,
+    check_direction_count,
+    directional_average,
+    draw_directions,
+)
 from ._objective import Estimate, Objective, ObjectiveWithJvp, check_parameters, require
 
 __all__ = ["ForwardGradient"]
@@ -21,20 +28,27 @@ class ForwardGradient:
     (N+1)/b·‖∇h‖² for Gaussian ones. All b directional derivatives come from one batched
     ``objective.value_and_jvp`` call, so memory does not grow with the unrolled depth.
 
+    With ``directions="all"`` the tangents are the N coordinate directions √N·e_i (b = N): ĝ is the
+    exact forward-mode gradient ∇h, still from one batched call, and no generator is needed.
+
     Args:
-        directions: number b of random directions per estimate.
-        distribution: "rademacher", "gaussian" or "coordinate" (see :class:`DirectionDistribution`).
+        directions: number b of random directions per estimate, or "all".
+        distribution: "rademacher", "gaussian" or "coordinate" (see :class:`DirectionDistribution`);
+            not used with "all".
 
     ``info`` holds ``directions`` [shape (b, N)] and ``derivatives`` ∇h·v_i [shape (b,)].
     """
 
     def __init__(
-        self, *, directions: int = 1, distribution: DirectionDistribution | str = "rademacher"
+        self, *, directions: DirectionCount = 1, distribution: DirectionDistribution | str = "rademacher"
     ) -> None:
-        if directions < 1:
-            raise ValueError(f"directions must be >= 1, got {directions}")
-        self.directions = int(directions)
+        self.directions = check_direction_count(directions)
         self.distribution = DirectionDistribution(distribution)
+
+    @property
+    def sampled(self) -> bool:
+        """True when the directions are drawn at random (an estimate with sampling error); False for "all"."""
+        return self.directions != ALL_DIRECTIONS
 
     def __call__(
         self, objective: Objective, theta: Tensor, *, generator: torch.Generator | None = None
@@ -47,7 +61,7 @@ class ForwardGradient:
             "ForwardGradient",
             "Use ZerothOrder, which needs only values.",
         )
-        directions = sample_directions(
+        directions = draw_directions(
             self.directions,
             objective.dim,
             distribution=self.distribution,
@@ -63,4 +77,6 @@ class ForwardGradient:
         )
 
     def __repr__(self) -> str:
+        if not self.sampled:
+            return f"ForwardGradient(directions={ALL_DIRECTIONS!r})"
         return f"ForwardGradient(directions={self.directions}, distribution={self.distribution.value!r})"

@@ -5,7 +5,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._directions import DirectionDistribution, directional_average, sample_directions
+from ._directions import (
+    ALL_DIRECTIONS,
+    DirectionCount,
+    DirectionDistribution,
+    check_direction_count,
+    directional_average,
+    draw_directions,
+)
 from ._objective import Estimate, Objective, check_parameters, evaluate_values
 
 __all__ = ["ZerothOrder"]
@@ -20,10 +27,14 @@ class ZerothOrder:
     when present. Directions are drawn exactly as :class:`ForwardGradient` draws them, so the
     same generator state gives the same directions.
 
+    With ``directions="all"`` the directions are the N coordinate directions √N·e_i (each point is
+    moved by μ√N along one coordinate): ĝ is the central- (or forward-) difference gradient, with no
+    sampling error and no generator needed.
+
     Args:
-        directions: number b of random directions per estimate.
-        step: finite-difference step μ > 0, in the units of θ.
-        distribution: "rademacher", "gaussian" or "coordinate".
+        directions: number b of random directions per estimate, or "all".
+        step: finite-difference step μ > 0, in the units of θ (per unit length of v).
+        distribution: "rademacher", "gaussian" or "coordinate"; not used with "all".
         central: central differences (2b + 1 evaluations) instead of forward ones (b + 1).
 
     ``info`` holds ``directions`` [shape (b, N)], ``derivatives`` δ_i [shape (b,)] and ``evaluations``.
@@ -32,25 +43,28 @@ class ZerothOrder:
     def __init__(
         self,
         *,
-        directions: int = 1,
+        directions: DirectionCount = 1,
         step: float = 1e-4,
         distribution: DirectionDistribution | str = "gaussian",
         central: bool = True,
     ) -> None:
-        if directions < 1:
-            raise ValueError(f"directions must be >= 1, got {directions}")
+        self.directions = check_direction_count(directions)
         if not step > 0.0:
             raise ValueError(f"step must be > 0, got {step}")
-        self.directions = int(directions)
         self.step = float(step)
         self.distribution = DirectionDistribution(distribution)
         self.central = bool(central)
+
+    @property
+    def sampled(self) -> bool:
+        """True when the directions are drawn at random (an estimate with sampling error); False for "all"."""
+        return self.directions != ALL_DIRECTIONS
 
     def __call__(
         self, objective: Objective, theta: Tensor, *, generator: torch.Generator | None = None
     ) -> Estimate:
         theta = check_parameters(objective, theta)
-        directions = sample_directions(
+        directions = draw_directions(
             self.directions,
             objective.dim,
             distribution=self.distribution,
@@ -62,7 +76,7 @@ class ZerothOrder:
         shifted = [theta + shift, theta - shift] if self.central else [theta + shift]
         points = torch.cat([theta.unsqueeze(0), *shifted])
         values = evaluate_values(objective, points)
-        b = self.directions
+        b = directions.shape[0]
         if self.central:
             derivatives = (values[1 : b + 1] - values[b + 1 :]) / (2.0 * self.step)
         else:
@@ -79,6 +93,8 @@ class ZerothOrder:
         )
 
     def __repr__(self) -> str:
+        if not self.sampled:
+            return f"ZerothOrder(directions={ALL_DIRECTIONS!r}, step={self.step}, central={self.central})"
         return (
             f"ZerothOrder(directions={self.directions}, step={self.step}, "
             f"distribution={self.distribution.value!r}, central={self.central})"

@@ -7,30 +7,41 @@ lives in ``learning.cloth``.
 """
 
 from ._choices import (
+    ALL_DIRECTIONS_UP_TO,
     ESTIMATOR_OPTIMIZERS,
     ESTIMATORS,
     OPTIMIZERS,
+    REWHITEN,
+    SWITCH_AT,
+    default_directions,
     default_learning_rate,
     default_optimizer,
+    default_rewhiten,
+    exact_gradients,
     make_estimator,
     make_optimizer,
 )
+from ._convergence import Convergence
 from ._errors import FitError
 from ._fit import MAX_STEP, FitResult, fit
 from ._gauss_newton import gauss_newton
 from ._minimize import Iterate, Minimization, minimize
-from ._preconditioned import Preconditioned, Whitening, whitening
+from ._preconditioned import Preconditioned, Whitening, first_axis_along, whitening
 from ._space import TRANSFORMS, Bounded, ParameterSpace, default_bounds
 from ._uncertainty import UNDETERMINED_RELATIVE_STD, Uncertainty, gauss_newton_uncertainty
 
 __all__ = [
+    "ALL_DIRECTIONS_UP_TO",
     "MAX_STEP",
     "ESTIMATOR_OPTIMIZERS",
     "ESTIMATORS",
     "OPTIMIZERS",
+    "REWHITEN",
+    "SWITCH_AT",
     "TRANSFORMS",
     "UNDETERMINED_RELATIVE_STD",
     "Bounded",
+    "Convergence",
     "FitError",
     "FitResult",
     "Iterate",
@@ -40,8 +51,12 @@ __all__ = [
     "Uncertainty",
     "Whitening",
     "default_bounds",
+    "default_directions",
     "default_learning_rate",
     "default_optimizer",
+    "default_rewhiten",
+    "exact_gradients",
+    "first_axis_along",
     "fit",
     "gauss_newton",
     "gauss_newton_uncertainty",

@@ -12,10 +12,11 @@ import torch
 
 from learning.estimators import GradientEstimator
 
-from ._choices import default_learning_rate
+from ._choices import default_learning_rate, default_rewhiten, exact_gradients
+from ._convergence import DEFAULT_CONVERGENCE, Convergence
 from ._gauss_newton import gauss_newton
 from ._minimize import Iterate, Minimization, minimize
-from ._preconditioned import Preconditioned, Whitening, whitening
+from ._preconditioned import Preconditioned, Whitening, first_axis_along, whitening
 from ._space import ParameterSpace
 from ._uncertainty import Uncertainty, gauss_newton_uncertainty
 
@@ -65,9 +66,10 @@ class FitResult:
 
 
 def fit(objective, space: ParameterSpace, *, estimator: GradientEstimator | None = None, optimizer: str = "lbfgs",
-        iterations: int = 50, lr: float | None = None, precondition: bool = True, rewhiten: int = 5,
-        cutoff: float = 1e-12, max_step: float | None = MAX_STEP, uncertainty: bool = True, seed: int = 0,
-        callback: Callable[[Iterate], bool | None] | None = None, clock=time.perf_counter) -> FitResult:
+        iterations: int = 50, lr: float | None = None, precondition: bool = True, rewhiten: int | None = None,
+        cutoff: float = 1e-12, max_step: float | None = MAX_STEP, convergence: Convergence | None = DEFAULT_CONVERGENCE,
+        uncertainty: bool = True, seed: int = 0, callback: Callable[[Iterate], bool | None] | None = None,
+        clock=time.perf_counter) -> FitResult:
     """Fit the parameters of ``space`` by minimising ``objective`` (a function of the space's θ).
 
     Args:
@@ -77,18 +79,24 @@ def fit(objective, space: ParameterSpace, *, estimator: GradientEstimator | None
         estimator: gradient estimator (see :func:`make_estimator`); not used by "gauss-newton".
         optimizer: "sgd", "adam", "pnm", "adapnm", "lbfgs" (torch optimizers fed by ``estimator``) or
             "gauss-newton" (:func:`gauss_newton`, from residual Jacobians).
-        iterations: optimizer iterations in all.
+        iterations: the most optimizer iterations in all (the fit stops earlier when converged).
         lr: learning rate (default: :func:`default_learning_rate` for the estimator and the coordinates).
         precondition: minimise in coordinates z with θ = θ_k + M z from :func:`whitening` of the
             Jacobian (N JVPs) at the start of every round of ``rewhiten`` iterations; the optimizer
-            restarts from the best point so far in each round.
-        rewhiten: iterations per round (0: one round). A round that finds no better point is followed
-            by one with the learning rate times ``BACKOFF``; after ``MAX_BACKOFFS`` such rounds in a
-            row the fit stops ("converged").
+            restarts from the best point so far in each round. For L-BFGS the whitened axes are turned
+            (:func:`first_axis_along`) so that its first step in a round is the Gauss–Newton step.
+        rewhiten: iterations per round (0: one round; None: :func:`default_rewhiten`, 1 for forward or
+            zeroth-order estimates over all directions in whitened coordinates, else 5). A round that finds
+            no better point is followed by one with the learning rate times ``BACKOFF``; after
+            ``MAX_BACKOFFS`` such rounds in a row the fit stops ("converged": no progress left).
         cutoff: relative eigenvalue below which a direction counts as undetermined and is not fitted.
         max_step: largest change of any θ coordinate in one step of a first-order optimizer (a trust
             region: a noisy estimate cannot throw a weakly determined parameter to its bounds, where
             the loss is far from its local model); None: no limit.
+        convergence: for a whitened (least-squares) objective, stop ("converged") when the Gauss–Newton
+            step left is negligible (see :class:`Convergence`): tested at the start of every round with
+            the whitening's Jacobian, and at every exact gradient (reverse mode, all directions) of a
+            best point so far, with the round's Gauss–Newton matrix; None: run all ``iterations``.
         uncertainty: compute the Gauss–Newton uncertainty at the end (one more Jacobian).
         seed: seed of the estimator's random directions.
         callback: called with every evaluated :class:`Iterate` (θ in the space's coordinates,
@@ -109,19 +117,22 @@ def fit(objective, space: ParameterSpace, *, estimator: GradientEstimator | None
         if not has_residuals:
             raise TypeError(f"gauss-newton needs an objective with `residual_jacobian`; {type(objective).__name__}"
                             " has none")
-        outcome = gauss_newton(objective, theta0, iterations=iterations, cutoff=cutoff, callback=relay, clock=clock)
-        done, stopped = outcome.iterations, outcome.stopped
+        outcome = gauss_newton(objective, theta0, iterations=iterations, cutoff=cutoff, convergence=convergence,
+                               callback=relay, clock=clock)
+        done, stopped, reason = outcome.iterations, outcome.stopped, outcome.reason
     else:
         if estimator is None:
             raise TypeError(f"optimizer {optimizer!r} needs a gradient estimator")
+        whiten = precondition and has_residuals
         rounds = _Rounds(objective, estimator=estimator, optimizer=optimizer, lr=lr, seed=seed, relay=relay,
-                         history=history, whiten=precondition and has_residuals, cutoff=cutoff, max_step=max_step,
-                         clock=clock)
-        done, stopped = rounds.run(theta0, iterations=iterations, length=rewhiten)
+                         history=history, whiten=whiten, cutoff=cutoff, max_step=max_step,
+                         convergence=convergence, clock=clock)
+        length = default_rewhiten(estimator, whitened=whiten) if rewhiten is None else rewhiten
+        done, stopped, reason = rounds.run(theta0, iterations=iterations, length=length)
         white, rate = rounds.whitening, rounds.rate
     best = min(history, key=lambda item: item.loss)
     result = Minimization(theta=best.theta, loss=best.loss, initial_loss=history[0].loss, history=history,
-                          iterations=done, seconds=clock() - tick, stopped=stopped)
+                          iterations=done, seconds=clock() - tick, stopped=stopped, reason=reason)
     seconds = {"minimize": clock() - tick, "uncertainty": 0.0}
     report = None
     if uncertainty and has_residuals and not result.interrupted:
@@ -130,7 +141,7 @@ def fit(objective, space: ParameterSpace, *, estimator: GradientEstimator | None
             residuals, jacobian = objective.residual_jacobian(best.theta)
             report = gauss_newton_uncertainty(residuals, jacobian, space=space, theta=best.theta)
         except KeyboardInterrupt:
-            result = replace(result, stopped="interrupted")
+            result = replace(result, stopped="interrupted", reason="interrupted (Ctrl-C) in the uncertainty")
         seconds["uncertainty"] = clock() - tick
     uses_estimator = optimizer != "gauss-newton"
     return FitResult(names=space.names, initial=space.initial, values=space.to_values(best.theta), theta=best.theta,
@@ -143,19 +154,25 @@ class _Rounds:
     """Rounds of a torch optimizer in coordinates whitened at the best point so far (see :func:`fit`)."""
 
     def __init__(self, objective, *, estimator, optimizer, lr, seed, relay, history, whiten, cutoff, max_step,
-                 clock):
+                 convergence, clock):
         self.objective, self.estimator, self.optimizer, self.lr = objective, estimator, optimizer, lr
         self.generator = torch.Generator().manual_seed(int(seed))
         self.relay, self.history, self.whiten, self.cutoff, self.clock = relay, history, whiten, cutoff, clock
-        self.max_step = max_step
+        self.max_step, self.convergence = max_step, convergence
         self.whitening, self.rate = None, None
+        self._start_gradient, self._start_loss, self._dof = None, math.inf, 0
 
-    def run(self, theta, *, iterations: int, length: int) -> tuple[int, str]:
-        """Run rounds of ``length`` iterations (0: one round) from θ; returns (iterations done, why stopped)."""
-        start, done, stopped, failures = self.clock(), 0, "iterations", 0
+    def run(self, theta, *, iterations: int, length: int) -> tuple[int, str, str]:
+        """Run rounds of ``length`` iterations (0: one round) from θ; returns (iterations done, why stopped,
+        the reason in words)."""
+        start, done, stopped, reason, failures = self.clock(), 0, "iterations", "", 0
         try:
             while done < iterations and stopped == "iterations":
                 problem = self._problem(theta)
+                reason = self._converged_at_start(problem)
+                if reason:
+                    stopped = "converged"
+                    break
                 limit = None if self.max_step is None else lambda step, p=problem: p.limit(step, self.max_step)
                 before = min((item.loss for item in self.history), default=math.inf)
                 rate = self.lr if self.lr is not None else default_learning_rate(
@@ -164,26 +181,60 @@ class _Rounds:
                 result = minimize(problem, np.zeros(problem.dim), estimator=self.estimator, optimizer=self.optimizer,
                                   iterations=iterations - done if length <= 0 else min(length, iterations - done),
                                   lr=self.rate, generator=self.generator, clock=self.clock, step_limit=limit,
+                                  converged=self._converged_inside(problem),
                                   callback=_in_space(problem, self.relay, iteration=done,
                                                      seconds=self.clock() - start))
-                stopped, done = result.stopped, done + result.iterations
+                stopped, reason, done = result.stopped, result.reason, done + result.iterations
                 best = min(self.history, key=lambda item: item.loss)
                 failures = 0 if best.loss < before else failures + 1
                 if stopped == "iterations" and failures > MAX_BACKOFFS:
                     stopped = "converged"  # no round found anything better, even with smaller steps
+                    reason = f"no better point in {failures} rounds in a row, the last with learning rate {self.rate:g}"
                 theta = best.theta
         except KeyboardInterrupt:
             if not self.history:
                 raise
-            stopped = "interrupted"
-        return done, stopped
+            stopped, reason = "interrupted", "interrupted (Ctrl-C)"
+        if stopped == "iterations":
+            reason = f"the iteration limit ({iterations}) was reached"
+        return done, stopped, reason
 
     def _problem(self, theta) -> Preconditioned:
         if not self.whiten:
             return Preconditioned(self.objective, origin=theta, matrix=np.eye(len(theta)))
-        self.whitening = whitening(*self.objective.residual_jacobian(theta), cutoff=self.cutoff)
-        return Preconditioned(self.objective, origin=theta, matrix=self.whitening.matrix,
-                              value_scale=self.whitening.value_scale)
+        residuals, jacobian = self.objective.residual_jacobian(theta)
+        self.whitening = whitening(residuals, jacobian, cutoff=self.cutoff)
+        matrix, scale = self.whitening.matrix, self.whitening.value_scale
+        gradient = 2.0 * jacobian.T @ residuals  # of h in θ
+        if self.optimizer == "lbfgs":
+            # its first step is min(1, 1/|ĝ|₁)·lr: with ĝ along an axis that is the Gauss–Newton step itself
+            matrix = first_axis_along(matrix, matrix.T @ gradient)
+        problem = Preconditioned(self.objective, origin=theta, matrix=matrix, value_scale=scale)
+        self._start_gradient = matrix.T @ gradient / scale
+        self._start_loss = float(residuals @ residuals)
+        self._dof = len(residuals) - self.whitening.kept
+        return problem
+
+    def _converged_at_start(self, problem: Preconditioned) -> str | None:
+        """Why the best point so far (the round's origin) has converged, from the whitening's exact
+        Gauss–Newton step; None if it has not, or cannot be told (no whitening, or no point yet)."""
+        if self.convergence is None or not self.whiten or not self.history:
+            return None
+        step, decrease = problem.gauss_newton_step(self._start_gradient)
+        return self.convergence.reason(step=step, decrease=decrease, loss=self._start_loss, dof=self._dof)
+
+    def _converged_inside(self, problem: Preconditioned):
+        """The ``converged`` test of :func:`minimize` within a round: exact gradients of a whitened objective
+        only (a sampled estimate says nothing reliable about the step left)."""
+        if self.convergence is None or not self.whiten or not exact_gradients(self.estimator):
+            return None
+
+        def converged(estimate) -> str | None:
+            step, decrease = problem.gauss_newton_step(estimate.grad.numpy())
+            return self.convergence.reason(step=step, decrease=decrease, loss=estimate.value * problem.value_scale,
+                                           dof=self._dof)
+
+        return converged
 
 
 def _in_space(problem: Preconditioned, relay, *, iteration: int, seconds: float):

@@ -1,7 +1,7 @@
 """The optimisation loop: an estimator feeds a torch optimizer; the best point seen is kept.
 
-Stops after the given number of iterations, when ``callback`` returns True, or on Ctrl-C
-(KeyboardInterrupt), and in every case returns the best point evaluated so far.
+Stops after the given number of iterations, when ``converged`` says so, when ``callback`` returns
+True, or on Ctrl-C (KeyboardInterrupt), and in every case returns the best point evaluated so far.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from learning.estimators import GradientEstimator, assign_grad
+from learning.estimators import Estimate, GradientEstimator, assign_grad
 
 from ._choices import default_learning_rate, make_optimizer
 
@@ -53,6 +53,7 @@ class Minimization:
         iterations: optimizer iterations completed.
         seconds: wall time [s].
         stopped: "iterations", "converged" (no progress left), "callback" or "interrupted" (Ctrl-C).
+        reason: why, in words (e.g. which convergence test was met).
     """
 
     theta: np.ndarray
@@ -62,6 +63,7 @@ class Minimization:
     iterations: int
     seconds: float
     stopped: str
+    reason: str = ""
 
     @property
     def interrupted(self) -> bool:
@@ -71,14 +73,15 @@ class Minimization:
 class _Stop(Exception):
     """Raised inside the loop (or an L-BFGS closure) to stop."""
 
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, stopped: str, reason: str = ""):
+        super().__init__(stopped)
+        self.stopped, self.reason = stopped, reason
 
 
 def minimize(objective, theta0, *, estimator: GradientEstimator, optimizer: str = "adam", iterations: int = 100,
              lr: float | None = None, generator: torch.Generator | None = None,
              callback: Callable[[Iterate], bool | None] | None = None,
+             converged: Callable[[Estimate], str | None] | None = None,
              step_limit: Callable[[torch.Tensor], torch.Tensor] | None = None, clock=time.perf_counter) -> Minimization:
     """Minimise ``objective`` from ``theta0`` with gradient estimates from ``estimator``.
 
@@ -90,6 +93,8 @@ def minimize(objective, theta0, *, estimator: GradientEstimator, optimizer: str 
         lr: learning rate (default: :func:`default_learning_rate` for the estimator).
         generator: random numbers for stochastic estimators.
         callback: called with every :class:`Iterate`; returning True stops.
+        converged: called with every estimate at a point that is the best so far; a string (why it has
+            converged) stops with ``stopped`` "converged".
         step_limit: maps each step Δθ of a first-order optimizer to the step taken (e.g. a trust
             region); not used by L-BFGS, whose line search chooses its steps.
     """
@@ -110,16 +115,20 @@ def minimize(objective, theta0, *, estimator: GradientEstimator, optimizer: str 
                        estimates=len(history) + 1, seconds=clock() - start, info=scalars)
         history.append(item)
         if callback is not None and callback(item):
-            raise _Stop("callback")
+            raise _Stop("callback", "the callback asked to stop")
 
     def estimate() -> float:
         theta = param.detach().clone()
         result = estimator(objective, theta, generator=generator)
         assign_grad([param], result.grad)
         record(theta, result.value, dict(result.info))
+        if converged is not None and history[-1].loss <= history[-1].best:
+            reason = converged(result)
+            if reason:
+                raise _Stop("converged", reason)
         return result.value
 
-    stopped = "iterations"
+    stopped, reason = "iterations", ""
     try:
         if isinstance(opt, torch.optim.LBFGS):
             def closure():
@@ -141,11 +150,12 @@ def minimize(objective, theta0, *, estimator: GradientEstimator, optimizer: str 
             theta = param.detach().clone()
             record(theta, float(objective.value(theta)), {"evaluation": "value after the last step"})
     except _Stop as stop:
-        stopped = stop.reason
+        stopped, reason = stop.stopped, stop.reason
     except KeyboardInterrupt:
-        stopped = "interrupted"
+        stopped, reason = "interrupted", "interrupted (Ctrl-C)"
     if not history:
         raise KeyboardInterrupt
+    reason = reason or f"{completed} iterations done"
     best = min(history, key=lambda item: item.loss)
     return Minimization(theta=best.theta, loss=best.loss, initial_loss=history[0].loss, history=history,
-                        iterations=completed, seconds=clock() - start, stopped=stopped)
+                        iterations=completed, seconds=clock() - start, stopped=stopped, reason=reason)

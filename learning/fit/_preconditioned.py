@@ -19,7 +19,7 @@ from torch import Tensor
 
 from learning.estimators import ObjectiveWithGrad, ObjectiveWithJvp, ObjectiveWithTruncatedGrad, ObjectiveWithValues
 
-__all__ = ["Preconditioned", "Whitening", "normal_eigen", "whitening"]
+__all__ = ["Preconditioned", "Whitening", "first_axis_along", "normal_eigen", "whitening"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,19 @@ def whitening(residuals, jacobian, *, cutoff: float = 1e-12) -> Whitening:
     return Whitening(matrix=scale * basis, value_scale=scale**2, eigenvalues=eigenvalues, kept=int(keep.sum()))
 
 
+def first_axis_along(matrix, direction) -> np.ndarray:
+    """``matrix`` [N, K] times the Householder reflection H [K, K] with H·d = ∓|d|·e_1 for ``direction``
+    d [K] (``matrix`` itself when d = 0). H is orthogonal and symmetric, so coordinates z' = H z of
+    whitened ones are whitened too, and a gradient d in z is ∓|d|·e_1 in z': all along the first axis."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    length = float(np.linalg.norm(direction))
+    if not length > 0.0:
+        return matrix
+    mirror = np.asarray(direction, dtype=np.float64) / length
+    mirror[0] += 1.0 if mirror[0] >= 0.0 else -1.0  # the stable choice: no cancellation in mirror[0]
+    return matrix - np.outer(matrix @ mirror, mirror) * (2.0 / float(mirror @ mirror))
+
+
 class Preconditioned:
     """The objective h̃(z) = h(θ0 + M z) / c with every capability ``objective`` has, chained through M.
 
@@ -109,6 +122,14 @@ class Preconditioned:
             return step
         clipped = move.clamp(-largest, largest)
         return torch.linalg.lstsq(self.matrix, clipped.unsqueeze(1)).solution.squeeze(1).to(step.dtype)
+
+    def gauss_newton_step(self, grad) -> tuple[np.ndarray, float]:
+        """(Δθ [N], d): the step −M ĝ in θ and the decrease d = ½ c |ĝ|² of h it predicts, for the gradient
+        ĝ [K] of h̃ at some z, taking h̃'s Hessian to be the identity. In coordinates from :func:`whitening`
+        at θ0 that is the Gauss–Newton step and its predicted decrease exactly at z = 0, and nearly so
+        close to it."""
+        grad = np.asarray(grad, dtype=np.float64)
+        return -(self.matrix.numpy() @ grad), 0.5 * self.value_scale * float(grad @ grad)
 
     def value(self, z: Tensor) -> float:
         return self.objective.value(self.theta(z)) / self.value_scale
