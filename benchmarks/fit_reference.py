@@ -113,10 +113,11 @@ def run(case: dict, estimator: str, optimizer: str | None, *, iterations: int, d
 
     objective_calls = {}
     start = time.perf_counter()
-    fit = cloth.fit_scene(scene, case["observations"], names, initial=initial,
-                          estimator="reverse" if estimator == "jacobian" else estimator, optimizer=optimizer,
-                          iterations=iterations, directions=directions, reference_quirks=case["quirks"],
-                          callback=watch)
+    fit = cloth.fit_scene(scene, case["observations"], cloth.scene_parameter_space(scene, names, initial=initial),
+                          estimation=cloth.Estimation("reverse" if estimator == "jacobian" else estimator,
+                                                      directions=directions),
+                          optimization=cloth.Optimization(optimizer, iterations=iterations),
+                          objective=cloth.ObjectiveOptions(reference_quirks=case["quirks"]), callback=watch)
     objective_calls["world_rollouts"] = fit.objective.evaluations
     result = fit.result
     error = result.values / truth - 1.0

@@ -223,8 +223,8 @@ def test_friction_is_recovered_where_crossings_slip_and_reported_undetermined_wh
                                                       seed=1)
     names = ["weave.friction", "weave.shear_modulus"]
     truth = np.array([float(scenes.get_parameter(scene, n)) for n in names])
-    fit = cloth.fit_scene(scene, observations, names, initial=dict(zip(names, truth * [1.3, 0.7], strict=True)),
-                          optimizer="gauss-newton", iterations=8)
+    space = cloth.scene_parameter_space(scene, names, initial=dict(zip(names, truth * [1.3, 0.7], strict=True)))
+    fit = cloth.fit_scene(scene, observations, space, optimization=cloth.Optimization("gauss-newton", iterations=8))
     error = fit.result.values / truth - 1.0
     spread = fit.result.uncertainty.relative_std
     print(f"{example}: relative errors {error}, relative std {spread}")
@@ -259,8 +259,9 @@ def test_fit_recovers_known_parameters_from_synthetic_observations(recovery, est
                                                                    tolerance):
     """7x7 cloth, 20 frames, 4 parameters started 30% off (density, Young's and bending moduli, shear)."""
     scene, observations, initial, truth = recovery
-    fit = cloth.fit_scene(scene, observations, RECOVERED, initial=initial, estimator=estimator, optimizer=optimizer,
-                          iterations=iterations, directions=2)
+    fit = cloth.fit_scene(scene, observations, cloth.scene_parameter_space(scene, RECOVERED, initial=initial),
+                          estimation=cloth.Estimation(estimator, directions=2),
+                          optimization=cloth.Optimization(optimizer, iterations=iterations))
     error = np.abs(fit.result.values / truth - 1.0)
     print(f"{estimator} + {optimizer}: relative errors {error}, {fit.result.minimization.iterations} iterations, "
           f"{sum(fit.result.seconds.values()):.1f} s")
@@ -274,7 +275,8 @@ def test_the_default_forward_zeroth_and_two_phase_fits_recover_known_parameters_
     """7x7 cloth, 20 frames, 4 parameters started 30% off, everything else default: all coordinate directions,
     L-BFGS, and a stop when the Gauss-Newton step left is negligible."""
     scene, observations, initial, truth = recovery
-    fit = cloth.fit_scene(scene, observations, RECOVERED, initial=initial, estimator=estimator, switch_at=3)
+    fit = cloth.fit_scene(scene, observations, cloth.scene_parameter_space(scene, RECOVERED, initial=initial),
+                          estimation=cloth.Estimation(estimator, switch_at=3))
     result = fit.result
     error = np.abs(result.values / truth - 1.0)
     print(f"{estimator} defaults: relative errors {error}, {result.minimization.iterations} iterations, "

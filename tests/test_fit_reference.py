@@ -151,8 +151,9 @@ def test_the_original_implementations_trajectory_is_recovered_with_its_physics()
     names = [f"materials.yarn{k}.{p}" for k in (1, 2) for p in ("density", "young_modulus", "bending_modulus")]
     truth = np.array([float(scenes.get_parameter(scene, n)) for n in names])
     initial = {n: v * (1.3 if k % 2 == 0 else 0.7) for k, (n, v) in enumerate(zip(names, truth, strict=True))}
-    fit = cloth.fit_scene(scene, observations, names, initial=initial, optimizer="gauss-newton", iterations=10,
-                          reference_quirks=ORIGINAL_BEHAVIOUR)
+    fit = cloth.fit_scene(scene, observations, cloth.scene_parameter_space(scene, names, initial=initial),
+                          optimization=cloth.Optimization("gauss-newton", iterations=10),
+                          objective=cloth.ObjectiveOptions(reference_quirks=ORIGINAL_BEHAVIOUR))
     errors = fit.result.values / truth - 1.0
     print(f"original physics: relative errors {np.round(100 * errors, 3)} %")
     assert np.all(np.abs(errors) <= 0.02), errors

@@ -85,10 +85,12 @@ def run(args) -> int:
         bar = None if args.quiet else _FitProgress(args.iters)
         try:
             fit = cloth.fit_scene(
-                scene, observations, names, bounds=dict(args.bounds), initial=dict(args.initial),
-                estimator=args.estimator, optimizer=args.optimizer, iterations=args.iters, lr=args.lr,
-                directions=args.directions, window=args.window, rewhiten=args.rewhiten, seed=args.seed, device=device,
-                callback=bar)
+                scene, observations,
+                cloth.scene_parameter_space(scene, names, bounds=dict(args.bounds), initial=dict(args.initial)),
+                estimation=cloth.Estimation(args.estimator, directions=args.directions, window=args.window),
+                optimization=cloth.Optimization(args.optimizer, iterations=args.iters, lr=args.lr,
+                                                rewhiten=args.rewhiten, seed=args.seed),
+                objective=cloth.ObjectiveOptions(device=device), callback=bar)
         finally:
             if bar is not None:
                 bar.close()

@@ -5,7 +5,7 @@
     objective = ClothObjective(scene, observations, space)    # a learning.estimators Objective
 """
 
-from ._fit import SceneFit, fit_scene
+from ._fit import Estimation, ObjectiveOptions, Optimization, SceneFit, fit_scene
 from ._objective import ClothObjective, observed_states
 from ._observations import Observations, observations_from_trajectory, random_crossings
 from ._report import FORMAT, OUTPUT_FILES, fit_report, reference_values, write_fit
@@ -17,6 +17,9 @@ __all__ = [
     "FORMAT",
     "OUTPUT_FILES",
     "ClothObjective",
+    "Estimation",
+    "ObjectiveOptions",
+    "Optimization",
     "SceneFit",
     "ObservationLoss",
     "Observations",

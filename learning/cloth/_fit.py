@@ -1,6 +1,6 @@
 """Fit a scene's parameters to observations: the cloth task end to end (objective, space, fit)."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import scenes
@@ -20,7 +20,7 @@ from ._objective import ClothObjective
 from ._observations import Observations
 from ._space import scene_parameter_space
 
-__all__ = ["SceneFit", "fit_scene"]
+__all__ = ["Estimation", "ObjectiveOptions", "Optimization", "SceneFit", "fit_scene"]
 
 
 @dataclass(frozen=True)
@@ -40,68 +40,111 @@ class SceneFit:
     space: ParameterSpace
 
 
+@dataclass(frozen=True)
+class Estimation:
+    """How a fit estimates gradients.
+
+    Attributes:
+        name: "reverse" (exact reverse mode), "truncated", "forward" ((FG)²U forward gradients), "zeroth" or
+            "two-phase" (forward gradients, then reverse mode).
+        directions: directions per estimate of "forward" and "zeroth": "all" (the exact gradient from 2N + 1
+            worlds), a number of random ones, or None: "all" for at most ``learning.fit.ALL_DIRECTIONS_UP_TO``
+            parameters, else a few random ones.
+        switch_at: estimates after which "two-phase" switches to reverse mode (None: ``learning.fit.SWITCH_AT``).
+        window: steps through which "truncated" back-propagates each frame's loss.
+    """
+
+    name: str = "reverse"
+    directions: DirectionCount | None = None
+    switch_at: int | None = None
+    window: int = 10
+
+    def estimator(self, dim: int) -> GradientEstimator:
+        """The estimator for ``dim`` parameters."""
+        switch = SWITCH_AT if self.switch_at is None else self.switch_at
+        return make_estimator(self.name, dim=dim, directions=self.directions, switch_at=switch, window=self.window)
+
+
+@dataclass(frozen=True)
+class Optimization:
+    """How a fit steps and when it stops (see ``learning.fit.fit``).
+
+    Attributes:
+        optimizer: "sgd", "adam", "pnm", "adapnm", "lbfgs" or "gauss-newton" (None: L-BFGS for exact gradients,
+            SGD for sampled or truncated ones; see ``learning.fit.default_optimizer``).
+        iterations: the most iterations (the fit stops earlier when it has converged).
+        lr: learning rate (None: the optimizer's default in whitened coordinates).
+        precondition, rewhiten: run in Gauss–Newton-whitened coordinates, refreshed every ``rewhiten``
+            iterations (None: every iteration for forward and zeroth-order estimates over all directions,
+            else every 5).
+        max_step: largest change of a θ coordinate per first-order step.
+        seed: seed of random directions.
+    """
+
+    optimizer: str | None = None
+    iterations: int = 50
+    lr: float | None = None
+    precondition: bool = True
+    rewhiten: int | None = None
+    max_step: float | None = MAX_STEP
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ObjectiveOptions:
+    """How a fit simulates and compares (see :class:`ClothObjective`).
+
+    Attributes:
+        slide_weight: weight of the sliding term of the loss (when sliding is observed).
+        tolerance: relative tolerance of the linear solves (tight, so that differences are smooth).
+        device: Warp device (None: the scene's, resolved).
+        reference_quirks: the original code's behaviour to reproduce (reverse mode is then refused).
+    """
+
+    slide_weight: float = 1.0
+    tolerance: float = 1e-10
+    device: object = None
+    reference_quirks: tuple = ()
+
+
 def fit_scene(
     scene: scenes.Scene,
     observations: Observations,
-    names,
+    parameters,
     *,
-    bounds: Mapping[str, tuple[float, float]] | None = None,
-    initial: Mapping[str, float] | None = None,
-    estimator: str | GradientEstimator = "reverse",
-    optimizer: str | None = None,
-    iterations: int = 50,
-    lr: float | None = None,
-    directions: DirectionCount | None = None,
-    switch_at: int | None = None,
-    window: int = 10,
-    precondition: bool = True,
-    rewhiten: int | None = None,
-    max_step: float | None = MAX_STEP,
-    seed: int = 0,
-    slide_weight: float = 1.0,
-    tolerance: float = 1e-10,
-    device=None,
-    reference_quirks=(),
+    estimation: Estimation | str | GradientEstimator = "reverse",
+    optimization: Optimization | None = None,
+    objective: ObjectiveOptions | None = None,
     callback: Callable[[Iterate], bool | None] | None = None,
 ) -> SceneFit:
-    """Fit the scene parameters ``names`` so that the simulated scene matches ``observations``.
+    """Fit scene parameters so that the simulated scene matches ``observations``.
 
     Args:
-        scene: the scene; not-fitted values stay as they are, fitted ones start at the scene's
-            values unless ``initial`` gives others.
+        scene: the scene; not-fitted values stay as they are.
         observations: see :func:`observations_from_trajectory`.
-        names: dotted names of the parameters to fit (see :func:`fittable_names`).
-        bounds, initial: per-parameter bounds and starting values (see :func:`scene_parameter_space`).
-        estimator: "reverse", "truncated", "forward", "zeroth", "two-phase" or an estimator object.
-        optimizer: "sgd", "adam", "pnm", "adapnm", "lbfgs" or "gauss-newton" (default: L-BFGS for exact
-            gradients, SGD for sampled or truncated ones; see ``learning.fit.default_optimizer``).
-        iterations, lr: see ``learning.fit.fit``.
-        directions: directions per estimate of the forward and zeroth-order estimators: "all" (the exact
-            gradient from 2N + 1 worlds), a number of random ones, or None (default): "all" for at most
-            ``learning.fit.ALL_DIRECTIONS_UP_TO`` parameters, else a few random ones.
-        switch_at: estimates after which "two-phase" switches from forward gradients to reverse mode
-            (default: ``learning.fit.SWITCH_AT``, 10).
-        window: steps through which "truncated" back-propagates each frame's loss.
-        precondition, rewhiten: run in Gauss–Newton-whitened coordinates, refreshed every ``rewhiten``
-            iterations (default: every iteration for forward and zeroth-order estimates over all
-            directions, else every 5; see ``learning.fit.fit``).
-        max_step: largest change of a θ coordinate per first-order step (see ``learning.fit.fit``).
-        seed: seed of random directions.
-        slide_weight, tolerance, device, reference_quirks: see :class:`ClothObjective`.
+        parameters: dotted names of the parameters to fit (see :func:`fittable_names`; prefixes such as
+            ``pins[0].path`` name every component under them), started at the scene's values, or a
+            ``ParameterSpace`` from :func:`scene_parameter_space` (with bounds and other starting values).
+        estimation: an :class:`Estimation`, its name, or an estimator object.
+        optimization: an :class:`Optimization` (default: its defaults).
+        objective: :class:`ObjectiveOptions` (default: its defaults).
         callback: called with every evaluated point; returning True stops.
 
     Raises:
         FitError: bad names, bounds, initial values or estimator/optimizer names.
     """
-    space = scene_parameter_space(scene, names, bounds=bounds, initial=initial)
-    objective = ClothObjective(scene, observations, space, slide_weight=slide_weight, tolerance=tolerance,
-                               device=device, reference_quirks=reference_quirks)
-    if isinstance(estimator, str):
-        switch = SWITCH_AT if switch_at is None else switch_at
-        estimator = make_estimator(estimator, dim=space.dim, directions=directions, switch_at=switch, window=window)
-    if optimizer is None:
-        optimizer = default_optimizer(estimator)
-    result = fit(objective, space, estimator=estimator, optimizer=optimizer, iterations=iterations, lr=lr,
-                 precondition=precondition, rewhiten=rewhiten, max_step=max_step, seed=seed, callback=callback)
-    return SceneFit(result=result, scene=objective.parameters.with_values(result.values), objective=objective,
-                    space=space)
+    space = parameters if isinstance(parameters, ParameterSpace) else scene_parameter_space(scene, parameters)
+    optimization = optimization or Optimization()
+    options = objective or ObjectiveOptions()
+    cloth_objective = ClothObjective(scene, observations, space, slide_weight=options.slide_weight,
+                                     tolerance=options.tolerance, device=options.device,
+                                     reference_quirks=options.reference_quirks)
+    if isinstance(estimation, str):
+        estimation = Estimation(estimation)
+    estimator = estimation.estimator(space.dim) if isinstance(estimation, Estimation) else estimation
+    optimizer = optimization.optimizer or default_optimizer(estimator)
+    result = fit(cloth_objective, space, estimator=estimator, optimizer=optimizer, iterations=optimization.iterations,
+                 lr=optimization.lr, precondition=optimization.precondition, rewhiten=optimization.rewhiten,
+                 max_step=optimization.max_step, seed=optimization.seed, callback=callback)
+    return SceneFit(result=result, scene=cloth_objective.parameters.with_values(result.values),
+                    objective=cloth_objective, space=space)
