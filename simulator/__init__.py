@@ -58,6 +58,7 @@ _ORIGIN = {
     "WindPath": "._spec",
     "Rollout": "._rollout",
     "SolveHealth": "._stepping",
+    "SolveTally": "._stepping",
     "advance": "._stepping",
     "SimulationError": "._health",
     "StepLimits": "._health",

@@ -18,7 +18,7 @@ import numpy as np
 from ._health import DEFAULT_LIMITS, SimulationError, StepLimits, StepMonitor
 from ._model import Model, State
 
-__all__ = ["SolveHealth", "advance"]
+__all__ = ["SolveHealth", "SolveTally", "advance"]
 
 
 @dataclass
@@ -86,6 +86,26 @@ class SolveHealth:
             f"after {int(self.iterations[-1][world])} iterations (tolerance {solver.tolerance:g}, "
             f"max_iterations {solver.max_iterations}); raise max_iterations or lower dt",
             step=step, quantity="linear solve residual")
+
+
+@dataclass
+class SolveTally:
+    """Running totals of many rollouts' solves (a fit's hundreds of rollouts): solves, unconverged (solve, world)
+    pairs and the worst final relative residual."""
+
+    solves: int = 0
+    unconverged: int = 0
+    worst_residual: float = 0.0
+
+    def add(self, health: SolveHealth) -> None:
+        """Count the solves of one rollout."""
+        self.solves += len(health.steps)
+        self.unconverged += health.unconverged
+        self.worst_residual = max(self.worst_residual, health.worst_residual)
+
+    def summary(self) -> dict:
+        """JSON-ready: solves, unconverged, worst_residual."""
+        return {"solves": self.solves, "unconverged": self.unconverged, "worst_residual": self.worst_residual}
 
 
 def advance(model: Model, solver, *, steps: int, state: State | None = None, first: int = 1,

@@ -75,3 +75,16 @@ def test_gradcheck_json_reports_the_solves(tmp_path):
     assert set(report["solver"]) == {"forward", "adjoint"}
     assert report["solver"]["adjoint"]["solves"] == 3 and report["solver"]["adjoint"]["unconverged"] == 0
     scenes.load_scene(path)  # still a valid scene
+
+
+def test_fit_json_reports_the_solves_of_the_fits_simulations_and_gradients(tmp_path, capsys):
+    scene = tmp_path / "scene.toml"
+    scene.write_text(TINY.replace("save_every = 2", "save_every = 1"))
+    assert main(["simulate", str(scene), "--out", str(tmp_path / "sim"), "--quiet"]) == 0
+    assert main(["fit", str(scene), "--observed", str(tmp_path / "sim" / "trajectory.npz"), "--params",
+                 "weave.shear_modulus", "--initial", "weave.shear_modulus=1200", "--iters", "2", "--out",
+                 str(tmp_path / "fit"), "--quiet"]) == 0
+    solver = json.loads((tmp_path / "fit" / "fit.json").read_text())["solver"]
+    assert solver["forward"]["solves"] > 0 and solver["adjoint"]["solves"] > 0
+    assert solver["forward"]["unconverged"] == 0 and solver["adjoint"]["unconverged"] == 0
+    assert solver["adjoint"]["worst_residual"] <= 1e-10

@@ -105,6 +105,13 @@ def run(args) -> int:
         print(f"wrote {out_dir}/fit.json, loss.png, comparison.png and fitted.toml: {minimization.iterations} "
               f"iterations, loss {minimization.initial_loss:.3e} -> {minimization.loss:.3e}, "
               f"{sum(fit.result.seconds.values()):.1f} s")
+    solves = fit.objective.solves
+    for part, what in (("forward", "simulations"), ("adjoint", "gradients (adjoint solves)")):
+        tally = solves[part]
+        if tally.unconverged:
+            print(f"warpweave: warning: the fit's {what} had {tally.unconverged} linear solve(s) that did not "
+                  f"converge (worst relative residual {tally.worst_residual:.3g}); the result may be off",
+                  file=sys.stderr)
     if minimization.interrupted:
         print(f"warpweave: interrupted: wrote the best result so far to {out_dir}", file=sys.stderr)
         return 130

@@ -33,7 +33,8 @@ from ._scene_parameters import SceneParameters
 __all__ = ["ClothObjective", "observed_states"]
 
 
-def observed_states(model: simulator.Model, solver: simulator.SolverImplicit, steps: Sequence[int]) -> np.ndarray:
+def observed_states(model: simulator.Model, solver: simulator.SolverImplicit, steps: Sequence[int],
+                    health: simulator.SolveHealth | None = None) -> np.ndarray:
     """Generalized coordinates q of every world at the given steps [B, F, nodes, 5], from the rest state.
 
     Raises:
@@ -44,7 +45,7 @@ def observed_states(model: simulator.Model, solver: simulator.SolverImplicit, st
     start = model.state()
     if 0 in wanted:
         out[:, wanted[0]] = start.q.numpy()
-    for t, _previous, current in simulator.advance(model, solver, steps=max(wanted), state=start):
+    for t, _previous, current in simulator.advance(model, solver, steps=max(wanted), state=start, health=health):
         if t in wanted:
             out[:, wanted[t]] = current.q.numpy()
     return out
@@ -85,6 +86,8 @@ class ClothObjective:
         self._trajectory_loss = None
         self._jacobian = None  # (θ, r, J) of the last residual_jacobian
         self.evaluations = 0  # world-rollouts so far (a gradient counts as one)
+        #: the linear solves of every rollout ("forward") and of every reverse-mode pass ("adjoint")
+        self.solves = {"forward": simulator.SolveTally(), "adjoint": simulator.SolveTally()}
 
     @property
     def steps(self) -> int:
@@ -123,6 +126,8 @@ class ClothObjective:
         result = simulator.rollout_gradient(model, solver, self._trajectory_loss, steps=self.steps,
                                             truncate_every=truncate_every)
         self.evaluations += 1
+        self.solves["forward"].add(result.health)
+        self.solves["adjoint"].add(result.adjoint_health)
         grad_values = self.parameters.reduce(result.parameters.numpy())[0]
         grad = grad_values * self.space.derivative(theta_np)
         return float(result.loss[0]), torch.as_tensor(grad, dtype=theta.dtype)
@@ -182,7 +187,10 @@ class ClothObjective:
     def _simulate(self, thetas: np.ndarray) -> np.ndarray:
         model, solver = self._prepare(thetas)
         self.evaluations += len(thetas)
-        return observed_states(model, solver, self.loss.steps)
+        health = simulator.SolveHealth()
+        states = observed_states(model, solver, self.loss.steps, health=health)
+        self.solves["forward"].add(health)
+        return states
 
     def _prepare(self, thetas: np.ndarray):
         model, solver = self._model(len(thetas))

@@ -13,6 +13,9 @@ fit.json (``format`` "warpweave-fit/1"):
   ``stopped`` ("iterations", "converged", "callback" or "interrupted") and ``stop_reason`` (why, in words),
   ``wall_seconds``, ``seconds``;
 - ``rms_position_error_m``: RMS distance [m] between observed and simulated nodes, initial and fitted;
+- ``solver``: the linear solves of all the fit's rollouts (``forward``) and reverse-mode passes (``adjoint``):
+  solves, unconverged (solve, world) pairs, worst final relative residual; gradients from unconverged adjoint
+  solves are not to be trusted;
 - ``observations``: frames, last step, observed nodes, whether sliding was compared, added noise [m];
 - ``uncertainty``: method, residual count and RMS, relative standard deviations, correlation matrix,
   and the names whose relative standard deviation exceeds 1 (``undetermined``); null when interrupted;
@@ -99,6 +102,7 @@ def fit_report(fit: SceneFit, *, positions: np.ndarray, scene_path: str = "", ob
                          "best": item.best, "seconds": item.seconds} for item in minimization.history],
         },
         "rms_position_error_m": {"initial": rms[0], "fitted": rms[1]},
+        "solver": {part: tally.summary() for part, tally in fit.objective.solves.items()},
         "observations": {"frames": obs.frames, "steps": obs.last_step, "observed_nodes": obs.node_count,
                          "sliding": obs.sliding is not None, "noise_m": obs.noise},
         "uncertainty": None,
