@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from learning.estimators import ForwardGradient, ReverseUnroll, Truncated, TwoPhase, ZerothOrder
+from learning.estimators import EvaluationFailed, ForwardGradient, ReverseUnroll, Truncated, TwoPhase, ZerothOrder
 from learning.fit import (
     ALL_DIRECTIONS_UP_TO,
     REWHITEN,
@@ -280,6 +280,35 @@ def test_the_default_estimators_converge_and_stop_by_themselves(name, start):
     assert "Gauss-Newton step left" in minimization.reason
     if name == "two-phase":
         assert {item.info["phase"] for item in minimization.history} == {1, 2}
+
+
+class FailsSometimes(ExponentialDecay):
+    """An objective whose evaluations number ``failing`` (counting from 1) raise EvaluationFailed, as a simulator
+    does at parameters where its rollout is unstable."""
+
+    def __init__(self, space, t, y, *, failing):
+        super().__init__(space, t, y)
+        self.failing, self.calls = set(failing), 0
+
+    def value_and_jvp(self, theta, tangents):
+        self.calls += 1
+        if self.calls in self.failing:
+            raise EvaluationFailed(f"evaluation {self.calls} was unstable")
+        return super().value_and_jvp(theta, tangents)
+
+
+def test_a_fit_backs_off_from_trial_points_that_cannot_be_evaluated_and_still_converges():
+    plain, space = decay_problem(start=FAR)
+    objective = FailsSometimes(space, plain.t.numpy(), plain.y.numpy(), failing=(2, 3))
+    estimator = make_estimator("forward", dim=space.dim)
+    result = fit(objective, space, estimator=estimator, optimizer="lbfgs", iterations=60)
+    assert result.failed_evaluations == 2
+    assert np.abs(result.values / TRUTH - 1.0).max() <= 1e-5, result.minimization.reason
+    assert result.minimization.stopped == "converged", result.minimization.reason
+    # the starting point itself failing leaves nothing to go back to: the error reaches the caller
+    with pytest.raises(EvaluationFailed, match="evaluation 1 was unstable"):
+        fit(FailsSometimes(space, plain.t.numpy(), plain.y.numpy(), failing=(1,)), space, estimator=estimator,
+            optimizer="lbfgs", iterations=5)
 
 
 def test_a_noisy_fit_stops_within_a_fraction_of_a_standard_deviation_and_without_a_rule_runs_every_iteration():

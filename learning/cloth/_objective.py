@@ -24,6 +24,7 @@ from torch import Tensor
 
 import scenes
 import simulator
+from learning.estimators import EvaluationFailed
 from learning.fit import ParameterSpace
 
 from ._observations import Observations
@@ -123,8 +124,11 @@ class ClothObjective:
         model, solver = self._prepare(theta_np[None])
         if self._trajectory_loss is None:
             self._trajectory_loss = self.loss.trajectory_loss(model)
-        result = simulator.rollout_gradient(model, solver, self._trajectory_loss, steps=self.steps,
-                                            truncate_every=truncate_every)
+        try:
+            result = simulator.rollout_gradient(model, solver, self._trajectory_loss, steps=self.steps,
+                                                truncate_every=truncate_every)
+        except simulator.SimulationError as exc:
+            raise EvaluationFailed(str(exc)) from exc
         self.evaluations += 1
         self.solves["forward"].add(result.health)
         self.solves["adjoint"].add(result.adjoint_health)
@@ -188,7 +192,10 @@ class ClothObjective:
         model, solver = self._prepare(thetas)
         self.evaluations += len(thetas)
         health = simulator.SolveHealth()
-        states = observed_states(model, solver, self.loss.steps, health=health)
+        try:
+            states = observed_states(model, solver, self.loss.steps, health=health)
+        except simulator.SimulationError as exc:
+            raise EvaluationFailed(str(exc)) from exc
         self.solves["forward"].add(health)
         return states
 

@@ -11,6 +11,7 @@ from ._directions import ALL_DIRECTIONS, DirectionCount, DirectionDistribution, 
 from ._forward_gradient import ForwardGradient
 from ._objective import (
     Estimate,
+    EvaluationFailed,
     GradientEstimator,
     Objective,
     ObjectiveWithGrad,
@@ -24,6 +25,7 @@ from ._two_phase import TwoPhase
 from ._zeroth_order import ZerothOrder
 
 __all__ = [
+    "EvaluationFailed",
     "Objective",
     "ObjectiveWithGrad",
     "ObjectiveWithJvp",

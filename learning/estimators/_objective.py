@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "EvaluationFailed",
     "Objective",
     "ObjectiveWithGrad",
     "ObjectiveWithJvp",
@@ -35,6 +36,14 @@ __all__ = [
     "Estimate",
     "GradientEstimator",
 ]
+
+
+class EvaluationFailed(RuntimeError):
+    """An objective could not be evaluated at θ (for a simulator: the rollout at those parameters was unstable).
+
+    Fitting loops treat such a point as a failed trial step: they go back to the best point so far and take
+    smaller steps (``learning.fit.fit``).
+    """
 
 
 @runtime_checkable

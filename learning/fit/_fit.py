@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from learning.estimators import GradientEstimator
+from learning.estimators import EvaluationFailed, GradientEstimator
 
 from ._choices import default_learning_rate, default_rewhiten, exact_gradients
 from ._convergence import DEFAULT_CONVERGENCE, Convergence
@@ -45,6 +45,8 @@ class FitResult:
         estimator, optimizer, lr: what was used (lr: that of the last round, None for gauss-newton).
         whitening: the last coordinates it ran in (None: not preconditioned, or Gauss–Newton).
         seconds: wall time of each phase [s]: "minimize" (whitening included), "uncertainty".
+        failed_evaluations: trial points whose evaluation raised ``EvaluationFailed`` (each made the fit go
+            back to the best point so far with a smaller learning rate).
     """
 
     names: tuple[str, ...]
@@ -58,6 +60,7 @@ class FitResult:
     lr: float | None
     whitening: Whitening | None
     seconds: dict
+    failed_evaluations: int = 0
 
     @property
     def value_history(self) -> np.ndarray:
@@ -112,7 +115,7 @@ def fit(objective, space: ParameterSpace, *, estimator: GradientEstimator | None
         history.append(item)
         return callback(item) if callback is not None else None
 
-    white, rate = None, None
+    white, rate, failed = None, None, 0
     if optimizer == "gauss-newton":
         if not has_residuals:
             raise TypeError(f"gauss-newton needs an objective with `residual_jacobian`; {type(objective).__name__}"
@@ -129,7 +132,7 @@ def fit(objective, space: ParameterSpace, *, estimator: GradientEstimator | None
                          convergence=convergence, clock=clock)
         length = default_rewhiten(estimator, whitened=whiten) if rewhiten is None else rewhiten
         done, stopped, reason = rounds.run(theta0, iterations=iterations, length=length)
-        white, rate = rounds.whitening, rounds.rate
+        white, rate, failed = rounds.whitening, rounds.rate, rounds.failed_evaluations
     best = min(history, key=lambda item: item.loss)
     result = Minimization(theta=best.theta, loss=best.loss, initial_loss=history[0].loss, history=history,
                           iterations=done, seconds=clock() - tick, stopped=stopped, reason=reason)
@@ -147,7 +150,7 @@ def fit(objective, space: ParameterSpace, *, estimator: GradientEstimator | None
     return FitResult(names=space.names, initial=space.initial, values=space.to_values(best.theta), theta=best.theta,
                      minimization=result, uncertainty=report,
                      estimator=repr(estimator) if uses_estimator else "residual Jacobian (forward mode)",
-                     optimizer=optimizer, lr=rate, whitening=white, seconds=seconds)
+                     optimizer=optimizer, lr=rate, whitening=white, seconds=seconds, failed_evaluations=failed)
 
 
 class _Rounds:
@@ -160,6 +163,7 @@ class _Rounds:
         self.relay, self.history, self.whiten, self.cutoff, self.clock = relay, history, whiten, cutoff, clock
         self.max_step, self.convergence = max_step, convergence
         self.whitening, self.rate = None, None
+        self.failed_evaluations = 0  # trial points whose evaluation failed (each followed by smaller steps)
         self._start_gradient, self._start_loss, self._dof = None, math.inf, 0
 
     def run(self, theta, *, iterations: int, length: int) -> tuple[int, str, str]:
@@ -178,18 +182,27 @@ class _Rounds:
                 rate = self.lr if self.lr is not None else default_learning_rate(
                     self.optimizer, estimator=self.estimator, dim=problem.dim)
                 self.rate = rate * BACKOFF**failures
-                result = minimize(problem, np.zeros(problem.dim), estimator=self.estimator, optimizer=self.optimizer,
-                                  iterations=iterations - done if length <= 0 else min(length, iterations - done),
-                                  lr=self.rate, generator=self.generator, clock=self.clock, step_limit=limit,
-                                  converged=self._converged_inside(problem),
-                                  callback=_in_space(problem, self.relay, iteration=done,
-                                                     seconds=self.clock() - start))
-                stopped, reason, done = result.stopped, result.reason, done + result.iterations
+                try:
+                    result = minimize(problem, np.zeros(problem.dim), estimator=self.estimator,
+                                      optimizer=self.optimizer,
+                                      iterations=iterations - done if length <= 0 else min(length, iterations - done),
+                                      lr=self.rate, generator=self.generator, clock=self.clock, step_limit=limit,
+                                      converged=self._converged_inside(problem),
+                                      callback=_in_space(problem, self.relay, iteration=done,
+                                                         seconds=self.clock() - start))
+                    stopped, reason, done = result.stopped, result.reason, done + result.iterations
+                except EvaluationFailed as exc:  # a trial point could not be evaluated: back off from the best
+                    if not self.history:
+                        raise  # not even the start could be evaluated: nothing to go back to
+                    self.failed_evaluations += 1
+                    done += 1
+                    reason = f"a trial point could not be evaluated ({exc})"
                 best = min(self.history, key=lambda item: item.loss)
                 failures = 0 if best.loss < before else failures + 1
                 if stopped == "iterations" and failures > MAX_BACKOFFS:
                     stopped = "converged"  # no round found anything better, even with smaller steps
-                    reason = f"no better point in {failures} rounds in a row, the last with learning rate {self.rate:g}"
+                    reason = (f"no better point in {failures} rounds in a row, the last with learning rate "
+                              f"{self.rate:g}" + (f"; {reason}" if reason else ""))
                 theta = best.theta
         except KeyboardInterrupt:
             if not self.history:
