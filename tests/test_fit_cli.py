@@ -205,8 +205,8 @@ def test_bad_requests_are_one_line_with_status_2_and_write_nothing(observed, tmp
 def test_a_scene_given_as_the_observations_is_one_line_naming_the_trajectory_it_expects(observed, tmp_path, capsys):
     scene, _ = observed
     out = tmp_path / "never"
-    assert_one_line_error(capsys, main(fit_args(scene, scene, out)), "is a scene file: expected an observed "
-                          "trajectory (.npz), such as the one 'warpweave simulate SCENE' writes", out)
+    assert_one_line_error(capsys, main(fit_args(scene, scene, out)), "is a scene file: expected a trajectory "
+                          "(.npz), such as the one 'warpweave simulate SCENE' writes", out)
 
 
 def test_the_default_forward_fit_uses_every_direction_and_l_bfgs_and_stops_when_converged(observed, tmp_path):

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 __all__ = ["MAX_WORLDS", "UsageError", "check_output_file", "check_output_folder", "positive_int",
-           "positive_float", "window_size", "world_count"]
+           "positive_float", "trajectory_path", "window_size", "world_count"]
 
 
 class UsageError(ValueError):
@@ -71,6 +71,14 @@ def world_count(text: str) -> int:
     if value > MAX_WORLDS:
         raise argparse.ArgumentTypeError(f"{text!r}: expected at most {MAX_WORLDS:_} worlds")
     return value
+
+
+def trajectory_path(text: str) -> str:
+    """A path that does not name a scene file (a common slip: the scene given where a trajectory is wanted)."""
+    if text.lower().endswith(".toml"):
+        raise argparse.ArgumentTypeError(f"{text!r} is a scene file: expected a trajectory (.npz), such as the one "
+                                         "'warpweave simulate SCENE' writes")
+    return text
 
 
 def positive_float(text: str) -> float:

@@ -46,6 +46,7 @@ def run(args) -> int:
     from learning.fit import FitError
     from learning.gradcheck import check_scene_gradients, step_warnings
 
+    scenes.init_warp_quietly()  # Warp starts here: with the command line's message settings
     scene = scenes.load_scene(args.scene, check_device=False)
     names = [name.strip() for name in args.params.split(",") if name.strip()]
     if not names:

@@ -11,7 +11,8 @@ fit.json (``format`` "warpweave-fit/1"):
   node and frame in units of the spacing (plus the weighted sliding term);
 - ``estimator``, ``optimizer``, ``learning_rate``, ``iterations``, ``evaluations``, ``world_rollouts``,
   ``stopped`` ("iterations", "converged", "callback" or "interrupted") and ``stop_reason`` (why, in words),
-  ``wall_seconds``, ``seconds``;
+  ``wall_seconds``, ``seconds``, ``failed_evaluations`` (trial points whose simulation was unstable; the
+  fit went back to its best point with smaller steps);
 - ``rms_position_error_m``: RMS distance [m] between observed and simulated nodes, initial and fitted;
 - ``solver``: the linear solves of all the fit's rollouts (``forward``) and reverse-mode passes (``adjoint``):
   solves, unconverged (solve, world) pairs, worst final relative residual; gradients from unconverged adjoint
@@ -25,6 +26,7 @@ fit.json (``format`` "warpweave-fit/1"):
 import json
 import math
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +94,7 @@ def fit_report(fit: SceneFit, *, positions: np.ndarray, scene_path: str = "", ob
         "world_rollouts": fit.objective.evaluations,
         "stopped": minimization.stopped,
         "stop_reason": minimization.reason,
+        "failed_evaluations": result.failed_evaluations,
         "wall_seconds": float(sum(result.seconds.values())),
         "seconds": {k: float(v) for k, v in result.seconds.items()},
         "loss": {
@@ -124,17 +127,23 @@ def fit_report(fit: SceneFit, *, positions: np.ndarray, scene_path: str = "", ob
 
 
 def write_fit(directory, fit: SceneFit, *, scene_path: str = "", observed_path: str = "",
-              reference: dict[str, float] | None = None) -> Path:
+              reference: dict[str, float] | None = None, report_extra: dict | None = None,
+              scene_file: str = "fitted.toml", more_files: Callable[[Path], None] | None = None) -> Path:
     """Write DIR/fit.json, DIR/loss.png, DIR/comparison.png and DIR/fitted.toml atomically.
 
     Simulates the initial and the fitted values once more (two worlds of one rollout) for the
     comparison. Every file appears complete or not at all; fit.json is moved into place last.
+
+    Args:
+        report_extra: entries added to fit.json.
+        scene_file: the name of the scene file with the fitted values.
+        more_files: called with the (temporary) folder to write further files into it, e.g. pictures.
     """
     directory = Path(directory)
     objective, result = fit.objective, fit.result
     positions = objective.positions(np.stack([fit.space.initial_theta(), result.theta]))
     report = fit_report(fit, positions=positions, scene_path=scene_path, observed_path=observed_path,
-                        reference=reference)
+                        reference=reference) | (report_extra or {})
     obs = objective.observations
     history = result.minimization.history
     noise = None
@@ -148,7 +157,9 @@ def write_fit(directory, fit: SceneFit, *, scene_path: str = "", observed_path: 
                         observed=obs.positions,
                         initial=positions[0], fitted=positions[1], nodes=obs.nodes,
                         title=f"observed ({obs.source}) vs simulated")
-        (tmp / "fitted.toml").write_text(scenes.scene_to_toml(fit.scene, header=_fitted_header(report)))
+        (tmp / scene_file).write_text(scenes.scene_to_toml(fit.scene, header=_fitted_header(report)))
+        if more_files is not None:
+            more_files(tmp)
         (tmp / "fit.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     return directory
 

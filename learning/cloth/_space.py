@@ -11,9 +11,6 @@ from ._scene_parameters import canonical_name, resolve_names
 
 __all__ = ["scene_parameter_space"]
 
-#: scene parameters that may be negative (fitted with the box transform)
-_SIGNED = ("wind.velocity.", "simulation.gravity.")
-
 
 def scene_parameter_space(
     scene: scenes.Scene,
@@ -29,7 +26,8 @@ def scene_parameter_space(
         scene: the scene; its values are the initial values unless ``initial`` overrides them.
         names: dotted names (``learning.cloth.fittable_names(scene)`` lists them).
         bounds: {name: (lower, upper)}; default: initial/100 to 100·initial (log transform) for
-            positive parameters, initial ± 10·max(|initial|, 1) (box) for wind and gravity components.
+            positive parameters, initial ± 10·max(|initial|, 1) (box) for wind and gravity components and wind
+            keyframes, initial ± the cloth's larger side (box) for the offsets of pin-path keyframes.
         initial: {name: starting value} overriding the scene's.
         transforms: {name: "log" | "box"}; default "log" when the lower bound is > 0, else "box".
 
@@ -57,8 +55,11 @@ def scene_parameter_space(
         if name in options["bounds"]:
             lower, upper = (float(v) for v in options["bounds"][name])
             _check_sign(scene, name, lower, upper)
+        elif scenes.fittable_parameter(name).array == "pin_path_offset":
+            reach = max(scene.cloth.nodes) * scene.cloth.spacing  # a handle moves on the scale of the cloth
+            lower, upper = start - reach, start + reach
         else:
-            default = default_bounds(name, start, signed=name.startswith(_SIGNED))
+            default = default_bounds(name, start, signed=scenes.fittable_parameter(name).signed)
             lower, upper = default.lower, default.upper
         transform = options["transforms"].get(name, "log" if lower > 0.0 else "box")
         parameters.append(Bounded(name, start, lower, upper, transform))
