@@ -18,7 +18,7 @@ A fit re-whitens its coordinates every ``REWHITEN`` iterations, and at every ite
 estimates are forward or zeroth-order over all directions: such an estimate costs as much as the
 whitening's Jacobian (2N + 1 evaluations; the first one after a whitening is read off that Jacobian),
 so whitening at every iteration costs little, and each iteration then starts from a Gauss–Newton
-step (for L-BFGS the whitened axes are turned so that its first step is that step, see
+step (the whitened axes are turned so that L-BFGS's first step is that step, see
 ``learning.fit.fit``). On the six material parameters of the reference scene started 30% off this
 takes 5-6 iterations to convergence, against 20-22 with rounds of 5 and L-BFGS's own first step.
 """

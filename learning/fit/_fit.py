@@ -86,8 +86,9 @@ def fit(objective, space: ParameterSpace, *, estimator: GradientEstimator | None
         lr: learning rate (default: :func:`default_learning_rate` for the estimator and the coordinates).
         precondition: minimise in coordinates z with θ = θ_k + M z from :func:`whitening` of the
             Jacobian (N JVPs) at the start of every round of ``rewhiten`` iterations; the optimizer
-            restarts from the best point so far in each round. For L-BFGS the whitened axes are turned
-            (:func:`first_axis_along`) so that its first step in a round is the Gauss–Newton step.
+            restarts from the best point so far in each round. For rounds of one L-BFGS iteration the
+            whitened axes are turned (:func:`first_axis_along`) so that its step is the Gauss–Newton
+            step (with its line search); longer L-BFGS rounds keep the eigen-axes.
         rewhiten: iterations per round (0: one round; None: :func:`default_rewhiten`, 1 for forward or
             zeroth-order estimates over all directions in whitened coordinates, else 5). A round that finds
             no better point is followed by one with the learning rate times ``BACKOFF``; after
@@ -172,7 +173,7 @@ class _Rounds:
         start, done, stopped, reason, failures = self.clock(), 0, "iterations", "", 0
         try:
             while done < iterations and stopped == "iterations":
-                problem = self._problem(theta)
+                problem = self._problem(theta, turn=self.optimizer == "lbfgs" and length == 1)
                 reason = self._converged_at_start(problem)
                 if reason:
                     stopped = "converged"
@@ -212,15 +213,17 @@ class _Rounds:
             reason = f"the iteration limit ({iterations}) was reached"
         return done, stopped, reason
 
-    def _problem(self, theta) -> Preconditioned:
+    def _problem(self, theta, *, turn: bool) -> Preconditioned:
+        """The round's problem at θ: whitened when possible; with ``turn``, its first axis along the
+        Gauss–Newton step (a round of one L-BFGS iteration is that one step: min(1, 1/|ĝ|₁)·lr along −ĝ,
+        which is the Gauss–Newton step when ĝ lies along an axis)."""
         if not self.whiten:
             return Preconditioned(self.objective, origin=theta, matrix=np.eye(len(theta)))
         residuals, jacobian = self.objective.residual_jacobian(theta)
         self.whitening = whitening(residuals, jacobian, cutoff=self.cutoff)
         matrix, scale = self.whitening.matrix, self.whitening.value_scale
         gradient = 2.0 * jacobian.T @ residuals  # of h in θ
-        if self.optimizer == "lbfgs":
-            # its first step is min(1, 1/|ĝ|₁)·lr: with ĝ along an axis that is the Gauss–Newton step itself
+        if turn:
             matrix = first_axis_along(matrix, matrix.T @ gradient)
         problem = Preconditioned(self.objective, origin=theta, matrix=matrix, value_scale=scale)
         self._start_gradient = matrix.T @ gradient / scale
