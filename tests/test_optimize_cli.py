@@ -48,7 +48,9 @@ def test_optimize_finds_the_hidden_handle_motion_of_a_small_cloth(tmp_path):
     relative = report["relative_rms_distance"]
     assert relative["initial"] > 0.1 and relative["optimized"] <= 0.05, relative
     assert report["target"]["time_s"] == pytest.approx(0.04) and report["target"]["frame"] == 4
-    assert report["stopped"] == "converged" and report["solver"]["adjoint"]["unconverged"] == 0
+    assert report["stopped"] == "converged" and report["solver"]["forward"]["unconverged"] == 0
+    # six keyframe components: by default forward mode along all of them (exact gradients), then L-BFGS
+    assert "directions='all'" in report["estimator"] and report["optimizer"] == "lbfgs"
     optimized = scenes.load_scene(tmp_path / "result" / "optimized.toml")
     lifted = optimized.pins[0].path[2].value
     assert lifted[2] == pytest.approx(0.25 * 2e-3, rel=0.05)
@@ -63,6 +65,15 @@ def test_optimize_writes_before_after_and_target_pictures(tmp_path):
     for name in ("before", "after", "target"):
         assert (tmp_path / "result" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
     assert tomllib.loads((tmp_path / "result" / "optimized.toml").read_text())["pins"][0]["path"]
+
+
+def test_the_default_estimator_is_named_in_the_help_with_its_parameter_limit(capsys):
+    from learning.fit import ALL_DIRECTIONS_UP_TO
+
+    with pytest.raises(SystemExit):
+        main(["optimize", "--help"])
+    assert f"forward over every parameter's direction for up to {ALL_DIRECTIONS_UP_TO} parameters" in " ".join(
+        capsys.readouterr().out.split())
 
 
 def test_bad_targets_are_one_line_and_status_2(tmp_path, capsys):

@@ -12,13 +12,19 @@ __all__ = ["add_search_options", "finish", "observations_of", "print_table", "re
            "summary_line"]
 
 
-def add_search_options(parser, *, default_estimator: str = "reverse") -> None:
-    """The options of a parameter search: what to vary, how to estimate gradients and step, where to run."""
+def add_search_options(parser, *, default_estimator: str | None = "reverse") -> None:
+    """The options of a parameter search: what to vary, how to estimate gradients and step, where to run.
+
+    ``default_estimator`` None: forward mode over all directions for up to ``ALL_DIRECTIONS_UP_TO`` parameters
+    (exact gradients whose rounds start with a Gauss–Newton step), reverse mode for more.
+    """
     parser.add_argument("--params", required=True, type=_names, metavar="P1,P2,...",
                         help="dotted names of the parameters (warpweave params SCENE lists them; a prefix such "
                         "as pins[0].path names every component under it)")
+    default = (f"default {default_estimator}" if default_estimator else
+               "default: forward over every parameter's direction for up to 16 parameters, reverse for more")
     parser.add_argument("--estimator", choices=ESTIMATORS, default=default_estimator,
-                        help=f"gradient estimator (default {default_estimator})")
+                        help=f"gradient estimator ({default})")
     parser.add_argument("--optimizer", choices=OPTIMIZERS,
                         help="optimizer (default: lbfgs for exact gradients: reverse, and forward, zeroth and "
                         "two-phase over all directions; sgd for random directions and truncated; gauss-newton "
@@ -99,17 +105,19 @@ def search(args, scene, observations, *, label: str):
     """
     import scenes
     from learning import cloth
-    from learning.fit import FitError
+    from learning.fit import ALL_DIRECTIONS_UP_TO, FitError
 
     scenes.init_warp_quietly()  # Warp starts here: with the command line's message settings
     device = device_of(args.device, scene)
     bar = None if args.quiet else _FitProgress(args.iters, label=label)
     try:
         try:
+            space = cloth.scene_parameter_space(scene, args.params, bounds=dict(args.bounds),
+                                                initial=dict(args.initial))
+            estimator = args.estimator or ("forward" if space.dim <= ALL_DIRECTIONS_UP_TO else "reverse")
             return cloth.fit_scene(
-                scene, observations,
-                cloth.scene_parameter_space(scene, args.params, bounds=dict(args.bounds), initial=dict(args.initial)),
-                estimation=cloth.Estimation(args.estimator, directions=args.directions, window=args.window),
+                scene, observations, space,
+                estimation=cloth.Estimation(estimator, directions=args.directions, window=args.window),
                 optimization=cloth.Optimization(args.optimizer, iterations=args.iters, lr=args.lr,
                                                 rewhiten=args.rewhiten, seed=args.seed),
                 objective=cloth.ObjectiveOptions(device=device), callback=bar)

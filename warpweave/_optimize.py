@@ -33,7 +33,7 @@ def add_parser(commands):
     parser.add_argument("--out", metavar="DIR", help="output folder (default: out/optimize-<scene name>)")
     parser.add_argument("--no-pictures", dest="pictures", action="store_false",
                         help="leave out before.png, after.png and target.png")
-    add_search_options(parser)
+    add_search_options(parser, default_estimator=None)
     parser.set_defaults(run=run)
     return parser
 
