@@ -29,6 +29,7 @@ from ._forces import shear_stiffness as shear_stiffness_fn
 from ._terms import ForceTerm, Launch, Stage
 from ._types import vec5d
 from .terms import Bending, Crossing, Shear
+from .terms.crossing import friction_kernels
 
 __all__ = ["JACOBIAN_QUIRKS", "QUIRKS", "reference_terms", "requires_matrix_free"]
 
@@ -326,56 +327,13 @@ def friction_force_original(delta: wp.float64, mu_n: wp.float64, kf: wp.float64,
 
 
 @wp.func
-def switches_original(f_u: wp.float64, mu_n: wp.float64):
+def switches_original(f_u: wp.float64, mu_n: wp.float64, smoothing: wp.float64):
     """Indicators of the original code: tanh(10 (mu N - F)) with the signed F, and sigmoid(1e4 (|F| - mu N)),
-    both with fixed, scale-unaware sharpness."""
+    both with fixed, scale-unaware sharpness (``smoothing`` is not used: the original has none)."""
     z = wp.float64(1.0e4) * (mu_n - wp.abs(f_u))
     decay = wp.exp(-wp.abs(z))
     return wp.tanh(wp.float64(10.0) * (mu_n - f_u)), wp.where(z > wp.float64(0.0), decay, wp.float64(1.0)) / (
         wp.float64(1.0) + decay)
-
-
-@wp.kernel
-def eval_friction_switches_original(
-    f: wp.array2d(dtype=vec5d),
-    compression: wp.array2d(dtype=wp.float64),
-    friction: wp.array2d(dtype=wp.float64),
-    smoothing: wp.array2d(dtype=wp.float64),
-    stick: wp.array2d(dtype=wp.vec2d),
-    slide_rate: wp.array2d(dtype=wp.vec2d),
-):
-    """The original code's stick and slide indicators (``smoothing`` is not used: the original has none)."""
-    b, n = wp.tid()
-    mu_n = friction[b, n] * compression[b, n]
-    fn = f[b, n]
-    s_u, r_u = switches_original(fn[3], mu_n)
-    s_v, r_v = switches_original(fn[4], mu_n)
-    stick[b, n] = wp.vec2d(s_u, s_v)
-    slide_rate[b, n] = wp.vec2d(r_u, r_v)
-
-
-@wp.kernel
-def eval_friction_forces_original(
-    q: wp.array2d(dtype=vec5d),
-    anchor: wp.array2d(dtype=wp.vec2d),
-    dof_mask: wp.array(dtype=vec5d),
-    friction: wp.array2d(dtype=wp.float64),
-    friction_stiffness_: wp.array2d(dtype=wp.float64),
-    compression: wp.array2d(dtype=wp.float64),
-    stick: wp.array2d(dtype=wp.vec2d),
-    f: wp.array2d(dtype=vec5d),
-):
-    """The original code's friction on the sliding coordinates of every crossing [N]."""
-    b, n = wp.tid()
-    qn = q[b, n]
-    mu_n = friction[b, n] * compression[b, n]
-    kf = friction_stiffness_[b, n]
-    mask = dof_mask[n]
-    a = anchor[b, n]
-    st = stick[b, n]
-    zero = wp.float64(0.0)
-    wp.atomic_add(f, b, n, vec5d(zero, zero, zero, mask[3] * friction_force_original(qn[3] - a[0], mu_n, kf, st[0]),
-                                 mask[4] * friction_force_original(qn[4] - a[1], mu_n, kf, st[1])))
 
 
 class ReferenceBending(Bending):
@@ -430,15 +388,7 @@ class ReferenceShear(Shear):
 class ReferenceCrossing(Crossing):
     """The crossings with the original code's friction force and stick/slip indicators ("friction")."""
 
-    def switch_launch(self, model, c):
-        frozen = c.frozen
-        return Launch(eval_friction_switches_original, (model.world_count, model.node_count),
-                      [frozen.force_slide, frozen.compression, model.node_friction, model.node_friction_smoothing],
-                      [frozen.stick, frozen.slide_rate])
-
-    def force_launches(self, model, c, out, ws=None):
-        return [Launch(eval_friction_forces_original, (model.world_count, model.node_count),
-                       self._inputs(model, c), [out])]
+    switch_kernel, force_kernel = friction_kernels(switches_original, friction_force_original)
 
     def block_launches(self, model, c, h, blocks, ws=None):
         return None

@@ -20,7 +20,7 @@ from .._forces import friction_energy, friction_force, friction_stiffness
 from .._terms import ForceTerm, Launch, Stage
 from .._types import vec5d
 
-__all__ = ["Crossing", "switches"]
+__all__ = ["Crossing", "friction_kernels", "switches"]
 
 
 @wp.func
@@ -37,47 +37,53 @@ def switches(f_u: wp.float64, mu_n: wp.float64, smoothing: wp.float64):
     return wp.tanh(z), slide_rate
 
 
-@wp.kernel
-def eval_friction_switches(
-    f: wp.array2d(dtype=vec5d),
-    compression: wp.array2d(dtype=wp.float64),
-    friction: wp.array2d(dtype=wp.float64),
-    smoothing: wp.array2d(dtype=wp.float64),
-    stick: wp.array2d(dtype=wp.vec2d),
-    slide_rate: wp.array2d(dtype=wp.vec2d),
-):
-    """Stick and slide indicators of (u, v) from the sliding forces F_u, F_v in f."""
-    b, n = wp.tid()
-    mu_n = friction[b, n] * compression[b, n]
-    fn = f[b, n]
-    s_u, r_u = switches(fn[3], mu_n, smoothing[b, n])
-    s_v, r_v = switches(fn[4], mu_n, smoothing[b, n])
-    stick[b, n] = wp.vec2d(s_u, s_v)
-    slide_rate[b, n] = wp.vec2d(r_u, r_v)
+def friction_kernels(switch_rule, force_rule):
+    """The stick/slip indicator kernel and the force kernel of a friction law given as two ``wp.func``:
+    ``switch_rule(F_u, mu N, c) -> (stick, slide rate)`` and ``force_rule(delta, mu N, kf, stick) -> force`` [N].
+    (``simulator._reference`` builds the original code's law from the same kernels.)"""
 
+    @wp.kernel(module="unique")
+    def eval_friction_switches(
+        f: wp.array2d(dtype=vec5d),
+        compression: wp.array2d(dtype=wp.float64),
+        friction: wp.array2d(dtype=wp.float64),
+        smoothing: wp.array2d(dtype=wp.float64),
+        stick: wp.array2d(dtype=wp.vec2d),
+        slide_rate: wp.array2d(dtype=wp.vec2d),
+    ):
+        """Stick and slide indicators of (u, v) from the sliding forces F_u, F_v in f."""
+        b, n = wp.tid()
+        mu_n = friction[b, n] * compression[b, n]
+        fn = f[b, n]
+        s_u, r_u = switch_rule(fn[3], mu_n, smoothing[b, n])
+        s_v, r_v = switch_rule(fn[4], mu_n, smoothing[b, n])
+        stick[b, n] = wp.vec2d(s_u, s_v)
+        slide_rate[b, n] = wp.vec2d(r_u, r_v)
 
-@wp.kernel
-def eval_friction_forces(
-    q: wp.array2d(dtype=vec5d),
-    anchor: wp.array2d(dtype=wp.vec2d),
-    dof_mask: wp.array(dtype=vec5d),
-    friction: wp.array2d(dtype=wp.float64),
-    friction_stiffness_: wp.array2d(dtype=wp.float64),
-    compression: wp.array2d(dtype=wp.float64),
-    stick: wp.array2d(dtype=wp.vec2d),
-    f: wp.array2d(dtype=vec5d),
-):
-    """Stick/slip anchor springs on the sliding coordinates of every crossing [N] (frozen N and indicators)."""
-    b, n = wp.tid()
-    qn = q[b, n]
-    mu_n = friction[b, n] * compression[b, n]
-    kf = friction_stiffness_[b, n]
-    mask = dof_mask[n]
-    a = anchor[b, n]
-    st = stick[b, n]
-    zero = wp.float64(0.0)
-    wp.atomic_add(f, b, n, vec5d(zero, zero, zero, mask[3] * friction_force(qn[3] - a[0], mu_n, kf, st[0]),
-                                 mask[4] * friction_force(qn[4] - a[1], mu_n, kf, st[1])))
+    @wp.kernel(module="unique")
+    def eval_friction_forces(
+        q: wp.array2d(dtype=vec5d),
+        anchor: wp.array2d(dtype=wp.vec2d),
+        dof_mask: wp.array(dtype=vec5d),
+        friction: wp.array2d(dtype=wp.float64),
+        friction_stiffness_: wp.array2d(dtype=wp.float64),
+        compression: wp.array2d(dtype=wp.float64),
+        stick: wp.array2d(dtype=wp.vec2d),
+        f: wp.array2d(dtype=vec5d),
+    ):
+        """Stick/slip anchor springs on the sliding coordinates of every crossing [N] (frozen N and indicators)."""
+        b, n = wp.tid()
+        qn = q[b, n]
+        mu_n = friction[b, n] * compression[b, n]
+        kf = friction_stiffness_[b, n]
+        mask = dof_mask[n]
+        a = anchor[b, n]
+        st = stick[b, n]
+        zero = wp.float64(0.0)
+        wp.atomic_add(f, b, n, vec5d(zero, zero, zero, mask[3] * force_rule(qn[3] - a[0], mu_n, kf, st[0]),
+                                     mask[4] * force_rule(qn[4] - a[1], mu_n, kf, st[1])))
+
+    return eval_friction_switches, eval_friction_forces
 
 
 @wp.kernel
@@ -173,6 +179,8 @@ class Crossing(ForceTerm):
     stage = Stage.CROSSING
     parameter_names = ("node_friction", "node_friction_stiffness", "node_friction_damping",
                        "node_friction_smoothing", "segment_stretch_stiffness", "triple_bend_stiffness")
+    #: the friction law's indicator and force kernels (see ``friction_kernels``)
+    switch_kernel, force_kernel = friction_kernels(switches, friction_force)
 
     def linearize_launches(self, model, c, ws=None):
         width, height = model.nodes
@@ -183,22 +191,17 @@ class Crossing(ForceTerm):
             Launch(eval_compression, nodes,
                    [c.q, frozen.normal, model.segment_stretch_stiffness, model.triple_bend_stiffness, width, height,
                     model.spacing, model.yarn_radius], [frozen.compression]),
-            self.switch_launch(model, c),
+            Launch(self.switch_kernel, nodes,
+                   [frozen.force_slide, frozen.compression, model.node_friction, model.node_friction_smoothing],
+                   [frozen.stick, frozen.slide_rate]),
         ]
-
-    def switch_launch(self, model, c) -> Launch:
-        """The launch of the stick/slip indicators from the sliding forces."""
-        frozen = c.frozen
-        return Launch(eval_friction_switches, (model.world_count, model.node_count),
-                      [frozen.force_slide, frozen.compression, model.node_friction, model.node_friction_smoothing],
-                      [frozen.stick, frozen.slide_rate])
 
     def _inputs(self, model, c):
         return [c.q, c.anchor, model.dof_mask, model.node_friction, model.node_friction_stiffness,
                 c.frozen.compression, c.frozen.stick]
 
     def force_launches(self, model, c, out, ws=None):
-        return [Launch(eval_friction_forces, (model.world_count, model.node_count), self._inputs(model, c), [out])]
+        return [Launch(self.force_kernel, (model.world_count, model.node_count), self._inputs(model, c), [out])]
 
     def energy_launches(self, model, c, ws=None):
         return [Launch(eval_friction_energy, (model.world_count, model.node_count), self._inputs(model, c))]
