@@ -17,7 +17,7 @@ def build_spec(scene: Scene) -> ClothSpec:
     require_instance("build_spec(scene)", scene, Scene, hint="load one with scenes.load_scene(path)")
     cloth = scene.cloth
     try:
-        return ClothSpec(
+        spec = ClothSpec(
             nodes=cloth.nodes,
             spacing=cloth.spacing,
             yarn_radius=cloth.yarn_radius,
@@ -37,9 +37,28 @@ def build_spec(scene: Scene) -> ClothSpec:
                                     offsets=[k.value for k in group.path]) for group in scene.pins if group.path),
             wind_path=WindPath(times=[k.time for k in scene.wind.path], velocities=[k.value for k in scene.wind.path])
             if scene.wind.path else None,
+            obstacles=tuple(o.build(f"obstacles[{k}]") for k, o in enumerate(scene.obstacles)),
         )
     except ValueError as exc:
         raise SceneError(f"{scene.source}: {exc}") from None
+    check_clearance(scene, spec)
+    return spec
+
+
+def check_clearance(scene: Scene, spec: ClothSpec) -> None:
+    """Refuse a cloth that starts inside an obstacle: the cloth's surface (two yarn radii from a crossing, one
+    from a yarn end) must lie outside every obstacle at t = 0."""
+    positions = spec.rest_positions()
+    width, height = spec.nodes
+    radius = np.full((width, height), 2.0 * spec.yarn_radius)
+    radius[[0, -1], :] = radius[:, [0, -1]] = spec.yarn_radius
+    for k, obstacle in enumerate(spec.obstacles):
+        gap = obstacle.signed_distance(positions) - radius
+        i, j = np.unravel_index(np.argmin(gap), gap.shape)
+        if gap[i, j] < 0.0:
+            raise SceneError(f"{scene.source}: obstacles[{k}] ({obstacle.kind}) intersects the cloth at t = 0: the "
+                             f"cloth's surface at node ({i}, {j}) is {-gap[i, j]:.3g} m inside it; expected the "
+                             "cloth to start outside every obstacle: move the obstacle or cloth.origin")
 
 
 def scene_flips(scene: Scene) -> np.ndarray:

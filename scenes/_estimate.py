@@ -45,8 +45,8 @@ def estimate_memory(scene: Scene, *, worlds: int = 1) -> MemoryEstimate:
 
     The engine's part counts every Warp array a simulation holds: the model (topology and per-element
     parameters), the solver (assembled 5x5 stencil blocks, yarn-line preconditioner, work vectors) and
-    two states. It is measured on the CPU by building the scene's engine (plain weave, no pins: neither
-    changes the arrays) at three small grids with one and two worlds, and extrapolated to the scene's
+    two states. It is measured on the CPU by building the scene's engine (plain weave, no pins, no obstacles:
+    none changes the arrays much) at three small grids with one and two worlds, and extrapolated to the scene's
     grid and world count with the law every array follows: shared topology plus worlds times per-world
     arrays, each affine in W + H (per yarn line) and W * H (per node and element). It leaves out the
     CUDA context and the compiled kernels.
@@ -55,7 +55,8 @@ def estimate_memory(scene: Scene, *, worlds: int = 1) -> MemoryEstimate:
     import simulator
 
     def measured(grid: tuple[int, int], count: int) -> int:
-        small = with_parameters(scene, {"cloth.nodes": list(grid), "cloth.pattern": "plain", "pins": []})
+        small = with_parameters(scene, {"cloth.nodes": list(grid), "cloth.pattern": "plain", "pins": [],
+                                        "obstacles": []})
         model = simulator.build_model([build_spec(small)] * count, device="cpu")
         solver = simulator.SolverImplicit(model, dt=scene.simulation.dt)
         return simulator.array_bytes(model, solver, model.state(), model.state())

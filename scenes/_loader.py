@@ -25,19 +25,22 @@ from ._reader import MISSING, TableReader
 from ._schema import (
     MAX_STEPS,
     MAX_SUBSTEPS,
+    OBSTACLE_SHAPES,
     PIN_SELECTORS,
     PRECISIONS,
     Cloth,
     Keyframe,
     PinGroup,
     Scene,
+    SceneObstacle,
     Simulation,
     Wind,
 )
 
 __all__ = ["load_scene", "parse_scene"]
 
-_TOP_KEYS = ("simulation", "cloth", "materials", "weave", "pins", "wind")
+_TOP_KEYS = ("simulation", "cloth", "materials", "weave", "pins", "wind", "obstacles")
+_OBSTACLE_CONTACT_KEYS = ("type", "friction", "thickness", "stiffness")
 _SIMULATION_KEYS = ("dt", "steps", "gravity", "device", "precision", "save_every", "substeps", "tolerance",
                     "max_iterations")
 _CLOTH_KEYS = ("nodes", "spacing", "yarn_radius", "pattern", "pose", "origin", "warp_yarns", "weft_yarns")
@@ -107,6 +110,7 @@ def parse_scene(data, *, source: str = "<scene>", check_device: bool = True) -> 
         weave=weave,
         pins=pins,
         wind=wind,
+        obstacles=_read_obstacles(top),
         source=source,
     )
 
@@ -319,6 +323,35 @@ def _read_wind(table: TableReader) -> Wind:
         drag=table.number("drag", Wind.drag, check=_non_negative),
         path=_read_path(table, "velocity"),
     )
+
+
+def _read_obstacles(top: TableReader) -> tuple[SceneObstacle, ...]:
+    """``[[obstacles]]`` tables: a type, its shape keys, friction, thickness and an optional stiffness."""
+    entries = top.get("obstacles", [], expected="[[obstacles]] tables")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise top.error("obstacles", entries, "expected an array of tables [[obstacles]]")
+    obstacles = []
+    for k, entry in enumerate(entries):
+        path = f"obstacles[{k}]"
+        kind = TableReader(entry, source=top.source, path=path, keys=entry.keys()).choice("type", OBSTACLE_SHAPES)
+        keys = OBSTACLE_SHAPES[kind]
+        table = TableReader(entry, source=top.source, path=path, keys=_OBSTACLE_CONTACT_KEYS + keys)
+        shape = tuple((key, table.vector(key, (0.0, 0.0, 0.0)) if key == "rotation"
+                       else table.number(key, check=_positive) if key == "radius" else table.vector(key))
+                      for key in keys)
+        obstacle = SceneObstacle(
+            type=kind,
+            shape=shape,
+            friction=table.number("friction", check=_non_negative),
+            thickness=table.number("thickness", check=_positive),
+            stiffness=table.number("stiffness", check=_positive) if table.has("stiffness") else None,
+        )
+        try:
+            obstacle.build(path)
+        except ValueError as exc:
+            raise SceneError(f"{top.source}: {exc}") from None
+        obstacles.append(obstacle)
+    return tuple(obstacles)
 
 
 def _read_path(table: TableReader, key: str) -> tuple[Keyframe, ...]:

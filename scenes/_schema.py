@@ -173,6 +173,42 @@ class Wind:
     path: tuple[Keyframe, ...] = ()
 
 
+#: the shape keys of each obstacle type, as a scene file names them (required unless a default is given)
+OBSTACLE_SHAPES = {
+    "plane": ("point", "normal"),
+    "sphere": ("center", "radius"),
+    "box": ("center", "half_extents", "rotation"),
+    "capsule": ("start", "end", "radius"),
+}
+
+
+@dataclass(frozen=True)
+class SceneObstacle:
+    """One ``[[obstacles]]`` table, as written (see ``simulator.Obstacle`` for the shapes).
+
+    Attributes:
+        type: "plane", "sphere", "box" or "capsule".
+        shape: the type's keys and values (``OBSTACLE_SHAPES``), e.g. (("center", (0, 0, 0)), ("radius", 0.1)).
+        friction: Coulomb friction coefficient between cloth and obstacle [-].
+        thickness: contact thickness [m]: contact starts when the cloth's surface comes this close.
+        stiffness: contact stiffness per node [N/m], or None for the default (from the cloth's weight).
+    """
+
+    type: str
+    shape: tuple[tuple[str, object], ...]
+    friction: float
+    thickness: float
+    stiffness: float | None = None
+
+    def build(self, name: str):
+        """The engine's ``simulator.Obstacle`` (raises ValueError naming ``name`` for a bad shape)."""
+        from simulator._obstacle import Obstacle
+
+        constructor = getattr(Obstacle, self.type)
+        return constructor(**dict(self.shape), friction=self.friction, thickness=self.thickness,
+                           stiffness=self.stiffness, name=name)
+
+
 @dataclass(frozen=True)
 class Scene:
     """A validated scene (all values SI).
@@ -184,6 +220,7 @@ class Scene:
         weave: crossing properties (shear, friction, contact).
         pins: pinned node groups.
         wind: the wind.
+        obstacles: rigid obstacles.
         source: where the scene came from (a file name), used in error messages; not compared.
     """
 
@@ -193,11 +230,13 @@ class Scene:
     weave: CrossingProperties = field(default_factory=CrossingProperties)
     pins: tuple[PinGroup, ...] = ()
     wind: Wind = field(default_factory=Wind)
+    obstacles: tuple[SceneObstacle, ...] = ()
     source: str = field(default="<scene>", compare=False)
 
     def __hash__(self):
         return hash(
-            (self.simulation, self.cloth, tuple(self.materials.items()), self.weave, self.pins, self.wind)
+            (self.simulation, self.cloth, tuple(self.materials.items()), self.weave, self.pins, self.wind,
+             self.obstacles)
         )
 
     def pinned_nodes(self) -> tuple[tuple[int, int], ...]:

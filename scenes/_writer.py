@@ -38,6 +38,12 @@ def scene_to_dict(scene: Scene) -> dict:
         ],
         "wind": {"velocity": list(scene.wind.velocity), "density": scene.wind.density, "drag": scene.wind.drag,
                  **({"path": _keyframes(scene.wind.path, "velocity")} if scene.wind.path else {})},
+        "obstacles": [
+            {"type": o.type, **{k: list(v) if isinstance(v, tuple) else v for k, v in o.shape},
+             "friction": o.friction, "thickness": o.thickness,
+             **({"stiffness": o.stiffness} if o.stiffness is not None else {})}
+            for o in scene.obstacles
+        ],
     }
 
 
@@ -68,6 +74,8 @@ def scene_to_toml(scene: Scene, *, header: str = "") -> str:
     for group in data["pins"]:
         lines += ["", "[[pins]]"] + [f"{_key(k)} = {_value(v)}" for k, v in group.items()]
     lines += _table(["wind"], data["wind"])
+    for obstacle in data["obstacles"]:
+        lines += ["", "[[obstacles]]"] + [f"{_key(k)} = {_value(v)}" for k, v in obstacle.items()]
     return "\n".join(lines).lstrip("\n") + "\n"
 
 

@@ -54,6 +54,8 @@ _ORIGIN = {
     "Control": "._control",
     "ControlAdjoint": "._control",
     "ControlSchedule": "._control",
+    "Obstacle": "._obstacle",
+    "OBSTACLE_KINDS": "._obstacle",
     "PinPath": "._spec",
     "WindPath": "._spec",
     "Rollout": "._rollout",

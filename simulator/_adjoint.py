@@ -4,7 +4,8 @@ A step maps (q, qd, anchor; theta) to (q+, qd+ = v, anchor+) through
     A(q, N, stick; theta) v = b = M(q) qd + h F(q, qd, anchor; theta),   A = M + h D + h^2 K,
     q+ = q + h v,   anchor+ = anchor + h sigma * v_s.
 Given the adjoints of the outputs, the backward pass
-  1. back-propagates the integration (exact, by Warp's kernel adjoints),
+  1. back-propagates the integration (exact, by Warp's kernel adjoints) and a term's bound on the solved
+     velocity (recomputing the solution v of the step, which the bound may have changed),
   2. solves A lambda = v_bar with the same CG (A is symmetric: A^T = A), the implicit-function
      theorem replacing the differentiation of the iterations,
   3. adds -lambda^T (dA) v: the mass and damping parts by kernel adjoints, the stiffness part
@@ -131,6 +132,10 @@ class StepAdjoint:
         self.adj_stick = wp.zeros(shape, dtype=wp.vec2d, device=dev)
         self.adj_slide = wp.zeros(shape, dtype=wp.vec2d, device=dev)
         self.eps = wp.zeros(model.world_count, dtype=wp.float64, device=dev)
+        # adjoints of the terms' own frozen arrays, and of the solved velocity before a term's bound
+        self.adj_frozen = {id(array): wp.zeros_like(array) for term in solver.terms
+                           for array in term.frozen_arrays(solver.workspaces[term])}
+        self.adj_solved = vec() if solver.bounding_term is not None else None
 
     def _adjoints(self, launches, adjoints: dict) -> list[Launch]:
         return [launch.adjoint_of(adjoints, zero_output=self.zero5) for launch in launches]
@@ -150,7 +155,7 @@ class StepAdjoint:
         c = solver.configuration(state_in, control, contacts)
         frozen = solver.frozen
         for arr in (self.adj_force, self.adj_force_slide, self.adj_velocity, self.lam, self.adj_normal,
-                    self.adj_compression, self.adj_stick, self.adj_slide):
+                    self.adj_compression, self.adj_stick, self.adj_slide, *self.adj_frozen.values()):
             arr.zero_()
         adj_in.zero_()
         adjoints = {id(getattr(model, name)): getattr(grads, name) for name in model.parameter_names}
@@ -161,15 +166,25 @@ class StepAdjoint:
             id(q): adj_in.q, id(qd): adj_in.qd, id(anchor): adj_in.anchor,
             id(solver.force): self.adj_force, id(frozen.force_slide): self.adj_force_slide,
             id(frozen.normal): self.adj_normal, id(frozen.compression): self.adj_compression,
-            id(frozen.stick): self.adj_stick, id(frozen.slide_rate): self.adj_slide,
+            id(frozen.stick): self.adj_stick, id(frozen.slide_rate): self.adj_slide, **self.adj_frozen,
         })
         # 1. integration q+ = q + h v, anchor+ = anchor + h sigma v_s; then v_bar += qd+_bar (free DOFs)
         integration = Launch(integrate, nodes, [q, anchor, v, frozen.slide_rate, h], [state_out.q, state_out.anchor])
         run_launches(self._adjoints([integration], {**adjoints, id(v): self.adj_velocity, id(state_out.q): adj_out.q,
                                                      id(state_out.anchor): adj_out.anchor}), dev)
         wp.launch(add_masked, dim=nodes, inputs=[adj_out.qd, model.dof_mask], outputs=[self.adj_velocity], device=dev)
+        adj_solved = self.adj_velocity
+        if solver.bounding_term is not None:  # the velocity was bounded: recompute the solution, back through
+            v = solver.solved_velocity
+            wp.copy(v, state_out.qd)
+            solver.solve_velocity(c, v, h)
+            self.adj_solved.zero_()
+            bound = solver.bound_launches(c, h, state_out.qd)
+            run_launches(self._adjoints(bound, {**adjoints, id(v): self.adj_solved,
+                                                id(state_out.qd): self.adj_velocity}), dev)
+            adj_solved = self.adj_solved
         # 2. A lambda = v_bar
-        solver.solve(c, self.adj_velocity, self.lam, h)
+        solver.solve(c, adj_solved, self.lam, h)
         # 3. -lambda^T (dA) v: the terms' mass and damping products by kernel adjoints ...
         wp.launch(scaled, dim=nodes, inputs=[self.lam, -1.0], outputs=[self.neg_lam], device=dev)
         for term in solver.terms:

@@ -282,9 +282,11 @@ class Model:
 
     # -- force terms ----------------------------------------------------------------------------
     def _add_terms(self, terms) -> None:
-        from .terms import default_terms
+        from .terms import ObstacleContact, default_terms
 
-        self.terms = tuple(default_terms() if terms is None else terms)
+        if terms is None:
+            terms = default_terms() + ((ObstacleContact(),) if self.specs[0].obstacles else ())
+        self.terms = tuple(terms)
         names = [term.name for term in self.terms]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
@@ -300,6 +302,11 @@ class Model:
                                      f"a leading world dimension of {self.world_count}")
                 setattr(self, name, wp.array(values, dtype=wp.float64, device=self.device))
                 self.parameter_names = (*self.parameter_names, name)
+        if any(spec.obstacles for spec in self.specs) and "obstacles" not in names:
+            raise ValueError("the cloth has obstacles but the force terms have no obstacle contact: add "
+                             "simulator.terms.ObstacleContact() to the terms")
+        for term in self.terms:
+            term.check(self)
 
     def control(self):
         """The constant inputs of a step (``simulator.Control``): the model's ``wind_velocity`` and

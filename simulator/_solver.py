@@ -11,7 +11,7 @@ to a physical term lives in its module under ``simulator/terms/``; this module o
 4. the right-hand side M qdot + h F and the system A = M + h D + h^2 K from the terms: assembled once per
    step (``simulator._assembled``, the default) or matrix-free (every product from the terms' kernels);
 5. batched preconditioned CG (``simulator._cg``) with the yarn-line preconditioner (``simulator._precond``),
-   then the integration.
+   a term's bound on the solved velocity (obstacle contact's bound against tunnelling), then the integration.
 
 ``step(state_in, state_out, control=None, contacts=None, dt=None)`` takes the inputs of the step that vary
 in time (``simulator.Control``; default the model's constants) and never allocates; with ``check_every=0``
@@ -117,6 +117,11 @@ class SolverImplicit:
         self.force = wp.zeros((worlds, nodes), dtype=vec5d, device=dev)
         self.rhs = wp.zeros((worlds, nodes), dtype=vec5d, device=dev)
         self.seed = wp.zeros((worlds, nodes), dtype=vec5d, device=dev)
+        bounding = [term for term in self.terms if term.bounds_velocity]
+        if len(bounding) > 1:
+            raise ValueError(f"terms {[t.name for t in bounding]} all bound the velocity: expected at most one")
+        self.bounding_term = bounding[0] if bounding else None
+        self.solved_velocity = wp.zeros((worlds, nodes), dtype=vec5d, device=dev) if bounding else None
         self.preconditioner = LinePreconditioner(model, terms=self.terms, workspaces=self.workspaces)
         self._default_control = model.control()
         self._dot_layout = ReductionLayout.for_device(dev, nodes)
@@ -277,14 +282,27 @@ class SolverImplicit:
         h = self.dt if dt is None else float(dt)
         c = self.configuration(state_in, control, contacts)
         self.eval_forces(state_in, control, contacts)
-        self._plans.run(("rhs", h, *c.key()), lambda: self._rhs_launches(c, h))  # M qdot + h F
         velocity = state_out.qd
-        wp.copy(velocity, state_in.qd)
-        self.solve(c, self.rhs, velocity, h)
+        solution = velocity if self.bounding_term is None else self.solved_velocity
+        wp.copy(solution, state_in.qd)
+        self.solve_velocity(c, solution, h)
+        if self.bounding_term is not None:
+            self._plans.run(("bound", h, *c.key(), id(velocity)), lambda: self.bound_launches(c, h, velocity))
         self._plans.run(("integrate", h, *c.key(), *array_key(state_out.q, state_out.qd, state_out.anchor)),
                         lambda: [Launch(integrate, (m.world_count, m.node_count),
                                         [state_in.q, state_in.anchor, velocity, self.frozen.slide_rate, h],
                                         [state_out.q, state_out.anchor])])
+
+    def solve_velocity(self, c: Configuration, velocity: wp.array2d, h: float) -> None:
+        """Solve the step's system A qdot+ = M qdot + h F at ``c`` (forces from ``eval_forces``) into ``velocity``,
+        starting from its current values; before any term's velocity bound."""
+        self._plans.run(("rhs", h, *c.key()), lambda: self._rhs_launches(c, h))
+        self.solve(c, self.rhs, velocity, h)
+
+    def bound_launches(self, c: Configuration, h: float, out: wp.array2d) -> list[Launch]:
+        """The bounding term's launches from ``solved_velocity`` into ``out`` (the velocity the step integrates)."""
+        term = self.bounding_term
+        return term.velocity_bound_launches(self.model, c, h, self.solved_velocity, out, self.workspaces[term])
 
     def _rhs_launches(self, c: Configuration, h: float) -> list:
         """rhs = mask * (M qdot + h F) from the terms' momentum and the forces of ``eval_forces``."""

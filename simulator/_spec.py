@@ -7,6 +7,8 @@ import numpy as np
 
 from materials import CrossingProperties, YarnMaterial, require_finite, require_positive, require_range
 
+from ._obstacle import Obstacle
+
 POSES = ("upright", "flat")
 
 
@@ -92,6 +94,7 @@ class ClothSpec:
         wind_drag: tangential drag coefficient d_w [kg/(m^2*s)] (force d_w*A*vt).
         pin_paths: keyframed motions of groups of pinned nodes (handles), see ``PinPath``.
         wind_path: a keyframed wind velocity replacing ``wind_velocity``, or None.
+        obstacles: rigid obstacles the cloth collides with (``simulator.Obstacle``).
     """
 
     nodes: tuple[int, int]
@@ -111,6 +114,7 @@ class ClothSpec:
     wind_drag: float = 0.0
     pin_paths: Sequence[PinPath] = ()
     wind_path: WindPath | None = None
+    obstacles: Sequence[Obstacle] = ()
 
     def __post_init__(self):
         width, height = (int(n) for n in self.nodes)
@@ -154,6 +158,11 @@ class ClothSpec:
         if len(set(moved)) != len(moved):
             raise ValueError("a node is moved by two pin paths: expected each pinned node in one path at most")
         object.__setattr__(self, "pin_paths", paths)
+        obstacles = tuple(self.obstacles)
+        for k, obstacle in enumerate(obstacles):
+            if not isinstance(obstacle, Obstacle):
+                raise TypeError(f"obstacles[{k}] is a {type(obstacle).__name__}: expected a simulator.Obstacle")
+        object.__setattr__(self, "obstacles", obstacles)
 
     @property
     def node_count(self) -> int:

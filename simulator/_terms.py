@@ -168,12 +168,14 @@ class ForceTerm:
         stage: ``Stage.SLIDING`` or ``Stage.CROSSING``.
         implicit: its stiffness -dF/dq enters the implicit system (False: an explicit force such as wind).
         parameter_names: the model parameter arrays its kernels read (those it adds included).
+        bounds_velocity: it limits the solved velocity (``velocity_bound_launches``).
     """
 
     name = "term"
     stage = Stage.SLIDING
     implicit = True
     parameter_names: tuple[str, ...] = ()
+    bounds_velocity = False
 
     # -- set-up --------------------------------------------------------------------------------------------------
     def parameters(self, model) -> dict[str, np.ndarray]:
@@ -184,6 +186,15 @@ class ForceTerm:
     def workspace(self, model):
         """Work buffers this term needs per model (given back to its methods as ``ws``); None by default."""
         return None
+
+    def check(self, model) -> None:
+        """Raise ValueError if ``model`` (its rest state, its parameters) is not admissible for this term; the
+        model calls it once it is built. Default: nothing to check."""
+
+    def frozen_arrays(self, ws) -> list:
+        """The arrays of ``ws`` that this term's ``linearize_launches`` write and its other launches read (its
+        share of the step's frozen state): reverse mode gives each an adjoint buffer. Default none."""
+        return []
 
     # -- forces ----------------------------------------------------------------------------------------------------
     def force_launches(self, model, c: Configuration, out: wp.array, ws=None) -> list[Launch]:
@@ -200,6 +211,13 @@ class ForceTerm:
         """Launches run after the ``Stage.SLIDING`` forces are in ``c.frozen.force_slide`` and before the
         ``Stage.CROSSING`` ones: they fill the frozen crossing state (only the crossing term has any)."""
         return []
+
+    def velocity_bound_launches(self, model, c: Configuration, h: float, velocity: wp.array, out: wp.array,
+                                ws=None) -> list[Launch] | None:
+        """Launches writing into ``out`` the solved ``velocity`` [B, nodes] with this term's limits applied
+        (e.g. obstacle contact bounds the approach speed against tunnelling); the step integrates ``out``.
+        Only for a term with ``bounds_velocity``; at most one term of a model may bound the velocity."""
+        return None
 
     # -- the system matrix A = M + h D + h^2 K -------------------------------------------------------------------
     def linear_product_launches(self, model, c: Configuration, p: wp.array, h: float, out: wp.array,

@@ -71,7 +71,7 @@ def test_example_scene_files_load_and_build(path):
     scene = scenes.load_scene(path, check_device=False)
     spec = scenes.build_spec(scene)
     assert spec.nodes == scene.cloth.nodes
-    assert len(spec.pins) >= 2
+    assert len(spec.pins) >= 2 or spec.obstacles  # something holds the cloth
 
 
 def test_example_scenes_cover_the_documented_set():
@@ -82,6 +82,7 @@ def test_example_scenes_cover_the_documented_set():
         "slipping_wind",
         "large_flat_sheet",
         "demo",
+        "incline",
     }
     hanging = scenes.load_scene(EXAMPLES[0].parent / "hanging_wind.toml", check_device=False)
     assert hanging.cloth.nodes == (17, 17) and hanging.simulation.steps == 500

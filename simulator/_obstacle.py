@@ -1,0 +1,162 @@
+"""Obstacle: a rigid shape the cloth rests on, slides over or drapes across (pure data, SI units, validated).
+
+Every obstacle is a shape in its own frame, placed by a translation ``position`` and a rotation ``rotation``
+(local to world, x_world = rotation x_local + position):
+
+* plane: the half-space below local z = 0 (its outward normal is the local z axis);
+* sphere: radius ``dims[0]`` about the local origin;
+* box: half extents ``dims`` along the local axes;
+* capsule: the points within ``dims[1]`` of the segment from -``dims[0]`` to +``dims[0]`` along the local x axis.
+
+The constructors ``Obstacle.plane``, ``sphere``, ``box`` and ``capsule`` take the quantities a scene file
+names (a plane's point and normal, a capsule's two ends, ...). Contact (``simulator.terms.ObstacleContact``)
+starts when the cloth's surface comes within ``thickness`` of the obstacle and rubs with the friction
+coefficient ``friction``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from materials import require_finite, require_positive, require_range
+
+__all__ = ["OBSTACLE_KINDS", "Obstacle", "euler_rotation"]
+
+#: the obstacle shapes, in the order of their integer codes in the contact kernels
+OBSTACLE_KINDS = ("plane", "sphere", "box", "capsule")
+
+
+def _vector(name: str, values, *, length: int = 3) -> tuple[float, ...]:
+    values = tuple(values)
+    if len(values) != length:
+        raise ValueError(f"{name} has {len(values)} components: expected {length}")
+    return tuple(require_finite(f"{name}[{k}]", v) for k, v in enumerate(values))
+
+
+def euler_rotation(degrees) -> np.ndarray:
+    """The rotation matrix of angles (rx, ry, rz) [degrees] about the fixed x, then y, then z axes (Rz Ry Rx)."""
+    rx, ry, rz = np.radians(_vector("rotation", degrees))
+    cx, sx, cy, sy, cz, sz = np.cos(rx), np.sin(rx), np.cos(ry), np.sin(ry), np.cos(rz), np.sin(rz)
+    about_x = np.array([[1.0, 0.0, 0.0], [0.0, cx, -sx], [0.0, sx, cx]])
+    about_y = np.array([[cy, 0.0, sy], [0.0, 1.0, 0.0], [-sy, 0.0, cy]])
+    about_z = np.array([[cz, -sz, 0.0], [sz, cz, 0.0], [0.0, 0.0, 1.0]])
+    return about_z @ about_y @ about_x
+
+
+def _frame_with_axis(axis: np.ndarray, column: int) -> np.ndarray:
+    """A right-handed rotation whose ``column``-th column is the unit vector ``axis``."""
+    helper = np.array([1.0, 0.0, 0.0]) if abs(axis[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    second = np.cross(axis, helper)
+    second /= np.linalg.norm(second)
+    frame = np.empty((3, 3))
+    frame[:, column] = axis
+    frame[:, (column + 1) % 3] = second
+    frame[:, (column + 2) % 3] = np.cross(axis, second)
+    return frame
+
+
+@dataclass(frozen=True)
+class Obstacle:
+    """One rigid obstacle (see the module notes for the shapes).
+
+    Attributes:
+        kind: one of ``OBSTACLE_KINDS``.
+        position: the frame's origin [m] (a plane's point, a sphere's, box's or capsule's centre).
+        rotation: local-to-world rotation, 3x3 (rows of floats).
+        dims: shape sizes [m] (sphere: radius, 0, 0; box: half extents; capsule: half length, radius, 0; plane:
+            zeros).
+        friction: Coulomb friction coefficient between cloth and obstacle [-], >= 0.
+        thickness: contact thickness [m] > 0: contact forces start when the cloth's surface comes this close.
+        stiffness: contact stiffness per node [N/m] > 0, or None to derive one from the cloth's weight (see
+            ``simulator.terms.ObstacleContact``).
+        name: how error messages name it (``obstacles[k]``).
+    """
+
+    kind: str
+    position: tuple[float, float, float]
+    rotation: tuple[tuple[float, float, float], ...]
+    dims: tuple[float, float, float]
+    friction: float
+    thickness: float
+    stiffness: float | None = None
+    name: str = "obstacle"
+
+    def __post_init__(self):
+        if self.kind not in OBSTACLE_KINDS:
+            raise ValueError(f"{self.name}.type = {self.kind!r} is unknown: expected one of "
+                             f"{', '.join(OBSTACLE_KINDS)}")
+        object.__setattr__(self, "position", _vector(f"{self.name}.position", self.position))
+        rotation = np.asarray(self.rotation, dtype=float)
+        if rotation.shape != (3, 3) or not np.all(np.isfinite(rotation)):
+            raise ValueError(f"{self.name}.rotation must be a finite 3x3 matrix")
+        if not (np.allclose(rotation @ rotation.T, np.eye(3), atol=1e-9) and np.linalg.det(rotation) > 0):
+            raise ValueError(f"{self.name}.rotation is not a rotation: expected an orthonormal matrix, det +1")
+        object.__setattr__(self, "rotation", tuple(tuple(float(v) for v in row) for row in rotation))
+        object.__setattr__(self, "dims", _vector(f"{self.name}.dims", self.dims))
+        object.__setattr__(self, "friction", require_range(f"{self.name}.friction", self.friction, 0.0))
+        object.__setattr__(self, "thickness", require_positive(f"{self.name}.thickness", self.thickness))
+        if self.stiffness is not None:
+            object.__setattr__(self, "stiffness", require_positive(f"{self.name}.stiffness", self.stiffness))
+
+    # -- constructors with the quantities of a scene file -----------------------------------------------------
+    @classmethod
+    def plane(cls, *, point, normal, **contact) -> Obstacle:
+        """The half-space behind the plane through ``point`` [m] with outward ``normal`` (any length > 0)."""
+        name = contact.get("name", "obstacle")
+        normal = np.asarray(_vector(f"{name}.normal", normal))
+        length = np.linalg.norm(normal)
+        if length == 0.0:
+            raise ValueError(f"{name}.normal = [0, 0, 0]: expected a non-zero vector")
+        return cls("plane", point, _frame_with_axis(normal / length, 2), (0.0, 0.0, 0.0), **contact)
+
+    @classmethod
+    def sphere(cls, *, center, radius, **contact) -> Obstacle:
+        """A sphere of ``radius`` [m] about ``center`` [m]."""
+        radius = require_positive(f"{contact.get('name', 'obstacle')}.radius", radius)
+        return cls("sphere", center, np.eye(3), (radius, 0.0, 0.0), **contact)
+
+    @classmethod
+    def box(cls, *, center, half_extents, rotation=(0.0, 0.0, 0.0), **contact) -> Obstacle:
+        """A box of ``half_extents`` [m] about ``center`` [m], turned by Euler angles ``rotation`` [degrees]."""
+        name = contact.get("name", "obstacle")
+        half = tuple(require_positive(f"{name}.half_extents[{k}]", v)
+                     for k, v in enumerate(_vector(f"{name}.half_extents", half_extents)))
+        return cls("box", center, euler_rotation(rotation), half, **contact)
+
+    @classmethod
+    def capsule(cls, *, start, end, radius, **contact) -> Obstacle:
+        """The points within ``radius`` [m] of the segment from ``start`` to ``end`` [m]."""
+        name = contact.get("name", "obstacle")
+        start, end = np.asarray(_vector(f"{name}.start", start)), np.asarray(_vector(f"{name}.end", end))
+        radius = require_positive(f"{name}.radius", radius)
+        length = np.linalg.norm(end - start)
+        if length == 0.0:
+            raise ValueError(f"{name}: start and end coincide: expected a segment of length > 0 (or a sphere)")
+        return cls("capsule", (start + end) / 2.0, _frame_with_axis((end - start) / length, 0),
+                   (length / 2.0, radius, 0.0), **contact)
+
+    @property
+    def code(self) -> int:
+        """The shape's integer code in the contact kernels."""
+        return OBSTACLE_KINDS.index(self.kind)
+
+    def signed_distance(self, points) -> np.ndarray:
+        """Signed distance [m] of world ``points`` [..., 3] to the surface (negative inside), on the host: for
+        checking a scene before any engine is built (the contact kernels compute it on the device, in
+        ``simulator.terms.obstacles.shape_distance``; a test keeps the two equal)."""
+        rotation = np.asarray(self.rotation)
+        local = (np.asarray(points, dtype=float) - np.asarray(self.position)) @ rotation
+        dims = np.asarray(self.dims)
+        if self.kind == "plane":
+            return local[..., 2]
+        if self.kind == "sphere":
+            return np.linalg.norm(local, axis=-1) - dims[0]
+        if self.kind == "box":
+            excess = np.abs(local) - dims
+            return np.linalg.norm(np.maximum(excess, 0.0), axis=-1) + np.minimum(excess.max(axis=-1), 0.0)
+        along = np.clip(local[..., 0], -dims[0], dims[0])
+        offset = local.copy()
+        offset[..., 0] -= along
+        return np.linalg.norm(offset, axis=-1) - dims[1]

@@ -1,0 +1,436 @@
+"""Contact with rigid obstacles (planes, spheres, boxes, capsules): a smooth penalty with smooth Coulomb friction.
+
+Once per step (``linearize_launches``) every node finds, for every obstacle, the signed distance of its surface
+to the obstacle, g = d(x) - r, and the outward normal n of the obstacle there (float64, in the obstacle's frame;
+r is the cloth's half thickness at the node: 2R at a crossing, where two yarns lie on each other, R at a yarn
+end). The step then holds the tangent plane fixed, gap(x) = n . x - o with o frozen so that gap = g at the
+start of the step, and the node feels
+
+    V = 1/2 k relu_w(t - gap)^2   (t the contact thickness, relu smoothed over w = 2% of t),
+
+a penalty whose Hessian k (sigma^2 + relu sigma') n n^T is positive semi-definite by construction (the
+obstacle's curvature enters from one step to the next, through the frozen plane, never as an indefinite
+term). Friction is the lagged smooth Coulomb law: a damping h c (I - n n^T) in the system with
+c = mu N f(|v_t|) / |v_t| frozen at the step's start, N = k relu sigma the normal force and v_t the tangential
+velocity relative to the obstacle; f(y) = 2 y / eps - y^2 / eps^2 below eps = ``STICK_SPEED`` and 1 above, so
+that a node slides with force mu N and sticks (creeps slower than eps / 2 tan(alpha) / mu) below the
+friction cone.
+
+Tunnelling: a single linearized step could carry a fast node through the thin contact layer before the
+penalty acts. After the solve, each node's approach speed towards each obstacle is bounded so that it closes
+at most half of its gap in one step (``APPROACH_FRACTION``): the node can never reach the obstacle, whatever
+the speed or the time step (the bound is a projection of the velocity, differentiated exactly in reverse mode).
+"""
+
+import functools
+
+import numpy as np
+import warp as wp
+
+from .._coords import position
+from .._forces import soft_relu, soft_step
+from .._terms import Configuration, ForceTerm, Launch, Stage
+from .._types import vec5d
+
+__all__ = ["APPROACH_FRACTION", "STICK_SPEED", "ObstacleContact", "shape_distance"]
+
+mat55d = wp.types.matrix(shape=(5, 5), dtype=wp.float64)
+
+#: width of the smoothed ReLU of the penalty, relative to the contact thickness
+PENALTY_SMOOTHING = wp.constant(wp.float64(0.02))
+#: tangential speed [m/s] below which friction acts as a stiff viscous stick (the smooth Coulomb law's eps)
+STICK_SPEED = 1.0e-5
+#: the most of its gap to an obstacle a node may close in one step (the bound against tunnelling)
+APPROACH_FRACTION = 0.5
+#: default stiffness: the heaviest node's weight sinks this fraction of the thickness into the contact layer
+DEFAULT_SINK = 0.1
+
+_STICK_SPEED = wp.constant(wp.float64(STICK_SPEED))
+
+
+@wp.func
+def shape_distance(kind: int, p: wp.vec3d, dims: wp.vec3d):
+    """Signed distance [m] of the local point ``p`` to a shape (0 plane z = 0, 1 sphere, 2 box, 3 capsule along
+    x) with sizes ``dims``, and the outward unit normal at the closest surface point (local frame)."""
+    zero = wp.float64(0.0)
+    one = wp.float64(1.0)
+    distance = p[2]
+    normal = wp.vec3d(zero, zero, one)
+    if kind == 1:
+        length = wp.length(p)
+        distance = length - dims[0]
+        if length > zero:
+            normal = p / length
+    elif kind == 2:
+        sign = wp.vec3d(wp.where(p[0] < zero, -one, one), wp.where(p[1] < zero, -one, one),
+                        wp.where(p[2] < zero, -one, one))
+        excess = wp.vec3d(wp.abs(p[0]) - dims[0], wp.abs(p[1]) - dims[1], wp.abs(p[2]) - dims[2])
+        outside = wp.vec3d(wp.max(excess[0], zero), wp.max(excess[1], zero), wp.max(excess[2], zero))
+        reach = wp.length(outside)
+        if reach > zero:
+            distance = reach
+            normal = wp.cw_mul(sign, outside) / reach
+        else:
+            axis = 0
+            if excess[1] > excess[axis]:
+                axis = 1
+            if excess[2] > excess[axis]:
+                axis = 2
+            distance = excess[axis]
+            normal = wp.vec3d(zero, zero, zero)
+            normal[axis] = sign[axis]
+    elif kind == 3:
+        along = wp.clamp(p[0], -dims[0], dims[0])
+        offset = wp.vec3d(p[0] - along, p[1], p[2])
+        length = wp.length(offset)
+        distance = length - dims[1]
+        if length > zero:
+            normal = offset / length
+    return distance, normal
+
+
+@wp.func
+def penalty_push(depth: wp.float64, thickness: wp.float64, stiffness: wp.float64):
+    """Normal force k relu(depth) sigma(depth) [N] of the penalty at ``depth`` = t - gap into the layer."""
+    width = PENALTY_SMOOTHING * thickness
+    return stiffness * soft_relu(depth, width) * soft_step(depth, width)
+
+
+@wp.func
+def penalty_curvature(depth: wp.float64, thickness: wp.float64, stiffness: wp.float64):
+    """d^2V/dgap^2 = k (sigma^2 + relu sigma') [N/m] of the penalty (>= 0)."""
+    width = PENALTY_SMOOTHING * thickness
+    sigma = soft_step(depth, width)
+    return stiffness * (sigma * sigma + soft_relu(depth, width) * sigma * (wp.float64(1.0) - sigma) / width)
+
+
+@wp.func
+def lagged_drag(speed: wp.float64):
+    """f(y) / y [s/m] of the smooth Coulomb law f(y) = 2 y / eps - y^2 / eps^2 below eps = ``STICK_SPEED``, 1
+    above."""
+    y = speed / _STICK_SPEED
+    return wp.where(y < wp.float64(1.0), (wp.float64(2.0) - y) / _STICK_SPEED, wp.float64(1.0) / speed)
+
+
+@wp.kernel
+def eval_obstacle_state(
+    q: wp.array2d(dtype=vec5d),
+    qd: wp.array2d(dtype=vec5d),
+    kind: wp.array(dtype=wp.int32),
+    rotation: wp.array(dtype=wp.mat33d),
+    dims: wp.array(dtype=wp.vec3d),
+    radius: wp.array(dtype=wp.float64),
+    centre: wp.array3d(dtype=wp.float64),
+    thickness: wp.array2d(dtype=wp.float64),
+    stiffness: wp.array2d(dtype=wp.float64),
+    friction: wp.array2d(dtype=wp.float64),
+    normal: wp.array3d(dtype=wp.vec3d),
+    offset: wp.array3d(dtype=wp.float64),
+    gap: wp.array3d(dtype=wp.float64),
+    drag: wp.array3d(dtype=wp.float64),
+):
+    """The frozen contact state of node n against obstacle k: outward normal, plane offset, gap [m] between the
+    cloth's surface and the obstacle, and the friction drag c = mu N f(|v_t|) / |v_t| [N s/m] at the node's
+    tangential velocity v_t (the lagged smooth Coulomb law)."""
+    b, n, k = wp.tid()
+    x = position(q[b, n])
+    turn = rotation[k]
+    origin = wp.vec3d(centre[b, k, 0], centre[b, k, 1], centre[b, k, 2])
+    distance, local_normal = shape_distance(kind[k], wp.transpose(turn) * (x - origin), dims[k])
+    out = turn * local_normal
+    g = distance - radius[n]
+    normal[b, n, k] = out
+    offset[b, n, k] = wp.dot(out, x) - g
+    gap[b, n, k] = g
+    mu_n = friction[b, k] * penalty_push(thickness[b, k] - g, thickness[b, k], stiffness[b, k])
+    v = position(qd[b, n])
+    tangential_velocity = v - wp.dot(v, out) * out
+    speed = wp.sqrt(wp.dot(tangential_velocity, tangential_velocity) + wp.float64(1.0e-6) * _STICK_SPEED * _STICK_SPEED)
+    drag[b, n, k] = mu_n * lagged_drag(speed)
+
+
+@wp.func
+def frozen_depth(x: wp.vec3d, normal: wp.vec3d, offset: wp.float64, thickness: wp.float64):
+    """Depth t - gap [m] of position x into the contact layer of the frozen tangent plane."""
+    return thickness - (wp.dot(normal, x) - offset)
+
+
+@wp.kernel
+def eval_obstacle_forces(
+    q: wp.array2d(dtype=vec5d),
+    normal: wp.array3d(dtype=wp.vec3d),
+    offset: wp.array3d(dtype=wp.float64),
+    thickness: wp.array2d(dtype=wp.float64),
+    stiffness: wp.array2d(dtype=wp.float64),
+    f: wp.array2d(dtype=vec5d),
+):
+    """Penalty force k relu sigma n [N] of obstacle k on node n (frozen tangent plane)."""
+    b, n, k = wp.tid()
+    out = normal[b, n, k]
+    depth = frozen_depth(position(q[b, n]), out, offset[b, n, k], thickness[b, k])
+    push = penalty_push(depth, thickness[b, k], stiffness[b, k]) * out
+    zero = wp.float64(0.0)
+    wp.atomic_add(f, b, n, vec5d(push[0], push[1], push[2], zero, zero))
+
+
+@wp.kernel
+def eval_obstacle_energy(
+    q: wp.array2d(dtype=vec5d),
+    normal: wp.array3d(dtype=wp.vec3d),
+    offset: wp.array3d(dtype=wp.float64),
+    thickness: wp.array2d(dtype=wp.float64),
+    stiffness: wp.array2d(dtype=wp.float64),
+    energy: wp.array3d(dtype=wp.float64),
+):
+    """Penalty energy 1/2 k relu(t - gap)^2 [J] of obstacle k on node n (friction is not conservative)."""
+    b, n, k = wp.tid()
+    depth = frozen_depth(position(q[b, n]), normal[b, n, k], offset[b, n, k], thickness[b, k])
+    relu = soft_relu(depth, PENALTY_SMOOTHING * thickness[b, k])
+    energy[b, n, k] = wp.float64(0.5) * stiffness[b, k] * relu * relu
+
+
+@wp.func
+def drag_matrix(normal: wp.vec3d, drag: wp.float64):
+    """Friction drag D = c (I - n n^T) [N s/m] in the tangent plane (positive semi-definite)."""
+    return drag * (wp.identity(n=3, dtype=wp.float64) - wp.outer(normal, normal))
+
+
+@wp.kernel
+def obstacle_drag_product(
+    p: wp.array2d(dtype=vec5d),
+    normal: wp.array3d(dtype=wp.vec3d),
+    drag: wp.array3d(dtype=wp.float64),
+    h: wp.float64,
+    out: wp.array2d(dtype=vec5d),
+):
+    """out += h D p: the friction drag of obstacle k on node n's position."""
+    b, n, k = wp.tid()
+    t = h * (drag_matrix(normal[b, n, k], drag[b, n, k]) * position(p[b, n]))
+    zero = wp.float64(0.0)
+    wp.atomic_add(out, b, n, vec5d(t[0], t[1], t[2], zero, zero))
+
+
+@wp.func
+def position_block(q: vec5d, normal: wp.vec3d, offset: wp.float64, drag: wp.float64, thickness: wp.float64,
+                   stiffness: wp.float64, h: wp.float64):
+    """h^2 K + h D of one node and obstacle on the position block: h^2 V'' n n^T + h D."""
+    depth = frozen_depth(position(q), normal, offset, thickness)
+    curvature = penalty_curvature(depth, thickness, stiffness)
+    return (h * h * curvature) * wp.outer(normal, normal) + h * drag_matrix(normal, drag)
+
+
+@wp.kernel
+def add_obstacle_blocks(
+    q: wp.array2d(dtype=vec5d),
+    normal: wp.array3d(dtype=wp.vec3d),
+    offset: wp.array3d(dtype=wp.float64),
+    drag: wp.array3d(dtype=wp.float64),
+    thickness: wp.array2d(dtype=wp.float64),
+    stiffness: wp.array2d(dtype=wp.float64),
+    h: wp.float64,
+    blocks: wp.array3d(dtype=mat55d),
+):
+    """Add each obstacle's h^2 K + h D into the node's own block (slot 0)."""
+    b, n, k = wp.tid()
+    local = position_block(q[b, n], normal[b, n, k], offset[b, n, k], drag[b, n, k], thickness[b, k],
+                           stiffness[b, k], h)
+    block = mat55d()
+    for r in range(3):
+        for s in range(3):
+            block[r, s] = local[r, s]
+    wp.atomic_add(blocks, b, n, 0, block)
+
+
+@wp.kernel
+def add_obstacle_preconditioner(
+    q: wp.array2d(dtype=vec5d),
+    normal: wp.array3d(dtype=wp.vec3d),
+    offset: wp.array3d(dtype=wp.float64),
+    drag: wp.array3d(dtype=wp.float64),
+    thickness: wp.array2d(dtype=wp.float64),
+    stiffness: wp.array2d(dtype=wp.float64),
+    h: wp.float64,
+    frame: wp.array2d(dtype=wp.mat33d),
+    diag: wp.array2d(dtype=vec5d),
+):
+    """Add the diagonal of each obstacle's position block, in the node's local frame, to the preconditioner."""
+    b, n, k = wp.tid()
+    local = position_block(q[b, n], normal[b, n, k], offset[b, n, k], drag[b, n, k], thickness[b, k],
+                           stiffness[b, k], h)
+    f = frame[b, n]
+    zero = wp.float64(0.0)
+    wp.atomic_add(diag, b, n, vec5d(wp.dot(f[0], local * f[0]), wp.dot(f[1], local * f[1]),
+                                    wp.dot(f[2], local * f[2]), zero, zero))
+
+
+@functools.cache
+def approach_bound_kernel(count: int):
+    """The kernel bounding the approach speed of every node towards each of ``count`` obstacles."""
+
+    @wp.kernel(module="unique")
+    def bound_approach(
+        velocity: wp.array2d(dtype=vec5d),
+        normal: wp.array3d(dtype=wp.vec3d),
+        gap: wp.array3d(dtype=wp.float64),
+        rate: wp.float64,
+        out: wp.array2d(dtype=vec5d),
+    ):
+        """out = velocity with n . xdot >= -rate gap for every obstacle the node is outside of (rate = the
+        approach fraction / h): the node closes at most that fraction of its gap in the step."""
+        b, n = wp.tid()
+        v = velocity[b, n]
+        x = position(v)
+        for k in range(wp.static(count)):
+            out_normal = normal[b, n, k]
+            g = gap[b, n, k]
+            floor = -rate * g
+            approach = wp.dot(out_normal, x)
+            if g > wp.float64(0.0) and approach < floor:
+                x = x + (floor - approach) * out_normal
+        out[b, n] = vec5d(x[0], x[1], x[2], v[3], v[4])
+
+    return bound_approach
+
+
+class ObstacleWorkspace:
+    """The obstacles' fixed shapes and the frozen contact state of a step, for one model.
+
+    Attributes:
+        kind, rotation, dims: per obstacle (int code, local-to-world rotation, sizes [m]).
+        radius: the cloth's half thickness at every node [m] (2R at crossings, R at yarn ends).
+        normal, offset, gap, drag: the frozen state [B, nodes, obstacles] (see ``eval_obstacle_state``).
+    """
+
+    def __init__(self, model, obstacles):
+        dev = model.device
+        count = len(obstacles)
+        self.count = count
+        self.kind = wp.array(np.array([o.code for o in obstacles], dtype=np.int32), dtype=wp.int32, device=dev)
+        self.rotation = wp.array(np.array([o.rotation for o in obstacles], dtype=np.float64), dtype=wp.mat33d,
+                                 device=dev)
+        self.dims = wp.array(np.array([o.dims for o in obstacles], dtype=np.float64), dtype=wp.vec3d, device=dev)
+        radius = model.yarn_radius * np.where(model.crossing_mask_np, 2.0, 1.0)
+        self.radius = wp.array(radius, dtype=wp.float64, device=dev)
+        shape = (model.world_count, model.node_count, count)
+        self.normal = wp.zeros(shape, dtype=wp.vec3d, device=dev)
+        self.offset = wp.zeros(shape, dtype=wp.float64, device=dev)
+        self.gap = wp.zeros(shape, dtype=wp.float64, device=dev)
+        self.drag = wp.zeros(shape, dtype=wp.float64, device=dev)
+
+    def frozen(self) -> list:
+        """The frozen state's arrays, in the order ``eval_obstacle_state`` writes them."""
+        return [self.normal, self.offset, self.gap, self.drag]
+
+
+class ObstacleContact(ForceTerm):
+    """Contact of every node with the model's obstacles (``ClothSpec.obstacles``; see the module notes).
+
+    Parameters it adds (per world and obstacle): ``obstacle_position`` [m] (relative to the model origin, shape
+    [B, K, 3]), ``obstacle_friction`` mu [-], ``obstacle_thickness`` t [m] and ``obstacle_stiffness`` k [N/m]
+    (by default ``DEFAULT_SINK``: the heaviest node's weight, under the model's gravity or 9.81 m/s^2 if larger,
+    compresses the layer by a tenth of its thickness).
+    """
+
+    name = "obstacles"
+    stage = Stage.CROSSING
+    parameter_names = ("obstacle_position", "obstacle_friction", "obstacle_thickness", "obstacle_stiffness")
+    bounds_velocity = True
+
+    def __init__(self, obstacles=None):
+        self._obstacles = None if obstacles is None else tuple(obstacles)
+
+    def obstacles(self, model) -> tuple:
+        """The obstacles (shared by all worlds: kinds, rotations and sizes of world 0)."""
+        return self._obstacles if self._obstacles is not None else model.specs[0].obstacles
+
+    def parameters(self, model):
+        obstacles = self.obstacles(model)
+        if not obstacles:
+            raise ValueError("ObstacleContact needs at least one obstacle (ClothSpec.obstacles)")
+        per_world = [self._obstacles or spec.obstacles for spec in model.specs]
+        for b, world in enumerate(per_world):
+            shapes = [(o.kind, o.rotation, o.dims) for o in world]
+            if shapes != [(o.kind, o.rotation, o.dims) for o in obstacles]:
+                raise ValueError(f"world {b}: obstacle shapes differ from world 0: worlds must share kinds, "
+                                 "rotations and sizes (positions, friction, thickness and stiffness may differ)")
+        weight = self._heaviest_weight(model)
+        return {
+            "obstacle_position": np.array([[o.position for o in world] for world in per_world])
+            - model.origin_np[:, None, :],
+            "obstacle_friction": np.array([[o.friction for o in world] for world in per_world]),
+            "obstacle_thickness": np.array([[o.thickness for o in world] for world in per_world]),
+            "obstacle_stiffness": np.array([[o.stiffness if o.stiffness is not None
+                                             else weight[b] / (DEFAULT_SINK * o.thickness) for o in world]
+                                            for b, world in enumerate(per_world)]),
+        }
+
+    @staticmethod
+    def _heaviest_weight(model) -> np.ndarray:
+        """The largest node weight [N] per world (segment masses split between their two nodes)."""
+        mass = np.zeros((model.world_count, model.node_count))
+        half = 0.5 * model.segment_density.numpy() * model.spacing
+        for end in range(2):
+            np.add.at(mass, (slice(None), model.segment_np[:, end]), half)
+        gravity = np.maximum(np.linalg.norm(model.gravity.numpy(), axis=-1), 9.81)
+        return mass.max(axis=1) * gravity
+
+    def workspace(self, model):
+        return ObstacleWorkspace(model, self.obstacles(model))
+
+    def frozen_arrays(self, ws):
+        return ws.frozen()
+
+    def _dim(self, model, ws):
+        return (model.world_count, model.node_count, ws.count)
+
+    def linearize_launches(self, model, c, ws=None):
+        return [Launch(eval_obstacle_state, self._dim(model, ws),
+                       [c.q, c.qd, ws.kind, ws.rotation, ws.dims, ws.radius, model.obstacle_position,
+                        model.obstacle_thickness, model.obstacle_stiffness, model.obstacle_friction],
+                       ws.frozen())]
+
+    def _inputs(self, model, c, ws):
+        return [c.q, ws.normal, ws.offset, model.obstacle_thickness, model.obstacle_stiffness]
+
+    def force_launches(self, model, c, out, ws=None):
+        return [Launch(eval_obstacle_forces, self._dim(model, ws), self._inputs(model, c, ws), [out])]
+
+    def energy_launches(self, model, c, ws=None):
+        return [Launch(eval_obstacle_energy, self._dim(model, ws), self._inputs(model, c, ws))]
+
+    def linear_product_launches(self, model, c, p, h, out, ws=None):
+        return [Launch(obstacle_drag_product, self._dim(model, ws), [p, ws.normal, ws.drag, h], [out])]
+
+    def _block_inputs(self, model, c, h, ws):
+        return [c.q, ws.normal, ws.offset, ws.drag, model.obstacle_thickness, model.obstacle_stiffness, h]
+
+    def block_launches(self, model, c, h, blocks, ws=None):
+        return [Launch(add_obstacle_blocks, self._dim(model, ws), self._block_inputs(model, c, h, ws), [blocks])]
+
+    def preconditioner_launches(self, model, c, h, frame, diag, chain, ws=None):
+        return [Launch(add_obstacle_preconditioner, self._dim(model, ws),
+                       [*self._block_inputs(model, c, h, ws), frame], [diag])]
+
+    def velocity_bound_launches(self, model, c, h, velocity, out, ws=None):
+        return [Launch(approach_bound_kernel(ws.count), (model.world_count, model.node_count),
+                       [velocity, ws.normal, ws.gap, APPROACH_FRACTION / h], [out])]
+
+    def gaps(self, model, state, ws=None) -> np.ndarray:
+        """The gap [m] between the cloth's surface and every obstacle at ``state``, shape [B, nodes, K]."""
+        ws = self.workspace(model) if ws is None else ws
+        c = Configuration(q=state.q, qd=state.qd, anchor=state.anchor, control=model.control(), frozen=None)
+        for launch in self.linearize_launches(model, c, ws):
+            launch.run(model.device)
+        return ws.gap.numpy().copy()
+
+    def check(self, model) -> None:
+        """Refuse a model whose cloth already touches an obstacle at rest (negative gap at t = 0)."""
+        gaps = self.gaps(model, model.state())
+        b, n, k = np.unravel_index(np.argmin(gaps), gaps.shape)
+        if gaps[b, n, k] < 0.0:
+            i, j = n % model.nodes[0], n // model.nodes[0]
+            name = self.obstacles(model)[k].name
+            raise ValueError(f"{name} intersects the cloth at t = 0: the cloth's surface at node ({i}, {j}) is "
+                             f"{-gaps[b, n, k]:.3g} m inside it (world {b}); expected the cloth to start outside "
+                             "every obstacle: move the obstacle or the cloth")
+

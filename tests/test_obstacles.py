@@ -1,0 +1,192 @@
+"""Contact with rigid obstacles: the shapes' distances, the term's checks (force = -dE/dq, its share of the system
+matrix), friction on an incline on both sides of the friction angle, no penetration (also at impact speeds that
+would tunnel through the contact layer in one step), and reverse-mode gradients through contact."""
+
+import numpy as np
+import pytest
+
+import simulator
+
+from .cloth_factory import hanging_spec
+from .term_checks import deformed_state, force_energy_error, gradient_error, stiffness_error
+
+THICKNESS = 1e-3
+
+
+def flat_spec(obstacles, *, nodes=(7, 7), height=0.0019, gravity=(0.0, 0.0, -9.8)):
+    """A flat cloth (1 mm spacing, yarn radius 0.5 mm: its surface 1 mm below the crossings) whose crossings
+    lie ``height`` above z = 0, without wind or pins."""
+    return hanging_spec(nodes, pose="flat", origin=(0.0, 0.0, height), pins=[], wind=(0.0, 0.0, 0.0),
+                        wind_density=0.0, wind_drag=0.0, gravity=gravity, obstacles=tuple(obstacles))
+
+
+def floor(*, friction=0.5, thickness=THICKNESS, **extra):
+    return simulator.Obstacle.plane(point=(0.0, 0.0, 0.0), normal=(0.0, 0.0, 1.0), friction=friction,
+                                    thickness=thickness, name="obstacles[0]", **extra)
+
+
+def contact_term(model):
+    return next(term for term in model.terms if term.name == "obstacles")
+
+
+SHAPES = {
+    "plane": simulator.Obstacle.plane(point=(0.01, 0.0, -0.02), normal=(0.3, -0.2, 1.0), friction=0.1,
+                                      thickness=THICKNESS),
+    "sphere": simulator.Obstacle.sphere(center=(0.003, 0.003, -0.03), radius=0.02, friction=0.1,
+                                        thickness=THICKNESS),
+    "box": simulator.Obstacle.box(center=(0.002, 0.004, -0.03), half_extents=(0.004, 0.006, 0.01),
+                                  rotation=(20.0, -10.0, 35.0), friction=0.1, thickness=THICKNESS),
+    "capsule": simulator.Obstacle.capsule(start=(-0.01, 0.002, -0.02), end=(0.012, 0.005, -0.015), radius=0.004,
+                                          friction=0.1, thickness=THICKNESS),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SHAPES))
+def test_device_distances_match_the_host_shapes(kind):
+    """The contact kernel's float64 signed distance (minus the cloth's half thickness) equals the host's at points
+    inside and outside the shape, near faces, edges and corners."""
+    obstacle = SHAPES[kind]
+    model = simulator.build_model(flat_spec([obstacle], height=0.01))
+    term = contact_term(model)
+    rng = np.random.default_rng(3)
+    points = np.asarray(obstacle.position) + rng.normal(scale=0.012, size=(model.node_count, 3))
+    state = model.state()
+    q = state.q.numpy()
+    q[0, :, :3] = points - model.origin_np[0]
+    state.q.assign(q)
+    radius = model.yarn_radius * np.where(model.crossing_mask_np, 2.0, 1.0)
+    device = term.gaps(model, state)[0, :, 0]
+    host = obstacle.signed_distance(points) - radius
+    assert (host < 0).any() and (host > 0).any()
+    np.testing.assert_allclose(device, host, rtol=0, atol=1e-15)
+
+
+def test_the_contact_term_passes_the_checks_of_every_term():
+    """In contact (every node deep in the layer, a sliding velocity for the friction drag), the penalty force is
+    -dE/dq and the term's share of the system matrix equals force differences, matrix-free and assembled."""
+    model = simulator.build_model(flat_spec([floor()], height=0.0012))
+    solver = simulator.SolverImplicit(model, dt=1e-3)
+    state = deformed_state(model, solver)
+    qd = state.qd.numpy()
+    qd[..., 0] = 0.01
+    state.qd.assign(qd)
+    solver.eval_forces(state)
+    term = contact_term(model)
+    assert force_energy_error(model, solver, state, term) < 1e-6
+    errors = stiffness_error(model, solver, state, term)
+    assert set(errors) == {"matrix_free", "assembled"}
+    assert max(errors.values()) < 1e-6, errors
+
+
+def incline_motion(angle_degrees, *, friction=0.5, steps=400):
+    """Mean displacement [m] and late acceleration [m/s^2] down an incline (gravity turned by the angle)."""
+    angle = np.radians(angle_degrees)
+    spec = flat_spec([floor(friction=friction)], nodes=(9, 9), height=0.00191,
+                     gravity=(9.8 * np.sin(angle), 0.0, -9.8 * np.cos(angle)))
+    model = simulator.build_model(spec)
+    solver = simulator.SolverImplicit(model, dt=1e-3)
+    run = simulator.rollout(model, solver, steps=steps, save_every=10)
+    along = run.x[0, ..., 0].mean(axis=(1, 2))
+    speed = run.xdot[0, ..., 0].mean(axis=(1, 2))
+    late = len(run.t) // 2
+    return along[-1] - along[0], (speed[-1] - speed[late]) / (run.t[-1] - run.t[late])
+
+
+def test_a_cloth_on_an_incline_sticks_below_the_friction_angle_and_slides_above_it():
+    """mu = 0.5 (friction angle 26.57 degrees): 3 degrees below it the cloth creeps less than 0.05 mm in 0.4 s;
+    3 degrees above it slides with g (sin a - mu cos a) within 5% (the lagged friction's bias, O(h a / v), is
+    2% here)."""
+    mu = 0.5
+    critical = np.degrees(np.arctan(mu))
+    stuck, _ = incline_motion(critical - 3.0, friction=mu)
+    assert abs(stuck) < 5e-5
+    slid, acceleration = incline_motion(critical + 3.0, friction=mu)
+    angle = np.radians(critical + 3.0)
+    expected = 9.8 * (np.sin(angle) - mu * np.cos(angle))
+    assert slid > 0.02
+    assert acceleration == pytest.approx(expected, rel=0.05)
+
+
+def smallest_gaps(model, solver, *, steps, state=None):
+    """The smallest gap [m] between the cloth's surface and the obstacles over every step."""
+    term = contact_term(model)
+    ws = solver.workspaces[term]
+    smallest = []
+    for _k, _previous, current in simulator.advance(model, solver, steps=steps, state=state):
+        smallest.append(term.gaps(model, current, ws).min())
+    return np.array(smallest)
+
+
+def test_a_cloth_dropped_on_a_sphere_never_penetrates_it():
+    """A 9 x 9 cloth dropped 2 mm onto a sphere rests on it: its surface never comes closer than -5% of the
+    contact thickness, and it settles inside the contact layer."""
+    sphere = simulator.Obstacle.sphere(center=(0.004, 0.004, -0.02), radius=0.02, friction=0.3,
+                                       thickness=THICKNESS, name="obstacles[0]")
+    model = simulator.build_model(flat_spec([sphere], nodes=(9, 9), height=0.004))
+    solver = simulator.SolverImplicit(model, dt=1e-3)
+    gaps = smallest_gaps(model, solver, steps=200)
+    assert gaps.min() > -0.05 * THICKNESS
+    assert gaps[-1] < THICKNESS
+
+
+def test_a_fast_cloth_does_not_tunnel_through_a_thin_contact_layer():
+    """At 5 m/s a node crosses 5 mm per step, fifty times a 0.1 mm contact layer: the bound on the approach
+    speed keeps every node outside the plane, and the cloth stops on it."""
+    model = simulator.build_model(flat_spec([floor(thickness=1e-4)], height=0.004))
+    solver = simulator.SolverImplicit(model, dt=1e-3)
+    state = model.state()
+    qd = state.qd.numpy()
+    qd[..., 2] = -5.0
+    state.qd.assign(qd)
+    gaps = smallest_gaps(model, solver, steps=60, state=state)
+    assert gaps.min() > -0.05 * 1e-4
+    assert gaps[-1] < 2e-4
+
+
+@pytest.mark.parametrize("name", ["obstacle_friction", "obstacle_position", "obstacle_thickness",
+                                  "segment_density"])
+def test_reverse_gradients_through_contact_match_central_differences(name):
+    """A cloth sliding on a tilted floor (friction acting, crossings in the layer) for 8 steps: dL/dp of the
+    obstacle's friction, position, thickness and the yarn density by reverse mode equals central differences."""
+    angle = np.radians(30.0)
+    spec = flat_spec([floor(friction=0.4)], nodes=(5, 5), height=0.00185,
+                     gravity=(9.8 * np.sin(angle), 0.0, -9.8 * np.cos(angle)))
+    model = simulator.build_model(spec)
+    reverse, error = gradient_error(model, name, steps=8)
+    assert np.isfinite(reverse) and reverse != 0.0
+    assert error < 1e-4, (reverse, error)
+
+
+def test_obstacles_in_every_world_share_their_shapes():
+    """Worlds may differ in an obstacle's position and friction (parameters) but not in its shape."""
+    worlds = [flat_spec([floor(friction=0.2)]), flat_spec([floor(friction=0.6)])]
+    model = simulator.build_model(worlds)
+    np.testing.assert_array_equal(model.parameter("obstacle_friction"), [[0.2], [0.6]])
+    other = simulator.Obstacle.sphere(center=(0.0, 0.0, -1.0), radius=0.5, friction=0.2, thickness=THICKNESS)
+    with pytest.raises(ValueError, match="obstacle shapes differ"):
+        simulator.build_model([flat_spec([floor()]), flat_spec([other])])
+
+
+def test_a_model_refuses_a_cloth_that_starts_inside_an_obstacle():
+    with pytest.raises(ValueError, match=r"intersects the cloth at t = 0: .* node \(1, 1\) is 0.0005 m inside"):
+        simulator.build_model(flat_spec([floor()], height=0.0005))
+
+
+def test_bad_obstacle_values_are_refused_with_their_names():
+    with pytest.raises(ValueError, match=r"obstacles\[2\]\.thickness = -0\.001"):
+        simulator.Obstacle.sphere(center=(0, 0, 0), radius=1.0, friction=0.1, thickness=-1e-3, name="obstacles[2]")
+    with pytest.raises(ValueError, match="normal = \\[0, 0, 0\\]"):
+        simulator.Obstacle.plane(point=(0, 0, 0), normal=(0, 0, 0), friction=0.1, thickness=1e-3)
+    with pytest.raises(ValueError, match="start and end coincide"):
+        simulator.Obstacle.capsule(start=(1, 2, 3), end=(1, 2, 3), radius=0.1, friction=0.1, thickness=1e-3)
+
+
+def test_the_velocity_bound_leaves_a_free_fall_alone():
+    """Far from the obstacle (gaps of centimetres) the bound never acts: the motion equals that without it."""
+    far = simulator.Obstacle.plane(point=(0.0, 0.0, -0.5), normal=(0.0, 0.0, 1.0), friction=0.5,
+                                   thickness=THICKNESS)
+    with_plane = simulator.build_model(flat_spec([far]))
+    without = simulator.build_model(flat_spec([]))
+    runs = [simulator.rollout(m, simulator.SolverImplicit(m, dt=1e-3), steps=20).x for m in (with_plane, without)]
+    np.testing.assert_allclose(runs[0], runs[1], rtol=0, atol=1e-15)
+
