@@ -52,7 +52,8 @@ from learning import cloth  # noqa: E402
 
 MATERIALS = [f"materials.{m}.{p}" for m in ("cotton", "polyester") for p in ("density", "young_modulus",
                                                                               "bending_modulus")]
-REFERENCE_QUIRKS = ("bend_jacobian", "border_coupling", "shear_jacobian", "shear_precedence", "friction")
+REFERENCE_QUIRKS = ("bend_jacobian", "border_coupling", "shear_jacobian", "shear_precedence", "friction",
+                    "stretch_hessian")
 DEFAULT_RUNS = {
     "clean": ["jacobian:gauss-newton", "reverse:lbfgs", "reverse:sgd", "reverse:adam", "reverse:pnm", "reverse:adapnm",
               "forward", "zeroth", "two-phase", "forward:sgd:4", "forward:adam:4", "forward:pnm:4", "forward:adapnm:4",

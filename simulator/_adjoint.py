@@ -8,9 +8,10 @@ Given the adjoints of the outputs, the backward pass
      velocity (recomputing the solution v of the step, which the bound may have changed),
   2. solves A lambda = v_bar with the same CG (A is symmetric: A^T = A), the implicit-function
      theorem replacing the differentiation of the iterations,
-  3. adds -lambda^T (dA) v: the mass and damping parts by kernel adjoints, the stiffness part
-     h^2 d/d(.) [lambda^T dF/dq v] as a float64 central difference along v of the force kernels'
-     adjoints (Warp has no second-order mode): h^2 [G(q + eps v) - G(q - eps v)] / (2 eps),
+  3. adds -lambda^T (dA) v: the mass and damping parts, and the stiffness products that are kernels of their
+     own (``ForceTerm.explicit_stiffness``, e.g. stretching's projected Hessian), by kernel adjoints; the other
+     stiffness parts h^2 d/d(.) [lambda^T dF/dq v] as a float64 central difference along v of the force
+     kernels' adjoints (Warp has no second-order mode): h^2 [G(q + eps v) - G(q - eps v)] / (2 eps),
      G(y) = grad of lambda^T F(y), with eps v ~ 1e-6 spacing (relative truncation error ~1e-12),
   4. back-propagates b = M qd + h F through the recorded list of force kernels in reverse order.
 Parameter adjoints land in per-element arrays (one address per element and world, no hot spot).
@@ -205,12 +206,18 @@ class StepAdjoint:
         solver, model = self.solver, self.model
         dev = model.device
         nodes = (model.world_count, model.node_count)
+        for term in solver.terms:  # products that are kernels of their own: their adjoints
+            if term.implicit and term.explicit_stiffness:
+                launches = term.stiffness_product_launches(model, c, v, h, self.seed, self.scratch,
+                                                           solver.workspaces[term])
+                run_launches(self._adjoints(launches, {**adjoints, id(self.scratch): self.neg_lam}), dev)
         speed = np.abs(v.numpy()).reshape(model.world_count, -1).max(axis=1)
         eps = np.where(speed > 0.0, self.perturbation / np.where(speed > 0.0, speed, 1.0), 0.0)
         self.eps.assign(eps)
         shifted = c.at(self.shifted)
         sink = solver.frozen.sink
-        launches = solver.implicit_force_launches(shifted, sink)
+        launches = [launch for term in solver.terms if term.implicit and not term.explicit_stiffness
+                    for launch in term.force_launches(model, shifted, sink, solver.workspaces[term])]
         shifted_adjoints = {**adjoints, id(self.shifted): adjoints[id(c.q)], id(sink): self.seed}
         for sign in (1.0, -1.0):
             wp.launch(shifted_configuration, dim=nodes, inputs=[c.q, v, self.eps, sign, h, self.lam],

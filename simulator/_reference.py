@@ -19,6 +19,8 @@ kernels have no switches for them:
 * "bend_theta": the bending force on the sliding coordinates uses theta instead of theta^2.
 * "shear_jacobian": the system matrix uses the original hand-derived shear Jacobian (shear_reference_matvec).
 * "shear_precedence": the jamming shear force uses the original d kx / dx with its precedence slip.
+* "stretch_hessian": the system matrix keeps the exact stretching Hessian, whose transverse stiffness is
+  negative for a compressed segment (the model clamps it at zero: ``simulator.terms.stretch.stretch_hessian``).
 """
 
 import warp as wp
@@ -28,15 +30,17 @@ from ._forces import HALF_PI, angle_grads, jamming_terms
 from ._forces import shear_stiffness as shear_stiffness_fn
 from ._terms import ForceTerm, Launch, Stage
 from ._types import vec5d
-from .terms import Bending, Crossing, Shear
+from .terms import Bending, Crossing, Shear, Stretch
 from .terms.crossing import friction_kernels
 
 __all__ = ["JACOBIAN_QUIRKS", "QUIRKS", "reference_terms", "requires_matrix_free"]
 
-QUIRKS = ("bend_jacobian", "border_coupling", "friction", "bend_theta", "shear_precedence", "shear_jacobian")
+QUIRKS = ("bend_jacobian", "border_coupling", "friction", "bend_theta", "shear_precedence", "shear_jacobian",
+          "stretch_hessian")
 #: Quirks that change the implicit forces or the system matrix: the assembled operator reproduces only the
 #: model's exact matrix, so with any of them the solver uses the matrix-free one.
-JACOBIAN_QUIRKS = frozenset(("bend_jacobian", "border_coupling", "friction", "shear_precedence", "shear_jacobian"))
+JACOBIAN_QUIRKS = frozenset(("bend_jacobian", "border_coupling", "friction", "shear_precedence", "shear_jacobian",
+                             "stretch_hessian"))
 
 
 @wp.func
@@ -417,6 +421,16 @@ class BorderCoupling(ForceTerm):
         return None
 
 
+class ExactStretch(Stretch):
+    """Stretching whose share of the system matrix is the exact Hessian (its force kernel's adjoint), negative
+    transverse stiffness of compressed segments included, as in the original ("stretch_hessian")."""
+
+    explicit_stiffness = False
+
+    def stiffness_product_launches(self, model, c, p, h, seed, out, ws=None):
+        return ForceTerm.stiffness_product_launches(self, model, c, p, h, seed, out, ws)
+
+
 def reference_terms(terms, quirks) -> tuple:
     """``terms`` with the substitutes of ``quirks`` (names from ``QUIRKS``) in place of the model's own."""
     quirks = frozenset(quirks)
@@ -430,6 +444,8 @@ def reference_terms(terms, quirks) -> tuple:
             term = ReferenceShear(precedence="shear_precedence" in quirks, jacobian="shear_jacobian" in quirks)
         if isinstance(term, Crossing) and "friction" in quirks:
             term = ReferenceCrossing()
+        if isinstance(term, Stretch) and "stretch_hessian" in quirks:
+            term = ExactStretch()
         out.append(term)
         if isinstance(term, Bending) and "bend_theta" in quirks:
             out.append(BendingTheta())

@@ -169,6 +169,9 @@ class ForceTerm:
         implicit: its stiffness -dF/dq enters the implicit system (False: an explicit force such as wind).
         parameter_names: the model parameter arrays its kernels read (those it adds included).
         bounds_velocity: it limits the solved velocity (``velocity_bound_launches``).
+        explicit_stiffness: its ``stiffness_product_launches`` are kernels of (q, parameters, p) of its own (e.g.
+            a Hessian projected to be positive semi-definite), which reverse mode differentiates by their
+            adjoints; otherwise the product is its force kernels' adjoint, differentiated by central differences.
     """
 
     name = "term"
@@ -176,6 +179,7 @@ class ForceTerm:
     implicit = True
     parameter_names: tuple[str, ...] = ()
     bounds_velocity = False
+    explicit_stiffness = False
 
     # -- set-up --------------------------------------------------------------------------------------------------
     def parameters(self, model) -> dict[str, np.ndarray]:

@@ -5,7 +5,8 @@ it is inside a time step:
 
 * ``force_energy_error``: the term's force is -dE/dq of its energy;
 * ``stiffness_error``: its share of the system matrix, h^2 K p (matrix-free, and through the assembled
-  operator when it has one), equals -h^2 (F(q + p) - F(q - p)) / 2 of its force kernel;
+  operator when it has one), equals -h^2 (F(q + p) - F(q - p)) / 2 of its force kernel (where its Hessian is
+  not projected: stretching clamps the negative stiffness of compressed segments, so check it stretched);
 * ``gradient_error``: a rollout loss's reverse-mode gradient with respect to one of its parameter arrays
   (summed over elements) equals central differences of the loss.
 """
@@ -22,12 +23,13 @@ EPS_X = 1e-9
 EPS_S = 1e-12
 
 
-def deformed_state(model, solver, *, seed=0):
-    """A randomly deformed state (positions by ~30 um, sliding by ~2 um, anchors offset) with the crossing
-    state of a step frozen at it."""
+def deformed_state(model, solver, *, seed=0, stretch=1.0):
+    """A randomly deformed state (positions scaled by ``stretch`` about the origin, then moved by ~30 um, sliding
+    by ~2 um, anchors offset) with the crossing state of a step frozen at it."""
     rng = np.random.default_rng(seed)
     state = model.state()
     q = state.q.numpy()
+    q[..., :3] *= stretch
     q[..., :3] += rng.normal(scale=3e-5, size=q[..., :3].shape)
     q[..., 3:] += model.crossing_mask_np[None, :, None] * rng.normal(scale=2e-6, size=q[..., 3:].shape)
     anchor = q[..., 3:] + rng.normal(scale=4e-8, size=q[..., 3:].shape)

@@ -21,7 +21,8 @@ DATA = ROOT / "tests" / "data" / "reference" / "plain_10x10"
 MATERIALS = [f"materials.{m}.{p}" for m in ("cotton", "polyester") for p in ("density", "young_modulus",
                                                                               "bending_modulus")]
 NAMES = [*MATERIALS, "weave.shear_modulus", "weave.friction"]
-ORIGINAL_BEHAVIOUR = ("bend_jacobian", "border_coupling", "shear_jacobian", "shear_precedence", "friction")
+ORIGINAL_BEHAVIOUR = ("bend_jacobian", "border_coupling", "shear_jacobian", "shear_precedence", "friction",
+                      "stretch_hessian")
 
 pytestmark = pytest.mark.slow
 

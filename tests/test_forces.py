@@ -11,6 +11,7 @@ import pytest
 import warp as wp
 
 import simulator
+from simulator._terms import run_launches
 from simulator._types import vec5d
 from simulator.terms.inertia import eval_inertial_forces, mass_matvec
 
@@ -18,12 +19,13 @@ from .cloth_factory import hanging_spec
 from .term_checks import EPS_S, EPS_X, deformed_state, force_energy_error, stiffness_error
 
 
-def deformed_setup(seed=0, nodes=(5, 4), pattern="plain"):
-    """A model, solver and a randomly deformed state with nonzero compression and anchors offset."""
+def deformed_setup(seed=0, nodes=(5, 4), pattern="plain", stretch=1.2):
+    """A model, solver and a randomly deformed state with nonzero compression and anchors offset (every segment
+    stretched by default, where the stretching Hessian is exact: see test_compressed_stretching_*)."""
     spec = hanging_spec(nodes, pattern=pattern, pins=[(0, 0), (nodes[0] - 1, 1)])
     model = simulator.build_model(spec)
     solver = simulator.SolverImplicit(model, dt=1e-3)
-    return model, solver, deformed_state(model, solver, seed=seed)
+    return model, solver, deformed_state(model, solver, seed=seed, stretch=stretch)
 
 
 CONSERVATIVE = [term.name for term in simulator.terms.default_terms() if term.implicit]
@@ -85,6 +87,36 @@ def test_stiffness_product_matches_force_differences():
     numeric = -(forces(q0 + p) - forces(q0 - p)) / 2.0 * mask
     err = np.linalg.norm(stiffness_product - numeric) / np.linalg.norm(numeric)
     assert err <= 1e-6, f"|K p - FD| / |FD| = {err:.3e}"
+
+
+def test_compressed_stretching_keeps_a_positive_semidefinite_stiffness():
+    """With every segment compressed by 3%, the exact stretching Hessian has negative transverse curvature (force
+    differences find p across the cloth with p.K p < 0); the step's product clamps it (p.K p >= 0), and the
+    assembled operator and the matrix-free product still agree."""
+    model, solver, state = deformed_setup(seed=2, stretch=0.97)
+    term = term_named(model, "stretch")
+    rng = np.random.default_rng(11)
+    dev, h = model.device, solver.dt
+    c = solver.configuration(state)
+    q0 = state.q.numpy()
+
+    def forces(q_np):
+        out = wp.zeros_like(state.q)
+        run_launches(term.force_launches(model, c.at(wp.array(q_np, dtype=vec5d, device=dev)), out), dev)
+        return out.numpy()
+
+    exact, projected = [], []
+    for _ in range(20):
+        p = np.zeros((1, model.node_count, 5))  # across the upright cloth (y): transverse to every segment
+        p[..., 1] = rng.normal(size=model.node_count) * EPS_X * 100
+        exact.append(float(np.sum(p * -(forces(q0 + p) - forces(q0 - p)) / 2.0)))
+        p_wp = wp.array(p, dtype=vec5d, device=dev)
+        out = wp.zeros_like(p_wp)
+        run_launches(term.stiffness_product_launches(model, c, p_wp, h, None, out), dev)
+        projected.append(float(np.sum(p * out.numpy())) / h**2)
+    assert min(exact) < 0.0 <= min(projected)
+    errors = stiffness_error(model, solver, state, term)
+    assert abs(errors["assembled"] - errors["matrix_free"]) <= 1e-9
 
 
 def assemble_mass(model, q):

@@ -16,7 +16,8 @@ import scenes
 import simulator
 
 DATA = Path(__file__).parent / "data" / "reference"
-ORIGINAL_BEHAVIOUR = ("bend_jacobian", "border_coupling", "shear_jacobian", "shear_precedence", "friction")
+ORIGINAL_BEHAVIOUR = ("bend_jacobian", "border_coupling", "shear_jacobian", "shear_precedence", "friction",
+                      "stretch_hessian")
 
 
 def simulate_reference(name: str, quirks=ORIGINAL_BEHAVIOUR):

@@ -2,17 +2,24 @@
 
 l = |xb - xa| is the segment's length in space and ds = sb - sa its material length, so stretching acts on
 the positions and on the sliding coordinates (it pulls yarn through a crossing towards the taut side).
+
+In the system matrix the Hessian's transverse stiffness ks/ds (1 - ds/l), negative for a compressed segment, is
+clamped at zero (``stretch_hessian``): the step stays a descent step when the cloth buckles, drapes or folds.
+The product is its own kernel (``explicit_stiffness``), so reverse mode differentiates the matrix the step uses.
 """
 
 import warp as wp
 
 from .._coords import material_length, pack, position
-from .._forces import MIN_LENGTH, stretch_energy, stretch_forces
+from .._forces import MIN_LENGTH, soft_relu, stretch_energy, stretch_forces
 from .._hessians import pack_local, unpack_local, vec7d
 from .._terms import ForceTerm, Launch, Stage
 from .._types import vec5d
 
-__all__ = ["Stretch"]
+__all__ = ["Stretch", "TENSION_SMOOTHING", "stretch_hessian"]
+
+#: the strain over which the clamp of the transverse stretching stiffness at zero is smoothed
+TENSION_SMOOTHING = wp.constant(wp.float64(1.0e-3))
 
 
 @wp.kernel
@@ -55,26 +62,69 @@ def eval_stretch_energy(
                                   stretch_stiffness[b, e])
 
 
+@wp.func
+def stretch_hessian(edge: wp.vec3d, material: wp.float64, ks: wp.float64):
+    """d^2V/dy^2 of stretching, y = (e = xb - xa, ds), with its transverse part clamped at zero so that it is
+    positive semi-definite: d^2/de^2 = ks/ds (u u^T + relu(1 - ds/l) (I - u u^T)), d^2/de dds = -ks l/ds^2 u,
+    d^2/dds^2 = ks l^2/ds^3 (u = e / l). The ReLU is smoothed over a strain of ``TENSION_SMOOTHING`` (a segment
+    at rest sits exactly at its kink, where reverse mode and differences would disagree), so the Hessian is exact
+    to ~1e-3 ks/ds exp(-strain / 1e-3) for a stretched segment; under compression the exact transverse stiffness
+    ks/ds (1 - ds/l) is negative and could make the system indefinite."""
+    ds = wp.max(material, MIN_LENGTH)
+    l = wp.length(edge)
+    u = edge / l
+    along = wp.outer(u, u)
+    tension = soft_relu(wp.float64(1.0) - ds / l, TENSION_SMOOTHING)
+    hee = (ks / ds) * (along + tension * (wp.identity(n=3, dtype=wp.float64) - along))
+    hes = (-ks * l / (ds * ds)) * u
+    return hee, hes, ks * l * l / (ds * ds * ds)
+
+
 @wp.kernel
 def add_stretch_rows(
     local: wp.array2d(dtype=vec7d),
     stretch_stiffness: wp.array2d(dtype=wp.float64),
     rows: wp.array3d(dtype=vec7d),
 ):
-    """Add d^2V/dy^2 of stretching in closed form, y = (e = xb - xa, xa + xb, ds):
-    d^2/de^2 = ks/ds ((1 - ds/l) I + ds/l u u^T), d^2/de dds = -ks l/ds^2 u, d^2/dds^2 = ks l^2/ds^3."""
+    """Add d^2V/dy^2 of stretching (``stretch_hessian``) in the family's y = (e, xa + xb, ds)."""
     b, e = wp.tid()
     edge, unused, length = unpack_local(local[b, e], vec7d())
-    ds = wp.max(length, MIN_LENGTH)
-    ks = stretch_stiffness[b, e]
-    l = wp.length(edge)
-    u = edge / l
-    hee = (ks / ds) * ((wp.float64(1.0) - ds / l) * wp.identity(n=3, dtype=wp.float64) + (ds / l) * wp.outer(u, u))
-    hes = (-ks * l / (ds * ds)) * u
+    hee, hes, hss = stretch_hessian(edge, length, stretch_stiffness[b, e])
     zero = wp.vec3d()
     for r in range(3):
         rows[b, e, r] = rows[b, e, r] + pack_local(hee[r], zero, hes[r])
-    rows[b, e, 6] = rows[b, e, 6] + pack_local(hes, zero, ks * l * l / (ds * ds * ds))
+    rows[b, e, 6] = rows[b, e, 6] + pack_local(hes, zero, hss)
+
+
+@wp.kernel
+def stretch_stiffness_product(
+    q: wp.array2d(dtype=vec5d),
+    p: wp.array2d(dtype=vec5d),
+    segment_nodes: wp.array(dtype=wp.vec2i),
+    segment_axis: wp.array(dtype=wp.int32),
+    stretch_stiffness: wp.array2d(dtype=wp.float64),
+    spacing: wp.float64,
+    h: wp.float64,
+    out: wp.array2d(dtype=vec5d),
+):
+    """out += h^2 K p of every segment with the Hessian of ``stretch_hessian`` (a kernel of q, ks and p, so that
+    reverse mode differentiates the product the step uses)."""
+    b, e = wp.tid()
+    ends = segment_nodes[e]
+    axis = segment_axis[e]
+    qa = q[b, ends[0]]
+    qb = q[b, ends[1]]
+    hee, hes, hss = stretch_hessian(position(qb) - position(qa), material_length(qa, qb, axis, spacing),
+                                    stretch_stiffness[b, e])
+    pa = p[b, ends[0]]
+    pb = p[b, ends[1]]
+    pe = position(pb) - position(pa)
+    pds = pb[3 + axis] - pa[3 + axis]
+    h2 = h * h
+    out_e = h2 * (hee * pe + hes * pds)
+    out_ds = h2 * (wp.dot(hes, pe) + hss * pds)
+    wp.atomic_add(out, b, ends[0], pack(-out_e, axis, -out_ds))
+    wp.atomic_add(out, b, ends[1], pack(out_e, axis, out_ds))
 
 
 @wp.func
@@ -135,6 +185,7 @@ class Stretch(ForceTerm):
     stage = Stage.SLIDING
     parameter_names = ("segment_stretch_stiffness",)
     hessian_family = "segment"
+    explicit_stiffness = True
 
     def _inputs(self, model, c):
         return [c.q, model.segment_nodes, model.segment_axis, model.segment_stretch_stiffness, model.spacing]
@@ -144,6 +195,11 @@ class Stretch(ForceTerm):
 
     def energy_launches(self, model, c, ws=None):
         return [Launch(eval_stretch_energy, (model.world_count, model.segment_count), self._inputs(model, c))]
+
+    def stiffness_product_launches(self, model, c, p, h, seed, out, ws=None):
+        return [Launch(stretch_stiffness_product, (model.world_count, model.segment_count),
+                       [c.q, p, model.segment_nodes, model.segment_axis, model.segment_stretch_stiffness,
+                        model.spacing, h], [out])]
 
     def hessian_rows_launches(self, model, c, local, rows, ws=None):
         return [Launch(add_stretch_rows, local.shape, [local, model.segment_stretch_stiffness], [rows])]
