@@ -22,7 +22,7 @@ import scenes
 import simulator
 
 from .cloth import SceneParameters, resolve_names
-from .fit import FitError
+from .fit import FitError, derivative_problems
 
 __all__ = ["GradientCheck", "GradientRow", "LOSSES", "check_scene_gradients", "step_warnings"]
 
@@ -60,6 +60,9 @@ class GradientCheck:
     Attributes:
         solver: health of the linear solves: "forward" (the reverse-mode passes' rollouts) and "adjoint" (their
             adjoint solves), each a ``simulator.SolveHealth.summary()``.
+        nonfinite: one message per parameter whose reverse-mode derivative is NaN or Inf (the check fails).
+        insensitive: one message per parameter whose derivative (times its value) is zero to rounding next to
+            the others': the loss does not depend on it (a warning).
     """
 
     scene: str
@@ -69,11 +72,14 @@ class GradientCheck:
     tolerance: float
     rows: tuple[GradientRow, ...]
     solver: dict
+    nonfinite: tuple[str, ...] = ()
+    insensitive: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
-        """Every parameter's three derivatives agree within the tolerance."""
-        return all(max(r.adjoint_vs_central, r.tangent_vs_adjoint) <= self.tolerance for r in self.rows)
+        """Every parameter's three derivatives are finite and agree within the tolerance."""
+        return not self.nonfinite and all(max(r.adjoint_vs_central, r.tangent_vs_adjoint) <= self.tolerance
+                                          for r in self.rows)
 
     @property
     def unconverged(self) -> int:
@@ -84,6 +90,7 @@ class GradientCheck:
         """The contents of gradcheck.json."""
         return {"scene": self.scene, "steps": self.steps, "loss": self.loss_kind, "loss_value": self.loss,
                 "tolerance": self.tolerance, "passed": self.passed, "solver": self.solver,
+                "nonfinite": list(self.nonfinite), "insensitive": list(self.insensitive),
                 "parameters": [asdict(r) for r in self.rows]}
 
 
@@ -163,8 +170,10 @@ def check_scene_gradients(scene: scenes.Scene, names, *, steps: int, loss: str =
                              adjoint_vs_central=_relative(reverse[k], central[k]),
                              tangent_vs_adjoint=_relative(forward[k], reverse[k]))
                  for k, name in enumerate(params.names))
+    bad, zero = derivative_problems(params.names, reverse * values)
     return GradientCheck(scene=str(scene.source), steps=steps, loss_kind=loss, loss=float(loss_values.max()),
-                         tolerance=tolerance, rows=rows, solver={k: v.summary() for k, v in health.items()})
+                         tolerance=tolerance, rows=rows, solver={k: v.summary() for k, v in health.items()},
+                         nonfinite=tuple(bad), insensitive=tuple(zero))
 
 
 def step_warnings(scene: scenes.Scene, names, *, relative_step: float, change: float = 0.05) -> list[str]:

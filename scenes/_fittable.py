@@ -19,6 +19,8 @@ MATERIAL_NAME = re.compile(r"^materials\.([^.\[\]]+)\.(density|young_modulus|ben
 VECTOR_NAME = re.compile(r"^(wind\.velocity|simulation\.gravity)\.([012])$")
 PIN_PATH_NAME = re.compile(r"^pins\[(\d+)\]\.path\[(\d+)\]\.offset\.([012])$")
 WIND_PATH_NAME = re.compile(r"^wind\.path\[(\d+)\]\.velocity\.([012])$")
+OBSTACLE_NAME = re.compile(r"^obstacles\[(\d+)\]\.(friction|thickness|stiffness)$")
+OBSTACLE_POSITION_NAME = re.compile(r"^obstacles\[(\d+)\]\.(center|point)\.([012])$")
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,9 @@ class FittableParameter:
     Attributes:
         array: the model parameter array (a name of ``simulator.PARAMETER_ARRAYS``).
         family: which elements of the array it can own: "segment", "triple", "stencil", "node" (per
-            element), "world" (one value per world) or "vector" (one component of a per-world vector).
+            element), "world" (one value per world), "vector" (one component of a per-world vector), "keyframe"
+            (one component of one keyframe), "obstacle" (one obstacle's value) or "obstacle_vector" (one
+            component of one obstacle's position).
         cross_section: the array holds value * pi R^2 (moduli), else the value itself.
         unit: SI unit of the scene value.
         signed: the value may be negative (wind and gravity components); the others are > 0 or >= 0.
@@ -64,21 +68,31 @@ VECTORS = {
 #: keyframes of scripted inputs: one component of one keyframe's 3-vector (element = the keyframe's index)
 PIN_PATH = FittableParameter("pin_path_offset", "keyframe", False, "m", signed=True)
 WIND_PATH = FittableParameter("wind_path_velocity", "keyframe", False, "m/s", signed=True)
+#: obstacles: friction, thickness and stiffness of one obstacle; one component of its position
+OBSTACLE_FIELDS = {
+    "friction": FittableParameter("obstacle_friction", "obstacle", False, "-"),
+    "thickness": FittableParameter("obstacle_thickness", "obstacle", False, "m"),
+    "stiffness": FittableParameter("obstacle_stiffness", "obstacle", False, "N/m"),
+}
+OBSTACLE_POSITION = FittableParameter("obstacle_position", "obstacle_vector", False, "m", signed=True)
+#: the scene key that is an obstacle's position (its frame's origin), by type (a capsule's ends are not one)
+POSITION_KEYS = {"plane": "point", "sphere": "center", "box": "center"}
 
 
 def canonical_name(name: str) -> str:
     """``pins.0.stiffness`` -> ``pins[0].stiffness``; ``wind.velocity[1]`` -> ``wind.velocity.1``."""
     name = str(name).strip()
-    name = re.sub(r"^pins\.(\d+)\.", r"pins[\1].", name)
+    name = re.sub(r"^(pins|obstacles)\.(\d+)\.", r"\1[\2].", name)
     name = re.sub(r"\.path\.(\d+)(?=\.|$)", r".path[\1]", name)
-    name = re.sub(r"\.(offset|velocity)\[(\d)\]$", r".\1.\2", name)
+    name = re.sub(r"\.(offset|velocity|center|point)\[(\d)\]$", r".\1.\2", name)
     return re.sub(r"^(wind\.velocity|simulation\.gravity)\[(\d)\]$", r"\1.\2", name)
 
 
 def fittable_names(scene: Scene) -> tuple[str, ...]:
     """Dotted names of the scene parameters that can be fitted (those that reach the engine's arrays):
     the density and moduli of every material some yarn uses, the crossing properties, the pin stiffness
-    (when something is pinned), wind density and drag, and the components of wind and gravity."""
+    (when something is pinned), wind density and drag, the components of wind and gravity, keyframes, and each
+    obstacle's friction, thickness, stiffness (when given) and position (planes, spheres, boxes)."""
     used = set(scene.warp_material_names()) | set(scene.weft_material_names())
     names = [f"materials.{m}.{field}" for m in scene.materials if m in used for field in MATERIAL_FIELDS]
     names += [name for name in NAMED if name != "pins[0].stiffness" or scene.pins]
@@ -86,6 +100,11 @@ def fittable_names(scene: Scene) -> tuple[str, ...]:
     names += [f"pins[{g}].path[{k}].offset.{c}" for g, group in enumerate(scene.pins) for k in range(len(group.path))
               for c in range(3)]
     names += [f"wind.path[{k}].velocity.{c}" for k in range(len(scene.wind.path)) for c in range(3)]
+    for k, obstacle in enumerate(scene.obstacles):
+        names += [f"obstacles[{k}].{field}" for field in OBSTACLE_FIELDS
+                  if field != "stiffness" or obstacle.stiffness is not None]
+        if obstacle.type in POSITION_KEYS:
+            names += [f"obstacles[{k}].{POSITION_KEYS[obstacle.type]}.{c}" for c in range(3)]
     return tuple(names)
 
 
@@ -112,6 +131,11 @@ def fittable_parameter(name: str) -> FittableParameter | None:
         return PIN_PATH
     if WIND_PATH_NAME.match(name):
         return WIND_PATH
+    obstacle = OBSTACLE_NAME.match(name)
+    if obstacle:
+        return OBSTACLE_FIELDS[obstacle.group(2)]
+    if OBSTACLE_POSITION_NAME.match(name):
+        return OBSTACLE_POSITION
     return NAMED.get(name)
 
 

@@ -61,6 +61,7 @@ _BACKGROUND = "white"
 _WARP_COLOR = "#4a7bd0"
 _WEFT_COLOR = "#e8873a"
 _SURFACE_COLOR = "#9fb8e0"
+_OBSTACLE_COLOR = "#c8c8c8"  # obstacles: light grey, behind the yarn colours
 _VIEW_ANGLE = 30.0  # vertical field of view [deg]
 _AZIMUTH = 40.0  # camera turned about the cloth's up axis, away from its normal [deg]
 _ELEVATION = 25.0  # camera raised towards the cloth's up axis [deg]
@@ -187,6 +188,7 @@ class ClothRenderer:
         self._spacing = spacing_estimate(self._x[self.frames[0]])
         self._flips, self._yarn_radius = _weave(trajectory, scene, self._spacing)
         self._pins = point_indices(trajectory.nodes, scene.pinned_nodes() if scene else [])
+        self._obstacles = [o.build(f"obstacles[{k}]") for k, o in enumerate(scene.obstacles)] if scene else []
         self._usable_width = _BAR_LEFT if (annotations and color is not None) else 1.0
         self.camera = camera_for(
             _outer_points(self._x[self.frames], (1.0 + _TUBE_FRACTION) * self._yarn_radius),
@@ -214,6 +216,7 @@ class ClothRenderer:
         else:
             self._add_surface(yarns)
         self._add_pins()
+        self._add_obstacles()
         plotter.camera_position = list(self.camera)
         plotter.camera.view_angle = self._view_angle
         plotter.camera.SetWindowCenter(1.0 - self._usable_width, 0.0)  # the focal point mid-way left of the bar
@@ -271,6 +274,14 @@ class ClothRenderer:
         dot = max(12.0, 1.2 * self._tube_pixels)  # wider than a tube
         self._plotter.add_mesh(mesh, color="black", point_size=dot, render_points_as_spheres=True)
         self._overlays.append((mesh, self._pins))
+
+    def _add_obstacles(self) -> None:
+        """Draw the scene's obstacles (static) in grey; a plane as a square three times the cloth's extent."""
+        extent = float(np.ptp(self._x[self.frames].reshape(-1, 3), axis=0).max())
+        middle = self._x[self.frames].reshape(-1, 3).mean(axis=0)
+        for obstacle in self._obstacles:
+            mesh = obstacle_mesh(self._pv, obstacle, around=middle, size=3.0 * extent)
+            self._plotter.add_mesh(mesh, color=_OBSTACLE_COLOR, ambient=0.3, diffuse=0.6, specular=0.1)
 
     def _move(self, frame: int) -> None:
         """Put the drawn cloth (tubes or surface) in the shape and colours of ``frame``."""
@@ -348,6 +359,28 @@ class ClothRenderer:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def obstacle_mesh(pv, obstacle, *, around: np.ndarray, size: float):
+    """A pyvista mesh of a ``simulator.Obstacle`` [m]; a plane (infinite) as a square of side ``size`` centred
+    where ``around`` projects onto it."""
+    rotation = np.asarray(obstacle.rotation)
+    position = np.asarray(obstacle.position)
+    dims = obstacle.dims
+    if obstacle.kind == "plane":
+        normal = rotation[:, 2]
+        centre = around - np.dot(around - position, normal) * normal
+        return pv.Plane(center=centre, direction=normal, i_size=size, j_size=size)
+    if obstacle.kind == "sphere":
+        return pv.Sphere(radius=dims[0], center=position, theta_resolution=64, phi_resolution=64)
+    if obstacle.kind == "capsule":
+        return pv.Capsule(center=position, direction=rotation[:, 0], radius=dims[1], cylinder_length=2.0 * dims[0],
+                          resolution=48)
+    transform = np.eye(4)
+    transform[:3, :3] = rotation
+    transform[:3, 3] = position
+    box = pv.Box(bounds=(-dims[0], dims[0], -dims[1], dims[1], -dims[2], dims[2]))
+    return box.transform(transform, inplace=False)
 
 
 def _check_options(trajectory: Trajectory, *, world: int, color, style: str, zoom: float) -> None:

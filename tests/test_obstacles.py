@@ -20,8 +20,8 @@ def flat_spec(obstacles, *, nodes=(7, 7), height=0.0019, gravity=(0.0, 0.0, -9.8
                         wind_density=0.0, wind_drag=0.0, gravity=gravity, obstacles=tuple(obstacles))
 
 
-def floor(*, friction=0.5, thickness=THICKNESS, **extra):
-    return simulator.Obstacle.plane(point=(0.0, 0.0, 0.0), normal=(0.0, 0.0, 1.0), friction=friction,
+def floor(*, friction=0.5, thickness=THICKNESS, level=0.0, **extra):
+    return simulator.Obstacle.plane(point=(0.0, 0.0, level), normal=(0.0, 0.0, 1.0), friction=friction,
                                     thickness=thickness, name="obstacles[0]", **extra)
 
 
@@ -149,8 +149,8 @@ def test_reverse_gradients_through_contact_match_central_differences(name):
     """A cloth sliding on a tilted floor (friction acting, crossings in the layer) for 8 steps: dL/dp of the
     obstacle's friction, position, thickness and the yarn density by reverse mode equals central differences."""
     angle = np.radians(30.0)
-    spec = flat_spec([floor(friction=0.4)], nodes=(5, 5), height=0.00185,
-                     gravity=(9.8 * np.sin(angle), 0.0, -9.8 * np.cos(angle)))
+    spec = flat_spec([floor(friction=0.4, level=-0.0005)], nodes=(5, 5), height=0.00135,
+                     gravity=(9.8 * np.sin(angle), 0.0, -9.8 * np.cos(angle)))  # the floor's height is not 0
     model = simulator.build_model(spec)
     reverse, error = gradient_error(model, name, steps=8)
     assert np.isfinite(reverse) and reverse != 0.0

@@ -276,3 +276,15 @@ def test_progress_is_reported_after_every_animation_frame(tmp_path):
     calls.clear()
     scenes.render_file(trajectory, tmp_path / "cloth.png", size=(96, 72), progress=progress)
     assert calls == []  # one picture: nothing to report
+
+
+def test_obstacles_are_drawn_around_the_cloth(tmp_path):
+    """The incline's plane fills the picture around the cloth; without it (the same frames, the scene's
+    obstacles removed) the background shows."""
+    scene = scenes.load_scene(Path(scenes.__file__).parent / "examples" / "incline.toml")
+    with_plane = scenes.rest_trajectory(scene)
+    bare = scenes.Trajectory(x=with_plane.x, u=with_plane.u, t=with_plane.t,
+                             scene_json=scenes.scene_to_json(scenes.with_parameters(scene, {"obstacles": []})))
+    covered = [content_mask(iio.imread(scenes.render_image(t, tmp_path / f"{k}.png", annotations=False))).mean()
+               for k, t in enumerate((with_plane, bare))]
+    assert covered[0] > 0.9 > covered[1] + 0.3, covered

@@ -91,6 +91,8 @@ def finish(fit, out_dir: Path, *, quiet: bool, reference=None, lines=(), files: 
             print(line)
         print(summary_line(fit, out_dir, files))
     report_solves(fit)
+    for message in fit.result.insensitive:
+        print(f"warpweave: warning: {message}", file=sys.stderr)
     if minimization.interrupted:
         print(f"warpweave: interrupted: wrote the best result so far to {out_dir}", file=sys.stderr)
         return 130

@@ -74,6 +74,8 @@ def run(args) -> int:
               f"{result.solver['forward']['unconverged']}, adjoint {result.solver['adjoint']['unconverged']}; worst "
               f"relative residual {max(p['worst_residual'] for p in result.solver.values()):.3g}): these gradients "
               "are not to be trusted", file=sys.stderr)
+    for message in (*result.nonfinite, *result.insensitive):
+        print(f"warpweave: warning: {message}", file=sys.stderr)
     with scenes.atomic_path(out / "gradcheck.json") as tmp:
         tmp.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     print(f"{'all agree' if result.passed else 'DISAGREEMENT'}; wrote {out / 'gradcheck.json'}")

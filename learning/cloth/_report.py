@@ -12,7 +12,8 @@ fit.json (``format`` "warpweave-fit/1"):
 - ``estimator``, ``optimizer``, ``learning_rate``, ``iterations``, ``evaluations``, ``world_rollouts``,
   ``stopped`` ("iterations", "converged", "callback" or "interrupted") and ``stop_reason`` (why, in words),
   ``wall_seconds``, ``seconds``, ``failed_evaluations`` (trial points whose simulation was unstable; the
-  fit went back to its best point with smaller steps);
+  fit went back to its best point with smaller steps), ``insensitive`` (one message per parameter whose
+  derivative was zero at the start: the data does not determine it);
 - ``rms_position_error_m``: RMS distance [m] between observed and simulated nodes, initial and fitted;
 - ``solver``: the linear solves of all the fit's rollouts (``forward``) and reverse-mode passes (``adjoint``):
   solves, unconverged (solve, world) pairs, worst final relative residual; gradients from unconverged adjoint
@@ -95,6 +96,7 @@ def fit_report(fit: SceneFit, *, positions: np.ndarray, scene_path: str = "", ob
         "stopped": minimization.stopped,
         "stop_reason": minimization.reason,
         "failed_evaluations": result.failed_evaluations,
+        "insensitive": list(result.insensitive),
         "wall_seconds": float(sum(result.seconds.values())),
         "seconds": {k: float(v) for k, v in result.seconds.items()},
         "loss": {

@@ -141,6 +141,10 @@ def _target(scene: scenes.Scene, name: str, model: simulator.Model) -> Parameter
         return ParameterTarget(where.array, (), factor)
     if where.family == "keyframe":
         return ParameterTarget(where.array, (np.array([_keyframe_index(scene, name)]), component), factor)
+    if where.family in ("obstacle", "obstacle_vector"):
+        obstacle = np.array([int(name.split("[", 1)[1].split("]", 1)[0])])
+        index = (obstacle, int(name.rsplit(".", 1)[1])) if where.family == "obstacle_vector" else (obstacle,)
+        return ParameterTarget(where.array, index, factor)
     if name.startswith("materials."):
         segment = where.family == "segment"
         axis = model.segment_axis_np if segment else model.triple_axis_np

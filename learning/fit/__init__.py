@@ -27,12 +27,14 @@ from ._fit import MAX_STEP, FitResult, fit
 from ._gauss_newton import gauss_newton
 from ._minimize import Iterate, Minimization, minimize
 from ._preconditioned import Preconditioned, Whitening, first_axis_along, whitening
+from ._sensitivity import NEGLIGIBLE, derivative_problems
 from ._space import TRANSFORMS, Bounded, ParameterSpace, default_bounds
 from ._uncertainty import UNDETERMINED_RELATIVE_STD, Uncertainty, gauss_newton_uncertainty
 
 __all__ = [
     "ALL_DIRECTIONS_UP_TO",
     "MAX_STEP",
+    "NEGLIGIBLE",
     "ESTIMATOR_OPTIMIZERS",
     "ESTIMATORS",
     "OPTIMIZERS",
@@ -51,6 +53,7 @@ __all__ = [
     "Uncertainty",
     "Whitening",
     "default_bounds",
+    "derivative_problems",
     "default_directions",
     "default_learning_rate",
     "default_optimizer",

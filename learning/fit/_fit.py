@@ -17,6 +17,7 @@ from ._convergence import DEFAULT_CONVERGENCE, Convergence
 from ._gauss_newton import gauss_newton
 from ._minimize import Iterate, Minimization, minimize
 from ._preconditioned import Preconditioned, Whitening, first_axis_along, whitening
+from ._sensitivity import derivative_problems
 from ._space import ParameterSpace
 from ._uncertainty import Uncertainty, gauss_newton_uncertainty
 
@@ -47,6 +48,8 @@ class FitResult:
         seconds: wall time of each phase [s]: "minimize" (whitening included), "uncertainty".
         failed_evaluations: trial points whose evaluation raised ``EvaluationFailed`` (each made the fit go
             back to the best point so far with a smaller learning rate).
+        insensitive: one message per parameter whose column of the residuals' Jacobian at the start was zero
+            to rounding (the data does not determine it; see :func:`derivative_problems`).
     """
 
     names: tuple[str, ...]
@@ -61,6 +64,7 @@ class FitResult:
     whitening: Whitening | None
     seconds: dict
     failed_evaluations: int = 0
+    insensitive: tuple[str, ...] = ()
 
     @property
     def value_history(self) -> np.ndarray:
@@ -116,7 +120,7 @@ def fit(objective, space: ParameterSpace, *, estimator: GradientEstimator | None
         history.append(item)
         return callback(item) if callback is not None else None
 
-    white, rate, failed = None, None, 0
+    white, rate, failed, insensitive = None, None, 0, ()
     if optimizer == "gauss-newton":
         if not has_residuals:
             raise TypeError(f"gauss-newton needs an objective with `residual_jacobian`; {type(objective).__name__}"
@@ -130,10 +134,11 @@ def fit(objective, space: ParameterSpace, *, estimator: GradientEstimator | None
         whiten = precondition and has_residuals
         rounds = _Rounds(objective, estimator=estimator, optimizer=optimizer, lr=lr, seed=seed, relay=relay,
                          history=history, whiten=whiten, cutoff=cutoff, max_step=max_step,
-                         convergence=convergence, clock=clock)
+                         convergence=convergence, clock=clock, names=space.names)
         length = default_rewhiten(estimator, whitened=whiten) if rewhiten is None else rewhiten
         done, stopped, reason = rounds.run(theta0, iterations=iterations, length=length)
         white, rate, failed = rounds.whitening, rounds.rate, rounds.failed_evaluations
+        insensitive = rounds.insensitive
     best = min(history, key=lambda item: item.loss)
     result = Minimization(theta=best.theta, loss=best.loss, initial_loss=history[0].loss, history=history,
                           iterations=done, seconds=clock() - tick, stopped=stopped, reason=reason)
@@ -151,14 +156,15 @@ def fit(objective, space: ParameterSpace, *, estimator: GradientEstimator | None
     return FitResult(names=space.names, initial=space.initial, values=space.to_values(best.theta), theta=best.theta,
                      minimization=result, uncertainty=report,
                      estimator=repr(estimator) if uses_estimator else "residual Jacobian (forward mode)",
-                     optimizer=optimizer, lr=rate, whitening=white, seconds=seconds, failed_evaluations=failed)
+                     optimizer=optimizer, lr=rate, whitening=white, seconds=seconds, failed_evaluations=failed,
+                     insensitive=tuple(insensitive))
 
 
 class _Rounds:
     """Rounds of a torch optimizer in coordinates whitened at the best point so far (see :func:`fit`)."""
 
     def __init__(self, objective, *, estimator, optimizer, lr, seed, relay, history, whiten, cutoff, max_step,
-                 convergence, clock):
+                 convergence, clock, names):
         self.objective, self.estimator, self.optimizer, self.lr = objective, estimator, optimizer, lr
         self.generator = torch.Generator().manual_seed(int(seed))
         self.relay, self.history, self.whiten, self.cutoff, self.clock = relay, history, whiten, cutoff, clock
@@ -166,6 +172,7 @@ class _Rounds:
         self.whitening, self.rate = None, None
         self.failed_evaluations = 0  # trial points whose evaluation failed (each followed by smaller steps)
         self._start_gradient, self._start_loss, self._dof = None, math.inf, 0
+        self.names, self.insensitive, self._checked = tuple(names), [], False
 
     def run(self, theta, *, iterations: int, length: int) -> tuple[int, str, str]:
         """Run rounds of ``length`` iterations (0: one round) from θ; returns (iterations done, why stopped,
@@ -220,6 +227,11 @@ class _Rounds:
         if not self.whiten:
             return Preconditioned(self.objective, origin=theta, matrix=np.eye(len(theta)))
         residuals, jacobian = self.objective.residual_jacobian(theta)
+        if not self._checked:  # the start: name the parameters the data cannot determine, refuse NaN/Inf
+            self._checked = True
+            bad, self.insensitive = derivative_problems(self.names, np.linalg.norm(jacobian, axis=0))
+            if bad:
+                raise EvaluationFailed("the residuals' Jacobian at the start is not finite: " + "; ".join(bad))
         self.whitening = whitening(residuals, jacobian, cutoff=self.cutoff)
         matrix, scale = self.whitening.matrix, self.whitening.value_scale
         gradient = 2.0 * jacobian.T @ residuals  # of h in θ

@@ -120,6 +120,7 @@ def eval_obstacle_state(
     rotation: wp.array(dtype=wp.mat33d),
     dims: wp.array(dtype=wp.vec3d),
     radius: wp.array(dtype=wp.float64),
+    world_origin: wp.array(dtype=wp.vec3d),
     centre: wp.array3d(dtype=wp.float64),
     thickness: wp.array2d(dtype=wp.float64),
     stiffness: wp.array2d(dtype=wp.float64),
@@ -135,7 +136,7 @@ def eval_obstacle_state(
     b, n, k = wp.tid()
     x = position(q[b, n])
     turn = rotation[k]
-    origin = wp.vec3d(centre[b, k, 0], centre[b, k, 1], centre[b, k, 2])
+    origin = wp.vec3d(centre[b, k, 0], centre[b, k, 1], centre[b, k, 2]) - world_origin[b]
     distance, local_normal = shape_distance(kind[k], wp.transpose(turn) * (x - origin), dims[k])
     out = turn * local_normal
     g = distance - radius[n]
@@ -325,7 +326,7 @@ class ObstacleWorkspace:
 class ObstacleContact(ForceTerm):
     """Contact of every node with the model's obstacles (``ClothSpec.obstacles``; see the module notes).
 
-    Parameters it adds (per world and obstacle): ``obstacle_position`` [m] (relative to the model origin, shape
+    Parameters it adds (per world and obstacle): ``obstacle_position`` [m] (the obstacle frame's origin, shape
     [B, K, 3]), ``obstacle_friction`` mu [-], ``obstacle_thickness`` t [m] and ``obstacle_stiffness`` k [N/m]
     (by default ``DEFAULT_SINK``: the heaviest node's weight, under the model's gravity or 9.81 m/s^2 if larger,
     compresses the layer by a tenth of its thickness).
@@ -355,8 +356,7 @@ class ObstacleContact(ForceTerm):
                                  "rotations and sizes (positions, friction, thickness and stiffness may differ)")
         weight = self._heaviest_weight(model)
         return {
-            "obstacle_position": np.array([[o.position for o in world] for world in per_world])
-            - model.origin_np[:, None, :],
+            "obstacle_position": np.array([[o.position for o in world] for world in per_world]),
             "obstacle_friction": np.array([[o.friction for o in world] for world in per_world]),
             "obstacle_thickness": np.array([[o.thickness for o in world] for world in per_world]),
             "obstacle_stiffness": np.array([[o.stiffness if o.stiffness is not None
@@ -385,7 +385,7 @@ class ObstacleContact(ForceTerm):
 
     def linearize_launches(self, model, c, ws=None):
         return [Launch(eval_obstacle_state, self._dim(model, ws),
-                       [c.q, c.qd, ws.kind, ws.rotation, ws.dims, ws.radius, model.obstacle_position,
+                       [c.q, c.qd, ws.kind, ws.rotation, ws.dims, ws.radius, model.origin, model.obstacle_position,
                         model.obstacle_thickness, model.obstacle_stiffness, model.obstacle_friction],
                        ws.frozen())]
 
