@@ -53,7 +53,8 @@ def check_clearance(scene: Scene, spec: ClothSpec) -> None:
     radius = np.full((width, height), 2.0 * spec.yarn_radius)
     radius[[0, -1], :] = radius[:, [0, -1]] = spec.yarn_radius
     for k, obstacle in enumerate(spec.obstacles):
-        gap = obstacle.signed_distance(positions) - radius
+        start = np.asarray(obstacle.path.offsets[0]) if obstacle.path is not None else np.zeros(3)
+        gap = obstacle.signed_distance(positions - start) - radius  # the obstacle where it is at t = 0
         i, j = np.unravel_index(np.argmin(gap), gap.shape)
         if gap[i, j] < 0.0:
             raise SceneError(f"{scene.source}: obstacles[{k}] ({obstacle.kind}) intersects the cloth at t = 0: the "

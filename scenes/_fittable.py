@@ -21,6 +21,7 @@ PIN_PATH_NAME = re.compile(r"^pins\[(\d+)\]\.path\[(\d+)\]\.offset\.([012])$")
 WIND_PATH_NAME = re.compile(r"^wind\.path\[(\d+)\]\.velocity\.([012])$")
 OBSTACLE_NAME = re.compile(r"^obstacles\[(\d+)\]\.(friction|thickness|stiffness)$")
 OBSTACLE_POSITION_NAME = re.compile(r"^obstacles\[(\d+)\]\.(center|point)\.([012])$")
+OBSTACLE_PATH_NAME = re.compile(r"^obstacles\[(\d+)\]\.path\[(\d+)\]\.offset\.([012])$")
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ OBSTACLE_FIELDS = {
     "stiffness": FittableParameter("obstacle_stiffness", "obstacle", False, "N/m"),
 }
 OBSTACLE_POSITION = FittableParameter("obstacle_position", "obstacle_vector", False, "m", signed=True)
+OBSTACLE_PATH = FittableParameter("obstacle_path_offset", "keyframe", False, "m", signed=True)
 #: the scene key that is an obstacle's position (its frame's origin), by type (a capsule's ends are not one)
 POSITION_KEYS = {"plane": "point", "sphere": "center", "box": "center"}
 
@@ -92,7 +94,7 @@ def fittable_names(scene: Scene) -> tuple[str, ...]:
     """Dotted names of the scene parameters that can be fitted (those that reach the engine's arrays):
     the density and moduli of every material some yarn uses, the crossing properties, the pin stiffness
     (when something is pinned), wind density and drag, the components of wind and gravity, keyframes, and each
-    obstacle's friction, thickness, stiffness (when given) and position (planes, spheres, boxes)."""
+    obstacle's friction, thickness, stiffness (when given), position (planes, spheres, boxes) and keyframes."""
     used = set(scene.warp_material_names()) | set(scene.weft_material_names())
     names = [f"materials.{m}.{field}" for m in scene.materials if m in used for field in MATERIAL_FIELDS]
     names += [name for name in NAMED if name != "pins[0].stiffness" or scene.pins]
@@ -105,6 +107,7 @@ def fittable_names(scene: Scene) -> tuple[str, ...]:
                   if field != "stiffness" or obstacle.stiffness is not None]
         if obstacle.type in POSITION_KEYS:
             names += [f"obstacles[{k}].{POSITION_KEYS[obstacle.type]}.{c}" for c in range(3)]
+        names += [f"obstacles[{k}].path[{m}].offset.{c}" for m in range(len(obstacle.path)) for c in range(3)]
     return tuple(names)
 
 
@@ -136,6 +139,8 @@ def fittable_parameter(name: str) -> FittableParameter | None:
         return OBSTACLE_FIELDS[obstacle.group(2)]
     if OBSTACLE_POSITION_NAME.match(name):
         return OBSTACLE_POSITION
+    if OBSTACLE_PATH_NAME.match(name):
+        return OBSTACLE_PATH
     return NAMED.get(name)
 
 

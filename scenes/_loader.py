@@ -40,7 +40,7 @@ from ._schema import (
 __all__ = ["load_scene", "parse_scene"]
 
 _TOP_KEYS = ("simulation", "cloth", "materials", "weave", "pins", "wind", "obstacles")
-_OBSTACLE_CONTACT_KEYS = ("type", "friction", "thickness", "stiffness")
+_OBSTACLE_CONTACT_KEYS = ("type", "friction", "thickness", "stiffness", "path")
 _SIMULATION_KEYS = ("dt", "steps", "gravity", "device", "precision", "save_every", "substeps", "tolerance",
                     "max_iterations")
 _CLOTH_KEYS = ("nodes", "spacing", "yarn_radius", "pattern", "pose", "origin", "warp_yarns", "weft_yarns")
@@ -326,7 +326,7 @@ def _read_wind(table: TableReader) -> Wind:
 
 
 def _read_obstacles(top: TableReader) -> tuple[SceneObstacle, ...]:
-    """``[[obstacles]]`` tables: a type, its shape keys, friction, thickness and an optional stiffness."""
+    """``[[obstacles]]`` tables: a type, its shape keys, friction, thickness, an optional stiffness and path."""
     entries = top.get("obstacles", [], expected="[[obstacles]] tables")
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise top.error("obstacles", entries, "expected an array of tables [[obstacles]]")
@@ -345,6 +345,7 @@ def _read_obstacles(top: TableReader) -> tuple[SceneObstacle, ...]:
             friction=table.number("friction", check=_non_negative),
             thickness=table.number("thickness", check=_positive),
             stiffness=table.number("stiffness", check=_positive) if table.has("stiffness") else None,
+            path=_read_path(table, "offset"),
         )
         try:
             obstacle.build(path)

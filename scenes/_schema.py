@@ -192,6 +192,8 @@ class SceneObstacle:
         friction: Coulomb friction coefficient between cloth and obstacle [-].
         thickness: contact thickness [m]: contact starts when the cloth's surface comes this close.
         stiffness: contact stiffness per node [N/m], or None for the default (from the cloth's weight).
+        path: keyframes of its displacement from its position [m] (``path = [{time, offset}, ...]``): a moving
+            obstacle, constant velocity between keyframes; empty: it stays put.
     """
 
     type: str
@@ -199,14 +201,17 @@ class SceneObstacle:
     friction: float
     thickness: float
     stiffness: float | None = None
+    path: tuple[Keyframe, ...] = ()
 
     def build(self, name: str):
         """The engine's ``simulator.Obstacle`` (raises ValueError naming ``name`` for a bad shape)."""
-        from simulator._obstacle import Obstacle
+        from simulator._obstacle import Obstacle, ObstaclePath
 
+        path = ObstaclePath(times=[k.time for k in self.path], offsets=[k.value for k in self.path]) \
+            if self.path else None
         constructor = getattr(Obstacle, self.type)
         return constructor(**dict(self.shape), friction=self.friction, thickness=self.thickness,
-                           stiffness=self.stiffness, name=name)
+                           stiffness=self.stiffness, name=name, path=path)
 
 
 @dataclass(frozen=True)

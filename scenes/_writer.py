@@ -41,7 +41,8 @@ def scene_to_dict(scene: Scene) -> dict:
         "obstacles": [
             {"type": o.type, **{k: list(v) if isinstance(v, tuple) else v for k, v in o.shape},
              "friction": o.friction, "thickness": o.thickness,
-             **({"stiffness": o.stiffness} if o.stiffness is not None else {})}
+             **({"stiffness": o.stiffness} if o.stiffness is not None else {}),
+             **({"path": _keyframes(o.path, "offset")} if o.path else {})}
             for o in scene.obstacles
         ],
     }

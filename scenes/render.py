@@ -210,7 +210,7 @@ class ClothRenderer:
         plotter = self._plotter
         plotter.set_background(_BACKGROUND)
         self._tubes = self._surface = None
-        self._overlays = []
+        self._overlays, self._obstacle_meshes = [], []
         if self.style == "tubes":
             self._add_tubes()
         else:
@@ -276,17 +276,30 @@ class ClothRenderer:
         self._overlays.append((mesh, self._pins))
 
     def _add_obstacles(self) -> None:
-        """Draw the scene's obstacles (static) in grey; a plane as a square three times the cloth's extent."""
+        """Draw the scene's obstacles in grey (a plane as a square three times the cloth's extent), where they
+        are at the first frame drawn; ``_move`` moves those that have a path."""
         extent = float(np.ptp(self._x[self.frames].reshape(-1, 3), axis=0).max())
         middle = self._x[self.frames].reshape(-1, 3).mean(axis=0)
         for obstacle in self._obstacles:
             mesh = obstacle_mesh(self._pv, obstacle, around=middle, size=3.0 * extent)
+            self._obstacle_meshes.append((mesh, np.array(mesh.points), obstacle.path))
             self._plotter.add_mesh(mesh, color=_OBSTACLE_COLOR, ambient=0.3, diffuse=0.6, specular=0.1)
+        self._move_obstacles(self.frames[0])
+
+    def _move_obstacles(self, frame: int) -> None:
+        """Put the moving obstacles where their paths have them at the time of ``frame``."""
+        time = float(self.trajectory.t[frame])
+        for mesh, points, path in self._obstacle_meshes:
+            if path is not None:
+                offsets = np.asarray(path.offsets)
+                mesh.points = points + np.array([np.interp(time, path.times, offsets[:, c]) for c in range(3)])
 
     def _move(self, frame: int) -> None:
-        """Put the drawn cloth (tubes or surface) in the shape and colours of ``frame``."""
+        """Put the drawn cloth (tubes or surface) in the shape and colours of ``frame``, and the moving obstacles
+        where they are then."""
         x = self._x[frame]
         values = None if self._values is None else self._values[frame]
+        self._move_obstacles(frame)
         if self._tubes is not None:
             self._tubes.update(x, values)
             return

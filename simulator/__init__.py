@@ -56,6 +56,7 @@ _ORIGIN = {
     "ControlSchedule": "._control",
     "Obstacle": "._obstacle",
     "OBSTACLE_KINDS": "._obstacle",
+    "ObstaclePath": "._obstacle",
     "PinPath": "._spec",
     "WindPath": "._spec",
     "Rollout": "._rollout",

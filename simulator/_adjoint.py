@@ -161,8 +161,7 @@ class StepAdjoint:
         adj_in.zero_()
         adjoints = {id(getattr(model, name)): getattr(grads, name) for name in model.parameter_names}
         if control is not None and adj_control is not None:
-            adjoints[id(control.wind_velocity)] = adj_control.wind_velocity
-            adjoints[id(control.pin_target)] = adj_control.pin_target
+            adjoints.update(control.adjoint_map(adj_control))
         adjoints.update({
             id(q): adj_in.q, id(qd): adj_in.qd, id(anchor): adj_in.anchor,
             id(solver.force): self.adj_force, id(frozen.force_slide): self.adj_force_slide,

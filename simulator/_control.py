@@ -1,21 +1,22 @@
-"""Control: the inputs of a step that may vary in time (wind velocity, pin targets), given to ``solver.step``.
+"""Control: the inputs of a step that may vary in time (wind velocity, pin targets, obstacle motion), given to
+``solver.step``.
 
 ``model.control()`` gives a Control holding the model's constant defaults (its ``wind_velocity`` and
 ``node_pin_target`` parameter arrays themselves, so that gradients with respect to a constant input land in
 the model's parameter gradients); ``Control.like(model)`` gives one with arrays of its own, to be set before
-each step by hand or by the model's keyframes: a model built from specs with ``pin_paths`` or a ``wind_path``
-has a ``ControlSchedule`` (``Model.schedule``) that every rollout uses, so handles move and gusts blow by
-themselves, differentiably.
+each step by hand or by the model's keyframes: a model built from specs with ``pin_paths``, a ``wind_path`` or
+obstacles with a ``path`` has a ``ControlSchedule`` (``Model.schedule``) that every rollout uses, so handles
+move, gusts blow and obstacles move by themselves, differentiably.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import warp as wp
 
-__all__ = ["Control", "ControlAdjoint", "ControlSchedule"]
+__all__ = ["Control", "ControlAdjoint", "ControlSchedule", "KeyframeBrackets"]
 
 
 @dataclass
@@ -26,24 +27,36 @@ class Control:
         wind_velocity: wind velocity [m/s], shape [B] (vec3d).
         pin_target: where the pin springs pull each node, relative to ``Model.origin`` [m], shape [B, nodes]
             (vec3d); only nodes with a pin stiffness feel it.
+        obstacle_offset: displacement of each obstacle from its position [m], shape [B, max(K, 1)] (vec3d).
+        obstacle_velocity: velocity of each obstacle [m/s], shape [B, max(K, 1)] (vec3d).
     """
 
     wind_velocity: wp.array
     pin_target: wp.array
+    obstacle_offset: wp.array
+    obstacle_velocity: wp.array
 
     @classmethod
     def like(cls, model) -> Control:
         """A Control with its own arrays, set to the model's defaults."""
-        return cls(wind_velocity=wp.clone(model.wind_velocity), pin_target=wp.clone(model.node_pin_target))
+        return cls(**{name: wp.clone(array) for name, array in model.control().arrays().items()})
+
+    def arrays(self) -> dict[str, wp.array]:
+        """The arrays, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def assign(self, other: Control) -> None:
         """Copy another control's values into this one (no allocation)."""
-        wp.copy(self.wind_velocity, other.wind_velocity)
-        wp.copy(self.pin_target, other.pin_target)
+        for name, array in self.arrays().items():
+            wp.copy(array, getattr(other, name))
 
     def numpy(self) -> dict[str, np.ndarray]:
         """Copies of the arrays, by name."""
-        return {"wind_velocity": self.wind_velocity.numpy().copy(), "pin_target": self.pin_target.numpy().copy()}
+        return {name: array.numpy().copy() for name, array in self.arrays().items()}
+
+    def adjoint_map(self, adjoint: ControlAdjoint) -> dict[int, wp.array]:
+        """{id(array): its adjoint in ``adjoint``} for every array (for ``Launch.adjoint_of``)."""
+        return {id(array): getattr(adjoint, name) for name, array in self.arrays().items()}
 
 
 @dataclass
@@ -52,14 +65,16 @@ class ControlAdjoint:
 
     wind_velocity: wp.array
     pin_target: wp.array
+    obstacle_offset: wp.array
+    obstacle_velocity: wp.array
 
     @classmethod
     def zeros(cls, model) -> ControlAdjoint:
-        return cls(wind_velocity=wp.zeros_like(model.wind_velocity), pin_target=wp.zeros_like(model.node_pin_target))
+        return cls(**{name: wp.zeros_like(array) for name, array in model.control().arrays().items()})
 
     def zero_(self) -> None:
-        self.wind_velocity.zero_()
-        self.pin_target.zero_()
+        for f in fields(self):
+            getattr(self, f.name).zero_()
 
 
 @wp.kernel
@@ -111,36 +126,84 @@ def bracket(times: np.ndarray, time: float) -> tuple[int, int, float]:
     return before, after, float((time - times[before]) / (times[after] - times[before]))
 
 
+class KeyframeBrackets:
+    """For keyframed paths stored one after another in one array: the keyframes around a time of every path, on
+    the device (``before``, ``after``: indices into the array, ``weight`` of ``after``, ``rate`` = 1 / the time
+    between them, 0 outside the keyframes); a path given as None gets index -1 (not moving).
+
+    Args:
+        paths: the keyframe times of each path [s] (increasing), or None for a path that does not exist.
+        device: where the arrays live.
+    """
+
+    def __init__(self, paths, device):
+        self._times = [None if t is None else np.asarray(t, dtype=np.float64) for t in paths]
+        lengths = [0 if t is None else len(t) for t in self._times]
+        self._start = np.cumsum([0] + lengths)[:-1]
+        count = max(len(self._times), 1)
+        self.before = wp.full(count, -1, dtype=wp.int32, device=device)
+        self.after = wp.full(count, -1, dtype=wp.int32, device=device)
+        self.weight = wp.zeros(count, dtype=wp.float64, device=device)
+        self.rate = wp.zeros(count, dtype=wp.float64, device=device)
+        self._time = None
+
+    def set(self, time: float) -> None:
+        """Point the arrays at the keyframes around ``time`` [s] (only when it changed)."""
+        if time == self._time or not self._times:
+            return
+        self._time = time
+        before, after, weight, rate = [], [], [], []
+        for start, times in zip(self._start, self._times, strict=True):
+            if times is None:
+                before.append(-1), after.append(-1), weight.append(0.0), rate.append(0.0)
+                continue
+            b, a, w = bracket(times, time)
+            before.append(start + b), after.append(start + a), weight.append(w)
+            rate.append(1.0 / (times[a] - times[b]) if a != b else 0.0)
+        self.before.assign(np.array(before, dtype=np.int32))
+        self.after.assign(np.array(after, dtype=np.int32))
+        self.weight.assign(np.array(weight))
+        self.rate.assign(np.array(rate))
+
+
+@wp.kernel
+def scheduled_obstacles(
+    offsets: wp.array2d(dtype=wp.vec3d),
+    before: wp.array(dtype=wp.int32),
+    after: wp.array(dtype=wp.int32),
+    weight: wp.array(dtype=wp.float64),
+    rate: wp.array(dtype=wp.float64),
+    offset: wp.array2d(dtype=wp.vec3d),
+    velocity: wp.array2d(dtype=wp.vec3d),
+):
+    """Each obstacle's offset (1 - w) o[before] + w o[after] and velocity (o[after] - o[before]) rate from its
+    path's keyframes (zero for an obstacle without a path)."""
+    b, k = wp.tid()
+    if before[k] < 0:
+        offset[b, k] = wp.vec3d()
+        velocity[b, k] = wp.vec3d()
+    else:
+        low = offsets[b, before[k]]
+        high = offsets[b, after[k]]
+        w = weight[k]
+        offset[b, k] = (wp.float64(1.0) - w) * low + w * high
+        velocity[b, k] = rate[k] * (high - low)
+
+
 class ControlSchedule:
-    """The keyframed inputs of a model (``ClothSpec.pin_paths``, ``ClothSpec.wind_path``): fills a Control for
-    any time. The keyframe values are the model's parameter arrays ``pin_path_offset`` [B, P] and
-    ``wind_path_velocity`` [B, K] (vec3d), so they are differentiated and fitted like any parameter."""
+    """The keyframed inputs of a model (``ClothSpec.pin_paths``, ``ClothSpec.wind_path``, the obstacles' paths):
+    fills a Control for any time. The keyframe values are the model's parameter arrays ``pin_path_offset``
+    [B, P], ``wind_path_velocity`` [B, K] and ``obstacle_path_offset`` [B, Q] (vec3d), so they are differentiated
+    and fitted like any parameter. Obstacles move with constant velocity between their keyframes."""
 
     def __init__(self, model):
         self.model = model
-        self._pin_times = [np.asarray(path.times) for path in model.specs[0].pin_paths]
-        self._pin_start = np.cumsum([0] + [len(t) for t in self._pin_times])
-        wind = model.specs[0].wind_path
+        spec = model.specs[0]
+        wind = spec.wind_path
         self._wind_times = None if wind is None else np.asarray(wind.times)
-        groups = max(len(self._pin_times), 1)
-        dev = model.device
-        self._before = wp.zeros(groups, dtype=wp.int32, device=dev)
-        self._after = wp.zeros(groups, dtype=wp.int32, device=dev)
-        self._weight = wp.zeros(groups, dtype=wp.float64, device=dev)
-        self._time = None
-
-    def _set_time(self, time: float) -> None:
-        """The keyframes around ``time`` of every pin path, on the device."""
-        if time == self._time:
-            return
-        self._time = time
-        if self._pin_times:
-            brackets = [bracket(times, time) for times in self._pin_times]
-            start = self._pin_start[:-1]
-            self._before.assign(np.array([s + b for s, (b, _, _) in zip(start, brackets, strict=True)],
-                                         dtype=np.int32))
-            self._after.assign(np.array([s + a for s, (_, a, _) in zip(start, brackets, strict=True)], dtype=np.int32))
-            self._weight.assign(np.array([w for _, _, w in brackets]))
+        self._pins = KeyframeBrackets([path.times for path in spec.pin_paths], model.device)
+        self._obstacles = KeyframeBrackets([None if o.path is None else o.path.times for o in spec.obstacles],
+                                           model.device)
 
     def control(self) -> Control:
         """A Control of its own for this model, to be filled by ``fill``."""
@@ -152,17 +215,23 @@ class ControlSchedule:
         from ._terms import Launch
 
         m = self.model
-        self._set_time(float(time))
+        time = float(time)
+        self._pins.set(time)
+        self._obstacles.set(time)
         pins = Launch(scheduled_pin_targets, (m.world_count, m.node_count),
-                      [m.node_pin_target, m.node_pin_group, self._before, self._after, self._weight, m.pin_path_offset],
-                      [control.pin_target])
+                      [m.node_pin_target, m.node_pin_group, self._pins.before, self._pins.after, self._pins.weight,
+                       m.pin_path_offset], [control.pin_target])
         if self._wind_times is not None:
-            before, after, weight = bracket(self._wind_times, float(time))
+            before, after, weight = bracket(self._wind_times, time)
             wind = Launch(scheduled_wind, (m.world_count,), [m.wind_path_velocity, before, after, weight],
                           [control.wind_velocity])
         else:
             wind = Launch(constant_wind, (m.world_count,), [m.wind_velocity], [control.wind_velocity])
-        return [pins, wind]
+        obstacles = Launch(scheduled_obstacles, control.obstacle_offset.shape,
+                           [m.obstacle_path_offset, self._obstacles.before, self._obstacles.after,
+                            self._obstacles.weight, self._obstacles.rate],
+                           [control.obstacle_offset, control.obstacle_velocity])
+        return [pins, wind, obstacles]
 
     def fill(self, control: Control, *, time: float) -> None:
         """Set ``control`` to the inputs at ``time`` [s]."""

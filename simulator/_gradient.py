@@ -132,8 +132,7 @@ def rollout_gradient(model: Model, solver: SolverImplicit, loss, *, steps: int, 
 def _schedule_adjoint(model, schedule, control, adj_control, grads, *, time: float, zero) -> None:
     """Carry the gradients with respect to one step's control to the keyframes (and the model's constants)."""
     adjoints = {id(getattr(model, name)): getattr(grads, name) for name in model.parameter_names}
-    adjoints[id(control.pin_target)] = adj_control.pin_target
-    adjoints[id(control.wind_velocity)] = adj_control.wind_velocity
+    adjoints.update(control.adjoint_map(adj_control))
     launches = schedule.launches(control, time=time)
     run_launches([launch.adjoint_of(adjoints, zero_output=zero) for launch in reversed(launches)], model.device)
 

@@ -243,23 +243,30 @@ class Model:
 
     # -- keyframed inputs --------------------------------------------------------------------------
     def _build_schedule(self, specs: Sequence[ClothSpec]) -> None:
-        """Keyframe tables of the pin paths and the wind path (``schedule`` is None without any)."""
+        """Keyframe tables of the pin paths, the wind path and the obstacles' paths (``schedule`` is None without
+        any), and the obstacles' resting inputs (no offset, no velocity)."""
         first = specs[0]
+        dev, worlds = self.device, self.world_count
+        self.obstacle_count = len(first.obstacles)
+        resting = (worlds, max(self.obstacle_count, 1))
+        self.obstacle_rest_offset = wp.zeros(resting, dtype=wp.vec3d, device=dev)
+        self.obstacle_rest_velocity = wp.zeros(resting, dtype=wp.vec3d, device=dev)
         self.schedule = None
         self.schedule_parameters = ()
-        if not first.pin_paths and first.wind_path is None:
-            for k, spec in enumerate(specs[1:], start=1):
-                if spec.pin_paths or spec.wind_path is not None:
-                    raise ValueError(f"world {k} has keyframed inputs and world 0 none: worlds must share them")
-            return
+
+        def keyframed(spec):
+            return bool(spec.pin_paths) or spec.wind_path is not None or any(o.path for o in spec.obstacles)
+
+        def timing(spec):
+            return ([(p.nodes, p.times) for p in spec.pin_paths], None if spec.wind_path is None else
+                    spec.wind_path.times, [None if o.path is None else o.path.times for o in spec.obstacles])
+
         for k, spec in enumerate(specs[1:], start=1):
-            same = [(p.nodes, p.times) for p in spec.pin_paths] == [(p.nodes, p.times) for p in first.pin_paths]
-            wind = (spec.wind_path is None) == (first.wind_path is None) and (
-                first.wind_path is None or spec.wind_path.times == first.wind_path.times)
-            if not (same and wind):
+            if keyframed(spec) != keyframed(first) or (keyframed(first) and timing(spec) != timing(first)):
                 raise ValueError(f"world {k}: keyframed inputs differ from world 0 in nodes or times: worlds must "
                                  "share them (their values may differ)")
-        dev, worlds = self.device, self.world_count
+        if not keyframed(first):
+            return
         group = np.full(self.node_count, -1, dtype=np.int32)
         count, offsets = 0, [[] for _ in specs]
         for g, path in enumerate(first.pin_paths):
@@ -274,8 +281,12 @@ class Model:
         wind = first.wind_path
         velocities = [spec.wind_path.velocities if wind else [[0.0] * 3] for spec in specs]
         self.wind_path_velocity = wp.array(np.asarray(velocities, dtype=np.float64), dtype=wp.vec3d, device=dev)
+        moves = [[o.path.offsets for o in spec.obstacles if o.path is not None] for spec in specs]
+        moved = [sum((list(path) for path in world), []) for world in moves]
+        self.obstacle_path_offset = wp.array(np.asarray([m or [[0.0] * 3] for m in moved], dtype=np.float64),
+                                             dtype=wp.vec3d, device=dev)
         self.schedule_parameters = (("pin_path_offset",) if count else ()) + (
-            ("wind_path_velocity",) if wind else ())
+            ("wind_path_velocity",) if wind else ()) + (("obstacle_path_offset",) if moved[0] else ())
         from ._control import ControlSchedule
 
         self.schedule = ControlSchedule(self)
@@ -310,10 +321,12 @@ class Model:
 
     def control(self):
         """The constant inputs of a step (``simulator.Control``): the model's ``wind_velocity`` and
-        ``node_pin_target`` arrays themselves (write into ``Control.like(model)`` to vary them)."""
+        ``node_pin_target`` arrays themselves and resting obstacles (write into ``Control.like(model)`` to vary
+        them)."""
         from ._control import Control
 
-        return Control(wind_velocity=self.wind_velocity, pin_target=self.node_pin_target)
+        return Control(wind_velocity=self.wind_velocity, pin_target=self.node_pin_target,
+                       obstacle_offset=self.obstacle_rest_offset, obstacle_velocity=self.obstacle_rest_velocity)
 
     # -- states -----------------------------------------------------------------------------
     def parameter(self, name: str) -> np.ndarray:

@@ -22,7 +22,9 @@ import numpy as np
 
 from materials import require_finite, require_positive, require_range
 
-__all__ = ["OBSTACLE_KINDS", "Obstacle", "euler_rotation"]
+from ._keyframes import keyframe_times, keyframe_vectors
+
+__all__ = ["OBSTACLE_KINDS", "Obstacle", "ObstaclePath", "euler_rotation"]
 
 #: the obstacle shapes, in the order of their integer codes in the contact kernels
 OBSTACLE_KINDS = ("plane", "sphere", "box", "capsule")
@@ -58,6 +60,20 @@ def _frame_with_axis(axis: np.ndarray, column: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class ObstaclePath:
+    """A keyframed motion of an obstacle: its displacement ``offsets`` [m] from its position at ``times`` [s],
+    piecewise linear in time (so its velocity is constant between keyframes), constant outside the keyframes.
+    The obstacle translates; it does not turn."""
+
+    times: tuple[float, ...]
+    offsets: tuple[tuple[float, float, float], ...]
+
+    def __post_init__(self):
+        object.__setattr__(self, "times", keyframe_times("obstacle path", self.times))
+        object.__setattr__(self, "offsets", keyframe_vectors("obstacle path offsets", self.offsets, len(self.times)))
+
+
+@dataclass(frozen=True)
 class Obstacle:
     """One rigid obstacle (see the module notes for the shapes).
 
@@ -72,6 +88,7 @@ class Obstacle:
         stiffness: contact stiffness per node [N/m] > 0, or None to derive one from the cloth's weight (see
             ``simulator.terms.ObstacleContact``).
         name: how error messages name it (``obstacles[k]``).
+        path: its keyframed motion (a kinematic obstacle, moved through ``simulator.Control``), or None (static).
     """
 
     kind: str
@@ -82,6 +99,7 @@ class Obstacle:
     thickness: float
     stiffness: float | None = None
     name: str = "obstacle"
+    path: ObstaclePath | None = None
 
     def __post_init__(self):
         if self.kind not in OBSTACLE_KINDS:
@@ -99,6 +117,8 @@ class Obstacle:
         object.__setattr__(self, "thickness", require_positive(f"{self.name}.thickness", self.thickness))
         if self.stiffness is not None:
             object.__setattr__(self, "stiffness", require_positive(f"{self.name}.stiffness", self.stiffness))
+        if self.path is not None and not isinstance(self.path, ObstaclePath):
+            raise TypeError(f"{self.name}.path is a {type(self.path).__name__}: expected a simulator.ObstaclePath")
 
     # -- constructors with the quantities of a scene file -----------------------------------------------------
     @classmethod

@@ -7,26 +7,10 @@ import numpy as np
 
 from materials import CrossingProperties, YarnMaterial, require_finite, require_positive, require_range
 
+from ._keyframes import keyframe_times, keyframe_vectors
 from ._obstacle import Obstacle
 
 POSES = ("upright", "flat")
-
-
-def _keyframe_times(name: str, times) -> tuple[float, ...]:
-    times = tuple(require_range(f"{name}.times[{k}]", t, 0.0) for k, t in enumerate(times))
-    if not times:
-        raise ValueError(f"{name}.times is empty: expected at least one keyframe")
-    if any(b <= a for a, b in zip(times, times[1:], strict=False)):
-        raise ValueError(f"{name}.times = {list(times)} do not increase: expected strictly increasing times [s]")
-    return times
-
-
-def _vectors(name: str, values, count: int) -> tuple[tuple[float, float, float], ...]:
-    values = tuple(tuple(require_finite(f"{name}[{k}][{c}]", v) for c, v in enumerate(row))
-                   for k, row in enumerate(values))
-    if len(values) != count or any(len(row) != 3 for row in values):
-        raise ValueError(f"{name} has {len(values)} entries: expected one 3-vector per keyframe ({count})")
-    return values
 
 
 @dataclass(frozen=True)
@@ -48,8 +32,8 @@ class PinPath:
         object.__setattr__(self, "nodes", tuple((int(i), int(j)) for i, j in self.nodes))
         if not self.nodes:
             raise ValueError("a pin path needs at least one node")
-        object.__setattr__(self, "times", _keyframe_times("pin path", self.times))
-        object.__setattr__(self, "offsets", _vectors("pin path offsets", self.offsets, len(self.times)))
+        object.__setattr__(self, "times", keyframe_times("pin path", self.times))
+        object.__setattr__(self, "offsets", keyframe_vectors("pin path offsets", self.offsets, len(self.times)))
 
 
 @dataclass(frozen=True)
@@ -65,8 +49,9 @@ class WindPath:
     velocities: Sequence[Sequence[float]]
 
     def __post_init__(self):
-        object.__setattr__(self, "times", _keyframe_times("wind path", self.times))
-        object.__setattr__(self, "velocities", _vectors("wind path velocities", self.velocities, len(self.times)))
+        object.__setattr__(self, "times", keyframe_times("wind path", self.times))
+        object.__setattr__(self, "velocities",
+                           keyframe_vectors("wind path velocities", self.velocities, len(self.times)))
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,7 @@ class Configuration:
         q: generalized coordinates [B, nodes] (``State.q``, or a shifted copy).
         qd: generalized velocities [B, nodes].
         anchor: friction anchors [B, nodes].
-        control: the inputs of the step (``simulator.Control``: wind, pin targets).
+        control: the inputs of the step (``simulator.Control``: wind, pin targets, obstacle motion).
         frozen: the crossing state of the step.
         contacts: the step's interactions outside the grid stencil (``simulator.Contacts``), or None.
     """
@@ -156,8 +156,8 @@ class Configuration:
     def key(self) -> tuple:
         """The identities of the arrays its launches read (a key for recorded launch plans)."""
         contacts = self.contacts
-        return (id(self.q), id(self.qd), id(self.anchor), id(self.control.wind_velocity),
-                id(self.control.pin_target), None if contacts is None else id(contacts.pairs))
+        return (id(self.q), id(self.qd), id(self.anchor), *(id(a) for a in self.control.arrays().values()),
+                None if contacts is None else id(contacts.pairs))
 
 
 class ForceTerm:

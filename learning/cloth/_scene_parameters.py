@@ -159,9 +159,13 @@ def _target(scene: scenes.Scene, name: str, model: simulator.Model) -> Parameter
 
 def _keyframe_index(scene: scenes.Scene, name: str) -> int:
     """Index of a keyframe in the model's keyframe arrays: the pin paths' keyframes follow one another in the
-    order of the scene's pin groups that have a path; the wind path's are its own."""
+    order of the scene's pin groups that have a path, the obstacles' in the order of the obstacles; the wind
+    path's are its own."""
     parts = name.replace("[", ".").replace("]", "").split(".")
     if parts[0] == "wind":
         return int(parts[2])
+    if parts[0] == "obstacles":  # the paths of the obstacles that have one, one after another
+        obstacle, frame = int(parts[1]), int(parts[3])
+        return sum(len(o.path) for o in scene.obstacles[:obstacle]) + frame
     group, frame = int(parts[1]), int(parts[3])
     return sum(len(g.path) for g in scene.pins[:group]) + frame

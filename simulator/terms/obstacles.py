@@ -122,6 +122,8 @@ def eval_obstacle_state(
     radius: wp.array(dtype=wp.float64),
     world_origin: wp.array(dtype=wp.vec3d),
     centre: wp.array3d(dtype=wp.float64),
+    moved: wp.array2d(dtype=wp.vec3d),
+    motion: wp.array2d(dtype=wp.vec3d),
     thickness: wp.array2d(dtype=wp.float64),
     stiffness: wp.array2d(dtype=wp.float64),
     friction: wp.array2d(dtype=wp.float64),
@@ -130,13 +132,14 @@ def eval_obstacle_state(
     gap: wp.array3d(dtype=wp.float64),
     drag: wp.array3d(dtype=wp.float64),
 ):
-    """The frozen contact state of node n against obstacle k: outward normal, plane offset, gap [m] between the
-    cloth's surface and the obstacle, and the friction drag c = mu N f(|v_t|) / |v_t| [N s/m] at the node's
-    tangential velocity v_t (the lagged smooth Coulomb law)."""
+    """The frozen contact state of node n against obstacle k (at its position plus its offset ``moved``):
+    outward normal, plane offset, gap [m] between the cloth's surface and the obstacle, and the friction drag
+    c = mu N f(|v_t|) / |v_t| [N s/m] at the node's tangential velocity v_t relative to the obstacle's ``motion``
+    (the lagged smooth Coulomb law)."""
     b, n, k = wp.tid()
     x = position(q[b, n])
     turn = rotation[k]
-    origin = wp.vec3d(centre[b, k, 0], centre[b, k, 1], centre[b, k, 2]) - world_origin[b]
+    origin = wp.vec3d(centre[b, k, 0], centre[b, k, 1], centre[b, k, 2]) + moved[b, k] - world_origin[b]
     distance, local_normal = shape_distance(kind[k], wp.transpose(turn) * (x - origin), dims[k])
     out = turn * local_normal
     g = distance - radius[n]
@@ -144,7 +147,7 @@ def eval_obstacle_state(
     offset[b, n, k] = wp.dot(out, x) - g
     gap[b, n, k] = g
     mu_n = friction[b, k] * penalty_push(thickness[b, k] - g, thickness[b, k], stiffness[b, k])
-    v = position(qd[b, n])
+    v = position(qd[b, n]) - motion[b, k]
     tangential_velocity = v - wp.dot(v, out) * out
     speed = wp.sqrt(wp.dot(tangential_velocity, tangential_velocity) + wp.float64(1.0e-6) * _STICK_SPEED * _STICK_SPEED)
     drag[b, n, k] = mu_n * lagged_drag(speed)
@@ -156,20 +159,30 @@ def frozen_depth(x: wp.vec3d, normal: wp.vec3d, offset: wp.float64, thickness: w
     return thickness - (wp.dot(normal, x) - offset)
 
 
+@wp.func
+def drag_matrix(normal: wp.vec3d, drag: wp.float64):
+    """Friction drag D = c (I - n n^T) [N s/m] in the tangent plane (positive semi-definite)."""
+    return drag * (wp.identity(n=3, dtype=wp.float64) - wp.outer(normal, normal))
+
+
 @wp.kernel
 def eval_obstacle_forces(
     q: wp.array2d(dtype=vec5d),
     normal: wp.array3d(dtype=wp.vec3d),
     offset: wp.array3d(dtype=wp.float64),
+    drag: wp.array3d(dtype=wp.float64),
+    motion: wp.array2d(dtype=wp.vec3d),
     thickness: wp.array2d(dtype=wp.float64),
     stiffness: wp.array2d(dtype=wp.float64),
     f: wp.array2d(dtype=vec5d),
 ):
-    """Penalty force k relu sigma n [N] of obstacle k on node n (frozen tangent plane)."""
+    """Force of obstacle k on node n [N]: the penalty k relu sigma n (frozen tangent plane), and the pull c (I - n
+    n^T) v_o of a moving obstacle's friction (its drag -c (I - n n^T) v is in the system matrix)."""
     b, n, k = wp.tid()
     out = normal[b, n, k]
     depth = frozen_depth(position(q[b, n]), out, offset[b, n, k], thickness[b, k])
     push = penalty_push(depth, thickness[b, k], stiffness[b, k]) * out
+    push = push + drag_matrix(out, drag[b, n, k]) * motion[b, k]
     zero = wp.float64(0.0)
     wp.atomic_add(f, b, n, vec5d(push[0], push[1], push[2], zero, zero))
 
@@ -179,6 +192,8 @@ def eval_obstacle_energy(
     q: wp.array2d(dtype=vec5d),
     normal: wp.array3d(dtype=wp.vec3d),
     offset: wp.array3d(dtype=wp.float64),
+    drag: wp.array3d(dtype=wp.float64),
+    motion: wp.array2d(dtype=wp.vec3d),
     thickness: wp.array2d(dtype=wp.float64),
     stiffness: wp.array2d(dtype=wp.float64),
     energy: wp.array3d(dtype=wp.float64),
@@ -188,12 +203,6 @@ def eval_obstacle_energy(
     depth = frozen_depth(position(q[b, n]), normal[b, n, k], offset[b, n, k], thickness[b, k])
     relu = soft_relu(depth, PENALTY_SMOOTHING * thickness[b, k])
     energy[b, n, k] = wp.float64(0.5) * stiffness[b, k] * relu * relu
-
-
-@wp.func
-def drag_matrix(normal: wp.vec3d, drag: wp.float64):
-    """Friction drag D = c (I - n n^T) [N s/m] in the tangent plane (positive semi-definite)."""
-    return drag * (wp.identity(n=3, dtype=wp.float64) - wp.outer(normal, normal))
 
 
 @wp.kernel
@@ -273,18 +282,19 @@ def approach_bound_kernel(count: int):
         velocity: wp.array2d(dtype=vec5d),
         normal: wp.array3d(dtype=wp.vec3d),
         gap: wp.array3d(dtype=wp.float64),
+        motion: wp.array2d(dtype=wp.vec3d),
         rate: wp.float64,
         out: wp.array2d(dtype=vec5d),
     ):
-        """out = velocity with n . xdot >= -rate gap for every obstacle the node is outside of (rate = the
-        approach fraction / h): the node closes at most that fraction of its gap in the step."""
+        """out = velocity with n . (xdot - v_o) >= -rate gap for every obstacle the node is outside of (v_o its
+        velocity, rate = the approach fraction / h): the node closes at most that fraction of its gap."""
         b, n = wp.tid()
         v = velocity[b, n]
         x = position(v)
         for k in range(wp.static(count)):
             out_normal = normal[b, n, k]
             g = gap[b, n, k]
-            floor = -rate * g
+            floor = wp.dot(out_normal, motion[b, k]) - rate * g
             approach = wp.dot(out_normal, x)
             if g > wp.float64(0.0) and approach < floor:
                 x = x + (floor - approach) * out_normal
@@ -386,11 +396,13 @@ class ObstacleContact(ForceTerm):
     def linearize_launches(self, model, c, ws=None):
         return [Launch(eval_obstacle_state, self._dim(model, ws),
                        [c.q, c.qd, ws.kind, ws.rotation, ws.dims, ws.radius, model.origin, model.obstacle_position,
+                        c.control.obstacle_offset, c.control.obstacle_velocity,
                         model.obstacle_thickness, model.obstacle_stiffness, model.obstacle_friction],
                        ws.frozen())]
 
     def _inputs(self, model, c, ws):
-        return [c.q, ws.normal, ws.offset, model.obstacle_thickness, model.obstacle_stiffness]
+        return [c.q, ws.normal, ws.offset, ws.drag, c.control.obstacle_velocity, model.obstacle_thickness,
+                model.obstacle_stiffness]
 
     def force_launches(self, model, c, out, ws=None):
         return [Launch(eval_obstacle_forces, self._dim(model, ws), self._inputs(model, c, ws), [out])]
@@ -413,19 +425,25 @@ class ObstacleContact(ForceTerm):
 
     def velocity_bound_launches(self, model, c, h, velocity, out, ws=None):
         return [Launch(approach_bound_kernel(ws.count), (model.world_count, model.node_count),
-                       [velocity, ws.normal, ws.gap, APPROACH_FRACTION / h], [out])]
+                       [velocity, ws.normal, ws.gap, c.control.obstacle_velocity, APPROACH_FRACTION / h], [out])]
 
-    def gaps(self, model, state, ws=None) -> np.ndarray:
-        """The gap [m] between the cloth's surface and every obstacle at ``state``, shape [B, nodes, K]."""
+    def gaps(self, model, state, ws=None, *, control=None) -> np.ndarray:
+        """The gap [m] between the cloth's surface and every obstacle at ``state`` (the obstacles moved as
+        ``control`` says; default: at their positions), shape [B, nodes, K]."""
         ws = self.workspace(model) if ws is None else ws
-        c = Configuration(q=state.q, qd=state.qd, anchor=state.anchor, control=model.control(), frozen=None)
+        control = model.control() if control is None else control
+        c = Configuration(q=state.q, qd=state.qd, anchor=state.anchor, control=control, frozen=None)
         for launch in self.linearize_launches(model, c, ws):
             launch.run(model.device)
         return ws.gap.numpy().copy()
 
     def check(self, model) -> None:
         """Refuse a model whose cloth already touches an obstacle at rest (negative gap at t = 0)."""
-        gaps = self.gaps(model, model.state())
+        control = None
+        if model.schedule is not None:
+            control = model.schedule.control()
+            model.schedule.fill(control, time=0.0)
+        gaps = self.gaps(model, model.state(), control=control)
         b, n, k = np.unravel_index(np.argmin(gaps), gaps.shape)
         if gaps[b, n, k] < 0.0:
             i, j = n % model.nodes[0], n // model.nodes[0]
