@@ -3,7 +3,7 @@
 import numpy as np
 
 from materials import require_instance, weave_flips
-from simulator import ClothSpec, PinPath, WindPath
+from simulator import ClothSpec, PinPath, SelfContactSpec, WindPath
 
 from ._errors import SceneError
 from ._loader import pattern_matrix
@@ -38,6 +38,8 @@ def build_spec(scene: Scene) -> ClothSpec:
             wind_path=WindPath(times=[k.time for k in scene.wind.path], velocities=[k.value for k in scene.wind.path])
             if scene.wind.path else None,
             obstacles=tuple(o.build(f"obstacles[{k}]") for k, o in enumerate(scene.obstacles)),
+            self_contact=SelfContactSpec(friction=scene.self_contact.friction, stiffness=scene.self_contact.stiffness,
+                                         capacity=scene.self_contact.capacity) if scene.has_self_contact else None,
         )
     except ValueError as exc:
         raise SceneError(f"{scene.source}: {exc}") from None

@@ -33,13 +33,15 @@ from ._schema import (
     PinGroup,
     Scene,
     SceneObstacle,
+    SelfContactTable,
     Simulation,
     Wind,
 )
 
 __all__ = ["load_scene", "parse_scene"]
 
-_TOP_KEYS = ("simulation", "cloth", "materials", "weave", "pins", "wind", "obstacles")
+_TOP_KEYS = ("simulation", "cloth", "materials", "weave", "pins", "wind", "obstacles", "self_contact")
+_SELF_CONTACT_KEYS = ("enabled", "friction", "stiffness", "capacity")
 _OBSTACLE_CONTACT_KEYS = ("type", "friction", "thickness", "stiffness", "path")
 _SIMULATION_KEYS = ("dt", "steps", "gravity", "device", "precision", "save_every", "substeps", "tolerance",
                     "max_iterations")
@@ -111,6 +113,7 @@ def parse_scene(data, *, source: str = "<scene>", check_device: bool = True) -> 
         pins=pins,
         wind=wind,
         obstacles=_read_obstacles(top),
+        self_contact=_read_self_contact(top.table("self_contact", keys=_SELF_CONTACT_KEYS)),
         source=source,
     )
 
@@ -353,6 +356,16 @@ def _read_obstacles(top: TableReader) -> tuple[SceneObstacle, ...]:
             raise SceneError(f"{top.source}: {exc}") from None
         obstacles.append(obstacle)
     return tuple(obstacles)
+
+
+def _read_self_contact(table: TableReader) -> SelfContactTable:
+    """``[self_contact]``: enabled, friction, stiffness, capacity (each optional)."""
+    return SelfContactTable(
+        enabled=table.boolean("enabled") if table.has("enabled") else None,
+        friction=table.number("friction", check=_non_negative) if table.has("friction") else None,
+        stiffness=table.number("stiffness", check=_positive) if table.has("stiffness") else None,
+        capacity=table.integer("capacity", minimum=1) if table.has("capacity") else None,
+    )
 
 
 def _read_path(table: TableReader, key: str) -> tuple[Keyframe, ...]:

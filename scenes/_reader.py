@@ -121,6 +121,13 @@ class TableReader:
             raise self.error(name, value, f"expected {expected}")
         return tuple(value)
 
+    def boolean(self, name: str, default=MISSING) -> bool:
+        """true or false."""
+        value = self.get(name, default, expected="true or false")
+        if not isinstance(value, bool):
+            raise self.error(name, value, "expected true or false")
+        return value
+
     def table(self, name: str, *, keys: Iterable[str], required: bool = False) -> "TableReader":
         """A sub-table (an empty one when it is absent and not required)."""
         value = self.get(name, MISSING if required else {}, expected="a table")

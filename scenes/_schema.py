@@ -215,6 +215,24 @@ class SceneObstacle:
 
 
 @dataclass(frozen=True)
+class SelfContactTable:
+    """``[self_contact]``: contact between layers of the cloth (folds, crumpling).
+
+    Attributes:
+        enabled: on or off; None (absent): on when the scene has obstacles (a cloth that lands on something
+            folds), off otherwise.
+        friction: friction coefficient between layers [-]; None: ``weave.friction``.
+        stiffness: penalty stiffness per node pair [N/m]; None: from the cloth's weight.
+        capacity: the most node pairs in contact per world; None: 4 per node.
+    """
+
+    enabled: bool | None = None
+    friction: float | None = None
+    stiffness: float | None = None
+    capacity: int | None = None
+
+
+@dataclass(frozen=True)
 class Scene:
     """A validated scene (all values SI).
 
@@ -226,6 +244,7 @@ class Scene:
         pins: pinned node groups.
         wind: the wind.
         obstacles: rigid obstacles.
+        self_contact: contact between layers of the cloth.
         source: where the scene came from (a file name), used in error messages; not compared.
     """
 
@@ -236,13 +255,20 @@ class Scene:
     pins: tuple[PinGroup, ...] = ()
     wind: Wind = field(default_factory=Wind)
     obstacles: tuple[SceneObstacle, ...] = ()
+    self_contact: SelfContactTable = field(default_factory=SelfContactTable)
     source: str = field(default="<scene>", compare=False)
 
     def __hash__(self):
         return hash(
             (self.simulation, self.cloth, tuple(self.materials.items()), self.weave, self.pins, self.wind,
-             self.obstacles)
+             self.obstacles, self.self_contact)
         )
+
+    @property
+    def has_self_contact(self) -> bool:
+        """Whether layers of the cloth collide: ``self_contact.enabled``, or by default when there are obstacles."""
+        enabled = self.self_contact.enabled
+        return bool(self.obstacles) if enabled is None else enabled
 
     def pinned_nodes(self) -> tuple[tuple[int, int], ...]:
         """All pinned (i, j) nodes, in order of first appearance, without repeats."""

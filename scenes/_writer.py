@@ -45,6 +45,7 @@ def scene_to_dict(scene: Scene) -> dict:
              **({"path": _keyframes(o.path, "offset")} if o.path else {})}
             for o in scene.obstacles
         ],
+        "self_contact": {k: v for k, v in dataclasses.asdict(scene.self_contact).items() if v is not None},
     }
 
 
@@ -77,6 +78,8 @@ def scene_to_toml(scene: Scene, *, header: str = "") -> str:
     lines += _table(["wind"], data["wind"])
     for obstacle in data["obstacles"]:
         lines += ["", "[[obstacles]]"] + [f"{_key(k)} = {_value(v)}" for k, v in obstacle.items()]
+    if data["self_contact"]:
+        lines += _table(["self_contact"], data["self_contact"])
     return "\n".join(lines).lstrip("\n") + "\n"
 
 

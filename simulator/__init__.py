@@ -57,6 +57,7 @@ _ORIGIN = {
     "Obstacle": "._obstacle",
     "OBSTACLE_KINDS": "._obstacle",
     "ObstaclePath": "._obstacle",
+    "SelfContactSpec": "._obstacle",
     "PinPath": "._spec",
     "WindPath": "._spec",
     "Rollout": "._rollout",

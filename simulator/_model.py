@@ -82,7 +82,7 @@ class Model:
             require_instance(f"build_model(specs[{k}])", spec, ClothSpec, hint=hint)
         first = specs[0]
         for k, spec in enumerate(specs[1:], start=1):
-            for name in ("nodes", "spacing", "yarn_radius", "pose", "pins"):
+            for name in ("nodes", "spacing", "yarn_radius", "pose", "pins", "self_contact"):
                 if getattr(spec, name) != getattr(first, name):
                     raise ValueError(f"world {k}: {name} = {getattr(spec, name)!r} differs from world 0 "
                                      f"({getattr(first, name)!r}); worlds must share one grid")
@@ -293,10 +293,15 @@ class Model:
 
     # -- force terms ----------------------------------------------------------------------------
     def _add_terms(self, terms) -> None:
-        from .terms import ObstacleContact, default_terms
+        from .terms import ObstacleContact, SelfContact, default_terms
 
         if terms is None:
-            terms = default_terms() + ((ObstacleContact(),) if self.specs[0].obstacles else ())
+            first = self.specs[0]
+            terms = default_terms() + ((ObstacleContact(),) if first.obstacles else ())
+            if first.self_contact is not None:
+                options = first.self_contact
+                terms += (SelfContact(friction=options.friction, stiffness=options.stiffness,
+                                      capacity=options.capacity),)
         self.terms = tuple(terms)
         names = [term.name for term in self.terms]
         repeated = sorted({n for n in names if names.count(n) > 1})

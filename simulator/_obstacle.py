@@ -24,7 +24,7 @@ from materials import require_finite, require_positive, require_range
 
 from ._keyframes import keyframe_times, keyframe_vectors
 
-__all__ = ["OBSTACLE_KINDS", "Obstacle", "ObstaclePath", "euler_rotation"]
+__all__ = ["OBSTACLE_KINDS", "Obstacle", "ObstaclePath", "SelfContactSpec", "euler_rotation"]
 
 #: the obstacle shapes, in the order of their integer codes in the contact kernels
 OBSTACLE_KINDS = ("plane", "sphere", "box", "capsule")
@@ -180,3 +180,29 @@ class Obstacle:
         offset = local.copy()
         offset[..., 0] -= along
         return np.linalg.norm(offset, axis=-1) - dims[1]
+
+
+@dataclass(frozen=True)
+class SelfContactSpec:
+    """Contact between layers of the cloth (``simulator.terms.SelfContact``).
+
+    Attributes:
+        friction: friction coefficient between layers [-] (None: the crossings' friction).
+        stiffness: penalty stiffness per node pair [N/m] (None: from the cloth's weight).
+        capacity: the most node pairs in contact per world (None: 4 per node).
+    """
+
+    friction: float | None = None
+    stiffness: float | None = None
+    capacity: int | None = None
+
+    def __post_init__(self):
+        if self.friction is not None:
+            object.__setattr__(self, "friction", require_range("self_contact.friction", self.friction, 0.0))
+        if self.stiffness is not None:
+            object.__setattr__(self, "stiffness", require_positive("self_contact.stiffness", self.stiffness))
+        if self.capacity is not None:
+            if int(self.capacity) != self.capacity or self.capacity < 1:
+                raise ValueError(f"self_contact.capacity = {self.capacity!r} is out of range: expected an integer "
+                                 ">= 1 (node pairs per world)")
+            object.__setattr__(self, "capacity", int(self.capacity))

@@ -117,6 +117,11 @@ class SolverImplicit:
         self.force = wp.zeros((worlds, nodes), dtype=vec5d, device=dev)
         self.rhs = wp.zeros((worlds, nodes), dtype=vec5d, device=dev)
         self.seed = wp.zeros((worlds, nodes), dtype=vec5d, device=dev)
+        owned = [(term, term.owned_contacts(self.workspaces[term])) for term in self.terms]
+        owned = [(term, contacts) for term, contacts in owned if contacts is not None]
+        if len(owned) > 1:
+            raise ValueError(f"terms {[t.name for t, _ in owned]} all own contacts: expected at most one")
+        self.owned_contacts = owned[0][1] if owned else None
         bounding = [term for term in self.terms if term.bounds_velocity]
         if len(bounding) > 1:
             raise ValueError(f"terms {[t.name for t in bounding]} all bound the velocity: expected at most one")
@@ -168,10 +173,10 @@ class SolverImplicit:
     # -- force evaluation -------------------------------------------------------------------------------
     def configuration(self, state: State, control=None, contacts=None) -> Configuration:
         """What the force kernels read at ``state`` with ``control`` (default: the model's constant inputs) and
-        ``contacts`` (default none)."""
+        ``contacts`` (default: those a term owns, e.g. self-contact's, or none)."""
         return Configuration(q=state.q, qd=state.qd, anchor=state.anchor,
                              control=self._default_control if control is None else control, frozen=self.frozen,
-                             contacts=contacts)
+                             contacts=self.owned_contacts if contacts is None else contacts)
 
     def force_launches(self, c: Configuration) -> list[Launch]:
         """Every launch of the force evaluation at ``c``, in order (the adjoint replays them backwards): the
@@ -190,9 +195,12 @@ class SolverImplicit:
         return launches
 
     def eval_forces(self, state: State, control=None, contacts=None) -> wp.array2d:
-        """Evaluate all forces at ``state`` (no damping) into ``self.force`` and freeze the crossing state of
-        the step (compression N, stick/slip indicators, normals). Returns ``self.force``."""
+        """Find the step's interactions (the terms' ``collide``), evaluate all forces at ``state`` (no damping)
+        into ``self.force`` and freeze the state of the step (crossings' compression N, stick/slip indicators,
+        normals; contacts). Returns ``self.force``."""
         c = self.configuration(state, control, contacts)
+        for term in self.terms:
+            term.collide(self.model, c, self.workspaces[term])
         self._plans.run(("forces", *c.key()),
                         lambda: [Zero(self.force), Zero(self.frozen.force_slide), *self.force_launches(c)])
         return self.force

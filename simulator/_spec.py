@@ -8,7 +8,7 @@ import numpy as np
 from materials import CrossingProperties, YarnMaterial, require_finite, require_positive, require_range
 
 from ._keyframes import keyframe_times, keyframe_vectors
-from ._obstacle import Obstacle
+from ._obstacle import Obstacle, SelfContactSpec
 
 POSES = ("upright", "flat")
 
@@ -80,6 +80,7 @@ class ClothSpec:
         pin_paths: keyframed motions of groups of pinned nodes (handles), see ``PinPath``.
         wind_path: a keyframed wind velocity replacing ``wind_velocity``, or None.
         obstacles: rigid obstacles the cloth collides with (``simulator.Obstacle``).
+        self_contact: contact between layers of the cloth (``simulator.SelfContactSpec``), or None (off).
     """
 
     nodes: tuple[int, int]
@@ -100,6 +101,7 @@ class ClothSpec:
     pin_paths: Sequence[PinPath] = ()
     wind_path: WindPath | None = None
     obstacles: Sequence[Obstacle] = ()
+    self_contact: SelfContactSpec | None = None
 
     def __post_init__(self):
         width, height = (int(n) for n in self.nodes)
@@ -148,6 +150,9 @@ class ClothSpec:
             if not isinstance(obstacle, Obstacle):
                 raise TypeError(f"obstacles[{k}] is a {type(obstacle).__name__}: expected a simulator.Obstacle")
         object.__setattr__(self, "obstacles", obstacles)
+        if self.self_contact is not None and not isinstance(self.self_contact, SelfContactSpec):
+            raise TypeError(f"self_contact is a {type(self.self_contact).__name__}: expected a "
+                            "simulator.SelfContactSpec or None")
 
     @property
     def node_count(self) -> int:

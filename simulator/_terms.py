@@ -195,6 +195,15 @@ class ForceTerm:
         """Raise ValueError if ``model`` (its rest state, its parameters) is not admissible for this term; the
         model calls it once it is built. Default: nothing to check."""
 
+    def owned_contacts(self, ws):
+        """The ``simulator.Contacts`` this term fills itself (``collide``), which every step then uses when it is
+        given none; None (the default) for a term without."""
+        return None
+
+    def collide(self, model, c: Configuration, ws=None) -> None:
+        """Find this step's interactions at ``c`` before its forces (e.g. self-contact pairs into
+        ``owned_contacts``); not differentiated (the pairs are discrete). Default: nothing."""
+
     def frozen_arrays(self, ws) -> list:
         """The arrays of ``ws`` that this term's ``linearize_launches`` write and its other launches read (its
         share of the step's frozen state): reverse mode gives each an adjoint buffer. Default none."""

@@ -124,21 +124,24 @@ def _assembled_stiffness(model, solver, c: Configuration, term, p_wp, h):
     return out.numpy() - linear.numpy()
 
 
-def gradient_error(model, name: str, *, steps=6, relative_step=1e-5, dt=1e-3, contacts=None) -> tuple[float, float]:
+def gradient_error(model, name: str, *, steps=6, relative_step=1e-5, dt=1e-3, contacts=None,
+                   state=None) -> tuple[float, float]:
     """(reverse-mode dL/dp, relative difference to central differences) for the parameter array ``name``
     scaled as a whole (p -> p (1 + t)), with L a trajectory loss against a rollout of slightly changed
-    positions (``contacts`` given to every step)."""
+    positions (``contacts`` given to every step), from ``state`` (default: rest)."""
     solver = simulator.SolverImplicit(model, dt=dt, tolerance=1e-13, max_iterations=3000)
-    target = simulator.rollout(model, solver, steps=steps, contacts=contacts).x[:, 1:] + 2e-6
+    target = simulator.rollout(model, solver, steps=steps, contacts=contacts, state=state).x[:, 1:] + 2e-6
     loss = simulator.TrajectoryLoss(model, steps=list(range(1, steps + 1)), positions=target)
     base = model.parameter(name)
-    result = simulator.rollout_gradient(model, solver, loss, steps=steps, contacts=contacts)
+    result = simulator.rollout_gradient(model, solver, loss, steps=steps, contacts=contacts, state=state)
     assert result.health.unconverged == 0 and result.adjoint_health.unconverged == 0
     reverse = float((result.parameters.numpy()[name] * base).sum())
 
     def value(t):
         model.set_parameter(name, base * (1.0 + t))
         start = model.state()
+        if state is not None:
+            start.assign(state)
         total = loss.value(0, start)
         for k, _previous, current in simulator.advance(model, solver, steps=steps, state=start, contacts=contacts):
             total = total + loss.value(k, current)

@@ -2,9 +2,12 @@
 unknown types and a cloth that starts inside an obstacle get one line naming the file and field (exit status 2
 from the command line)."""
 
+import tomllib
+
 import pytest
 
 import scenes
+import simulator
 from warpweave.cli import main
 
 BASE = """
@@ -98,3 +101,25 @@ def test_an_obstacle_that_starts_inside_the_cloth_is_refused_where_its_path_puts
     path.write_text(scene_text("plane", extra="path = [{time = 0.0, offset = [0.0, 0.0, 0.002]}]"))
     with pytest.raises(scenes.SceneError, match=r"obstacles\[0\] \(plane\) intersects the cloth at t = 0"):
         scenes.build_spec(scenes.load_scene(path))
+
+
+def test_self_contact_is_on_with_obstacles_and_follows_its_table(tmp_path):
+    """On by default when the scene has obstacles, off without; [self_contact] turns it on or off and sets its
+    friction, stiffness and capacity, and writes back; bad values are refused with their names."""
+    with_floor = scenes.parse_scene(tomllib.loads(scene_text("plane")), source="floor.toml")
+    assert scenes.build_spec(with_floor).self_contact == simulator.SelfContactSpec()
+    bare = scenes.parse_scene(tomllib.loads(BASE), source="bare.toml")
+    assert scenes.build_spec(bare).self_contact is None
+    text = BASE + "\n[self_contact]\nfriction = 0.2\nstiffness = 3.0\ncapacity = 50\nenabled = true\n"
+    scene = scenes.parse_scene(tomllib.loads(text), source="on.toml")
+    assert scenes.build_spec(scene).self_contact == simulator.SelfContactSpec(friction=0.2, stiffness=3.0,
+                                                                              capacity=50)
+    assert scenes.parse_scene(tomllib.loads(scenes.scene_to_toml(scene)), source="again.toml") == scene
+    off = scenes.parse_scene(tomllib.loads(scene_text("plane") + "\n[self_contact]\nenabled = false\n"),
+                             source="off.toml")
+    assert scenes.build_spec(off).self_contact is None
+    for bad, message in (("enabled = 1", r"self_contact\.enabled = 1: expected true or false"),
+                         ("capacity = 0", r"self_contact\.capacity = 0: expected an integer >= 1"),
+                         ("friction = -0.1", r"self_contact\.friction = -0\.1")):
+        with pytest.raises(scenes.SceneError, match=message):
+            scenes.parse_scene(tomllib.loads(BASE + f"\n[self_contact]\n{bad}\n"), source="bad.toml")

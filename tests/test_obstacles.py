@@ -243,10 +243,10 @@ def test_gradients_through_a_moving_obstacle_match_central_differences(name):
 
 @pytest.mark.parametrize("worlds", [150, pytest.param(1000, marks=pytest.mark.slow)])
 def test_no_nan_anywhere_in_random_contact_scenes(worlds):
-    """1000 (150 in the fast suite) random small scenes as the worlds of one batch (5 x 5 cloths thrown at a sphere of random place,
-    friction and thickness, at random speeds, under gravity in random directions): every state and every
-    reverse-mode gradient (parameters and initial state) of a 30-step trajectory loss is finite, and contact
-    happened in most of them."""
+    """1000 (150 in the fast suite) random small scenes as the worlds of one batch (5 x 5 cloths thrown at a
+    sphere of random place, friction and thickness, at random speeds, under gravity in random directions): every
+    state and every reverse-mode gradient (parameters and initial state) of a 30-step trajectory loss is finite,
+    and contact happened in most of them."""
     rng = np.random.default_rng(2026)
     specs = []
     for _ in range(worlds):

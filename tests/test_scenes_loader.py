@@ -85,6 +85,7 @@ def test_example_scenes_cover_the_documented_set():
         "incline",
         "sphere_drop",
         "table_drape",
+        "fold",
     }
     hanging = scenes.load_scene(EXAMPLES[0].parent / "hanging_wind.toml", check_device=False)
     assert hanging.cloth.nodes == (17, 17) and hanging.simulation.steps == 500

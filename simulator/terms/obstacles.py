@@ -28,25 +28,18 @@ import numpy as np
 import warp as wp
 
 from .._coords import position
-from .._forces import soft_relu, soft_step
+from .._penalty import heaviest_weight, lagged_drag, penalty_curvature, penalty_energy, penalty_push
 from .._terms import Configuration, ForceTerm, Launch, Stage
 from .._types import vec5d
 
-__all__ = ["APPROACH_FRACTION", "STICK_SPEED", "ObstacleContact", "shape_distance"]
+__all__ = ["APPROACH_FRACTION", "ObstacleContact", "shape_distance"]
 
 mat55d = wp.types.matrix(shape=(5, 5), dtype=wp.float64)
 
-#: width of the smoothed ReLU of the penalty, relative to the contact thickness
-PENALTY_SMOOTHING = wp.constant(wp.float64(0.02))
-#: tangential speed [m/s] below which friction acts as a stiff viscous stick (the smooth Coulomb law's eps)
-STICK_SPEED = 1.0e-5
 #: the most of its gap to an obstacle a node may close in one step (the bound against tunnelling)
 APPROACH_FRACTION = 0.5
 #: default stiffness: the heaviest node's weight sinks this fraction of the thickness into the contact layer
 DEFAULT_SINK = 0.1
-
-_STICK_SPEED = wp.constant(wp.float64(STICK_SPEED))
-
 
 @wp.func
 def shape_distance(kind: int, p: wp.vec3d, dims: wp.vec3d):
@@ -89,29 +82,6 @@ def shape_distance(kind: int, p: wp.vec3d, dims: wp.vec3d):
     return distance, normal
 
 
-@wp.func
-def penalty_push(depth: wp.float64, thickness: wp.float64, stiffness: wp.float64):
-    """Normal force k relu(depth) sigma(depth) [N] of the penalty at ``depth`` = t - gap into the layer."""
-    width = PENALTY_SMOOTHING * thickness
-    return stiffness * soft_relu(depth, width) * soft_step(depth, width)
-
-
-@wp.func
-def penalty_curvature(depth: wp.float64, thickness: wp.float64, stiffness: wp.float64):
-    """d^2V/dgap^2 = k (sigma^2 + relu sigma') [N/m] of the penalty (>= 0)."""
-    width = PENALTY_SMOOTHING * thickness
-    sigma = soft_step(depth, width)
-    return stiffness * (sigma * sigma + soft_relu(depth, width) * sigma * (wp.float64(1.0) - sigma) / width)
-
-
-@wp.func
-def lagged_drag(speed: wp.float64):
-    """f(y) / y [s/m] of the smooth Coulomb law f(y) = 2 y / eps - y^2 / eps^2 below eps = ``STICK_SPEED``, 1
-    above."""
-    y = speed / _STICK_SPEED
-    return wp.where(y < wp.float64(1.0), (wp.float64(2.0) - y) / _STICK_SPEED, wp.float64(1.0) / speed)
-
-
 @wp.kernel
 def eval_obstacle_state(
     q: wp.array2d(dtype=vec5d),
@@ -149,8 +119,7 @@ def eval_obstacle_state(
     mu_n = friction[b, k] * penalty_push(thickness[b, k] - g, thickness[b, k], stiffness[b, k])
     v = position(qd[b, n]) - motion[b, k]
     tangential_velocity = v - wp.dot(v, out) * out
-    speed = wp.sqrt(wp.dot(tangential_velocity, tangential_velocity) + wp.float64(1.0e-6) * _STICK_SPEED * _STICK_SPEED)
-    drag[b, n, k] = mu_n * lagged_drag(speed)
+    drag[b, n, k] = mu_n * lagged_drag(tangential_velocity)
 
 
 @wp.func
@@ -201,8 +170,7 @@ def eval_obstacle_energy(
     """Penalty energy 1/2 k relu(t - gap)^2 [J] of obstacle k on node n (friction is not conservative)."""
     b, n, k = wp.tid()
     depth = frozen_depth(position(q[b, n]), normal[b, n, k], offset[b, n, k], thickness[b, k])
-    relu = soft_relu(depth, PENALTY_SMOOTHING * thickness[b, k])
-    energy[b, n, k] = wp.float64(0.5) * stiffness[b, k] * relu * relu
+    energy[b, n, k] = penalty_energy(depth, thickness[b, k], stiffness[b, k])
 
 
 @wp.kernel
@@ -364,7 +332,7 @@ class ObstacleContact(ForceTerm):
             if shapes != [(o.kind, o.rotation, o.dims) for o in obstacles]:
                 raise ValueError(f"world {b}: obstacle shapes differ from world 0: worlds must share kinds, "
                                  "rotations and sizes (positions, friction, thickness and stiffness may differ)")
-        weight = self._heaviest_weight(model)
+        weight = heaviest_weight(model)
         return {
             "obstacle_position": np.array([[o.position for o in world] for world in per_world]),
             "obstacle_friction": np.array([[o.friction for o in world] for world in per_world]),
@@ -373,16 +341,6 @@ class ObstacleContact(ForceTerm):
                                              else weight[b] / (DEFAULT_SINK * o.thickness) for o in world]
                                             for b, world in enumerate(per_world)]),
         }
-
-    @staticmethod
-    def _heaviest_weight(model) -> np.ndarray:
-        """The largest node weight [N] per world (segment masses split between their two nodes)."""
-        mass = np.zeros((model.world_count, model.node_count))
-        half = 0.5 * model.segment_density.numpy() * model.spacing
-        for end in range(2):
-            np.add.at(mass, (slice(None), model.segment_np[:, end]), half)
-        gravity = np.maximum(np.linalg.norm(model.gravity.numpy(), axis=-1), 9.81)
-        return mass.max(axis=1) * gravity
 
     def workspace(self, model):
         return ObstacleWorkspace(model, self.obstacles(model))
