@@ -90,6 +90,14 @@ def find_pairs(
                     pairs[b, slot] = wp.vec2i(n, m)
 
 
+@wp.func
+def add_to_pair(out: wp.array2d(dtype=vec5d), b: int, pair: wp.vec2i, v: wp.vec3d):
+    """out[b, i] += v and out[b, j] -= v on the positions of the pair's nodes (i, j)."""
+    zero = wp.float64(0.0)
+    wp.atomic_add(out, b, pair[0], vec5d(v[0], v[1], v[2], zero, zero))
+    wp.atomic_add(out, b, pair[1], vec5d(-v[0], -v[1], -v[2], zero, zero))
+
+
 @wp.kernel
 def eval_pair_state(
     q: wp.array2d(dtype=vec5d),
@@ -133,10 +141,7 @@ def eval_pair_forces(
     pair = pairs[b, k]
     u = direction[b, k]
     gap = wp.dot(u, position(q[b, pair[0]]) - position(q[b, pair[1]]))
-    push = penalty_push(distance - gap, distance, stiffness[b]) * u
-    zero = wp.float64(0.0)
-    wp.atomic_add(f, b, pair[0], vec5d(push[0], push[1], push[2], zero, zero))
-    wp.atomic_add(f, b, pair[1], vec5d(-push[0], -push[1], -push[2], zero, zero))
+    add_to_pair(f, b, pair, penalty_push(distance - gap, distance, stiffness[b]) * u)
 
 
 @wp.kernel
@@ -211,10 +216,7 @@ def pair_drag_product(
     pair = pairs[b, k]
     u = direction[b, k]
     relative = position(p[b, pair[0]]) - position(p[b, pair[1]])
-    t = (h * drag[b, k]) * (relative - wp.dot(relative, u) * u)
-    zero = wp.float64(0.0)
-    wp.atomic_add(out, b, pair[0], vec5d(t[0], t[1], t[2], zero, zero))
-    wp.atomic_add(out, b, pair[1], vec5d(-t[0], -t[1], -t[2], zero, zero))
+    add_to_pair(out, b, pair, (h * drag[b, k]) * (relative - wp.dot(relative, u) * u))
 
 
 class SelfContactWorkspace:
