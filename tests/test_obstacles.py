@@ -274,3 +274,16 @@ def test_no_nan_anywhere_in_random_contact_scenes(worlds):
     touched = [spec.obstacles[0].signed_distance(run.x[b]).min() - 2 * spec.yarn_radius < spec.obstacles[0].thickness
                for b, spec in enumerate(specs)]
     assert np.mean(touched) > 0.5
+
+
+@pytest.mark.parametrize("name", ["obstacle_friction", "obstacle_position", "segment_density",
+                                  "segment_stretch_stiffness"])
+def test_gradients_of_a_fifty_step_drop_onto_a_sphere_match_central_differences(name):
+    """A 5 x 5 cloth falls 1 mm onto a sphere, lands and slides off its top for 50 steps (1 ms): dL/dp by reverse
+    mode equals central differences for the sphere's friction and position and the yarns' density and stiffness."""
+    sphere = simulator.Obstacle.sphere(center=(0.0035, 0.0015, -0.01), radius=0.01, friction=0.3,
+                                       thickness=THICKNESS, name="obstacles[0]")
+    model = simulator.build_model(flat_spec([sphere], nodes=(5, 5), height=0.003))
+    reverse, error = gradient_error(model, name, steps=50)
+    assert np.isfinite(reverse) and reverse != 0.0
+    assert error < 1e-4, (reverse, error)

@@ -86,6 +86,7 @@ def test_example_scenes_cover_the_documented_set():
         "sphere_drop",
         "table_drape",
         "fold",
+        "pullout",
     }
     hanging = scenes.load_scene(EXAMPLES[0].parent / "hanging_wind.toml", check_device=False)
     assert hanging.cloth.nodes == (17, 17) and hanging.simulation.steps == 500

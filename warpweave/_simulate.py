@@ -89,6 +89,9 @@ def run(args) -> int:
         udot=trajectory.udot,
         scene_json=trajectory.scene_json,
     )
+    from scenes.handles import write_handle_curves
+
+    handles = write_handle_curves(trajectory, out_dir)  # the force-displacement curves of keyframed handles
     summary = _summary(args.scene, scene, result, worlds=args.worlds)
     with scenes.atomic_path(out_dir / "summary.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
@@ -97,8 +100,9 @@ def run(args) -> int:
               f"tolerance {scene.simulation.tolerance:g} (worst relative residual {result.health.worst_residual:.3g});"
               " raise simulation.max_iterations or lower dt (--strict stops at the first)", file=sys.stderr)
     if not args.quiet:
+        extra = "".join(f", {file}" for file in handles)
         print(
-            f"wrote {path} ({trajectory.frames} frames x {trajectory.worlds} world(s)) and "
+            f"wrote {path} ({trajectory.frames} frames x {trajectory.worlds} world(s)){extra} and "
             f"{out_dir / 'summary.json'}: {result.steps} steps in {result.rollout_seconds:.2f} s "
             f"({result.steps_per_second:.3g} steps/s on {result.device})"
         )
