@@ -20,7 +20,7 @@ VECTOR_NAME = re.compile(r"^(wind\.velocity|simulation\.gravity)\.([012])$")
 PIN_PATH_NAME = re.compile(r"^pins\[(\d+)\]\.path\[(\d+)\]\.offset\.([012])$")
 WIND_PATH_NAME = re.compile(r"^wind\.path\[(\d+)\]\.velocity\.([012])$")
 OBSTACLE_NAME = re.compile(r"^obstacles\[(\d+)\]\.(friction|thickness|stiffness)$")
-OBSTACLE_POSITION_NAME = re.compile(r"^obstacles\[(\d+)\]\.(center|point)\.([012])$")
+OBSTACLE_POSITION_NAME = re.compile(r"^obstacles\[(\d+)\]\.(center|point|position)\.([012])$")
 OBSTACLE_PATH_NAME = re.compile(r"^obstacles\[(\d+)\]\.path\[(\d+)\]\.offset\.([012])$")
 
 
@@ -78,7 +78,7 @@ OBSTACLE_FIELDS = {
 OBSTACLE_POSITION = FittableParameter("obstacle_position", "obstacle_vector", False, "m", signed=True)
 OBSTACLE_PATH = FittableParameter("obstacle_path_offset", "keyframe", False, "m", signed=True)
 #: the scene key that is an obstacle's position (its frame's origin), by type (a capsule's ends are not one)
-POSITION_KEYS = {"plane": "point", "sphere": "center", "box": "center"}
+POSITION_KEYS = {"plane": "point", "sphere": "center", "box": "center", "mesh": "position"}
 
 
 def canonical_name(name: str) -> str:
@@ -86,7 +86,7 @@ def canonical_name(name: str) -> str:
     name = str(name).strip()
     name = re.sub(r"^(pins|obstacles)\.(\d+)\.", r"\1[\2].", name)
     name = re.sub(r"\.path\.(\d+)(?=\.|$)", r".path[\1]", name)
-    name = re.sub(r"\.(offset|velocity|center|point)\[(\d)\]$", r".\1.\2", name)
+    name = re.sub(r"\.(offset|velocity|center|point|position)\[(\d)\]$", r".\1.\2", name)
     return re.sub(r"^(wind\.velocity|simulation\.gravity)\[(\d)\]$", r"\1.\2", name)
 
 

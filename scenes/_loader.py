@@ -339,9 +339,7 @@ def _read_obstacles(top: TableReader) -> tuple[SceneObstacle, ...]:
         kind = TableReader(entry, source=top.source, path=path, keys=entry.keys()).choice("type", OBSTACLE_SHAPES)
         keys = OBSTACLE_SHAPES[kind]
         table = TableReader(entry, source=top.source, path=path, keys=_OBSTACLE_CONTACT_KEYS + keys)
-        shape = tuple((key, table.vector(key, (0.0, 0.0, 0.0)) if key == "rotation"
-                       else table.number(key, check=_positive) if key == "radius" else table.vector(key))
-                      for key in keys)
+        shape = tuple((key, _read_shape_value(table, key)) for key in keys)
         obstacle = SceneObstacle(
             type=kind,
             shape=shape,
@@ -356,6 +354,22 @@ def _read_obstacles(top: TableReader) -> tuple[SceneObstacle, ...]:
             raise SceneError(f"{top.source}: {exc}") from None
         obstacles.append(obstacle)
     return tuple(obstacles)
+
+
+def _read_shape_value(table: TableReader, key: str):
+    """One shape key of an obstacle: a rotation (default none), a radius or scale (> 0; scale default 1), a mesh
+    file (a path, resolved against the scene file's folder) or a point."""
+    if key == "rotation":
+        return table.vector(key, (0.0, 0.0, 0.0))
+    if key in ("radius", "scale"):
+        return table.number(key, 1.0 if key == "scale" else MISSING, check=_positive)
+    if key == "file":
+        value = table.get(key, expected="the path of a mesh file (OBJ, STL, PLY)")
+        if not isinstance(value, str) or not value:
+            raise table.error(key, value, "expected the path of a mesh file (OBJ, STL, PLY)")
+        folder = os.path.dirname(table.source) if os.path.exists(table.source) else ""
+        return os.path.normpath(os.path.join(folder, os.path.expanduser(value)))
+    return table.vector(key)
 
 
 def _read_self_contact(table: TableReader) -> SelfContactTable:

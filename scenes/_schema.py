@@ -4,8 +4,12 @@ Build them with ``scenes.load_scene`` / ``scenes.parse_scene`` (which validate e
 the classes themselves only hold data.
 """
 
+import functools
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from materials import CrossingProperties, YarnMaterial
 
@@ -179,7 +183,32 @@ OBSTACLE_SHAPES = {
     "sphere": ("center", "radius"),
     "box": ("center", "half_extents", "rotation"),
     "capsule": ("start", "end", "radius"),
+    "mesh": ("file", "scale", "position", "rotation"),
 }
+
+
+@functools.cache
+def _read_mesh(path: str, modified: float) -> tuple[np.ndarray, np.ndarray]:
+    import trimesh
+
+    loaded = trimesh.load(path, force="mesh", process=False)
+    if not isinstance(loaded, trimesh.Trimesh):
+        raise ValueError("it holds no triangles")
+    return np.asarray(loaded.vertices, dtype=np.float64), np.asarray(loaded.faces, dtype=np.int64)
+
+
+def load_mesh_file(path: str, *, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The vertices [V, 3] and triangles [F, 3] of a mesh file (OBJ, STL, PLY, ... as trimesh reads them; cached
+    while the file is unchanged). Raises ValueError naming ``name.file`` when it cannot be read as a mesh."""
+    try:
+        modified = os.path.getmtime(path)
+    except OSError:
+        raise ValueError(f"{name}.file = {path!r}: no such file") from None
+    try:
+        return _read_mesh(path, modified)
+    except Exception as exc:  # trimesh raises many kinds for a file that is not a mesh
+        raise ValueError(f"{name}.file = {path!r} is not a triangle mesh (OBJ, STL or PLY expected): "
+                         f"{exc or type(exc).__name__}") from None
 
 
 @dataclass(frozen=True)
@@ -187,7 +216,8 @@ class SceneObstacle:
     """One ``[[obstacles]]`` table, as written (see ``simulator.Obstacle`` for the shapes).
 
     Attributes:
-        type: "plane", "sphere", "box" or "capsule".
+        type: "plane", "sphere", "box", "capsule" or "mesh" (a closed triangle mesh read from ``file``, its path
+            resolved against the scene file's folder).
         shape: the type's keys and values (``OBSTACLE_SHAPES``), e.g. (("center", (0, 0, 0)), ("radius", 0.1)).
         friction: Coulomb friction coefficient between cloth and obstacle [-].
         thickness: contact thickness [m]: contact starts when the cloth's surface comes this close.
@@ -209,9 +239,13 @@ class SceneObstacle:
 
         path = ObstaclePath(times=[k.time for k in self.path], offsets=[k.value for k in self.path]) \
             if self.path else None
-        constructor = getattr(Obstacle, self.type)
-        return constructor(**dict(self.shape), friction=self.friction, thickness=self.thickness,
-                           stiffness=self.stiffness, name=name, path=path)
+        shape = dict(self.shape)
+        contact = dict(friction=self.friction, thickness=self.thickness, stiffness=self.stiffness, name=name,
+                       path=path)
+        if self.type == "mesh":
+            vertices, faces = load_mesh_file(shape.pop("file"), name=name)
+            return Obstacle.from_mesh(vertices=vertices, faces=faces, **shape, **contact)
+        return getattr(Obstacle, self.type)(**shape, **contact)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ Shading is smooth (per-point normals) under a light kit. Pinned nodes (from the 
 
 import importlib.util
 import math
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -188,7 +189,7 @@ class ClothRenderer:
         self._spacing = spacing_estimate(self._x[self.frames[0]])
         self._flips, self._yarn_radius = _weave(trajectory, scene, self._spacing)
         self._pins = point_indices(trajectory.nodes, scene.pinned_nodes() if scene else [])
-        self._obstacles = [o.build(f"obstacles[{k}]") for k, o in enumerate(scene.obstacles)] if scene else []
+        self._obstacles = _drawable_obstacles(scene)
         self._usable_width = _BAR_LEFT if (annotations and color is not None) else 1.0
         self.camera = camera_for(
             _outer_points(self._x[self.frames], (1.0 + _TUBE_FRACTION) * self._yarn_radius),
@@ -374,6 +375,18 @@ class ClothRenderer:
         self.close()
 
 
+def _drawable_obstacles(scene) -> list:
+    """The scene's obstacles as ``simulator.Obstacle`` (a mesh obstacle whose file cannot be read here is left
+    out of the picture with a warning)."""
+    obstacles = []
+    for k, obstacle in enumerate(scene.obstacles if scene else ()):
+        try:
+            obstacles.append(obstacle.build(f"obstacles[{k}]"))
+        except ValueError as exc:
+            warnings.warn(f"obstacles[{k}] is not drawn: {exc}", stacklevel=3)
+    return obstacles
+
+
 def obstacle_mesh(pv, obstacle, *, around: np.ndarray, size: float):
     """A pyvista mesh of a ``simulator.Obstacle`` [m]; a plane (infinite) as a square of side ``size`` centred
     where ``around`` projects onto it."""
@@ -386,6 +399,9 @@ def obstacle_mesh(pv, obstacle, *, around: np.ndarray, size: float):
         return pv.Plane(center=centre, direction=normal, i_size=size, j_size=size)
     if obstacle.kind == "sphere":
         return pv.Sphere(radius=dims[0], center=position, theta_resolution=64, phi_resolution=64)
+    if obstacle.kind == "mesh":
+        faces = np.hstack([np.full((len(obstacle.mesh.faces), 1), 3), obstacle.mesh.faces]).ravel()
+        return pv.PolyData(obstacle.mesh.vertices @ rotation.T + position, faces)
     if obstacle.kind == "capsule":
         return pv.Capsule(center=position, direction=rotation[:, 0], radius=dims[1], cylinder_length=2.0 * dims[0],
                           resolution=48)

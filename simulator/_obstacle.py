@@ -6,7 +6,8 @@ Every obstacle is a shape in its own frame, placed by a translation ``position``
 * plane: the half-space below local z = 0 (its outward normal is the local z axis);
 * sphere: radius ``dims[0]`` about the local origin;
 * box: half extents ``dims`` along the local axes;
-* capsule: the points within ``dims[1]`` of the segment from -``dims[0]`` to +``dims[0]`` along the local x axis.
+* capsule: the points within ``dims[1]`` of the segment from -``dims[0]`` to +``dims[0]`` along the local x axis;
+* mesh: the inside of a closed triangle mesh (``MeshShape``, vertices in the local frame).
 
 The constructors ``Obstacle.plane``, ``sphere``, ``box`` and ``capsule`` take the quantities a scene file
 names (a plane's point and normal, a capsule's two ends, ...). Contact (``simulator.terms.ObstacleContact``)
@@ -24,10 +25,13 @@ from materials import require_finite, require_positive, require_range
 
 from ._keyframes import keyframe_times, keyframe_vectors
 
-__all__ = ["OBSTACLE_KINDS", "Obstacle", "ObstaclePath", "SelfContactSpec", "euler_rotation"]
+__all__ = ["MAX_MESH_FACES", "OBSTACLE_KINDS", "MeshShape", "Obstacle", "ObstaclePath", "SelfContactSpec",
+           "euler_rotation"]
 
 #: the obstacle shapes, in the order of their integer codes in the contact kernels
-OBSTACLE_KINDS = ("plane", "sphere", "box", "capsule")
+OBSTACLE_KINDS = ("plane", "sphere", "box", "capsule", "mesh")
+#: the most triangles a mesh obstacle may have
+MAX_MESH_FACES = 200_000
 
 
 def _vector(name: str, values, *, length: int = 3) -> tuple[float, ...]:
@@ -57,6 +61,44 @@ def _frame_with_axis(axis: np.ndarray, column: int) -> np.ndarray:
     frame[:, (column + 1) % 3] = second
     frame[:, (column + 2) % 3] = np.cross(axis, second)
     return frame
+
+
+@dataclass(frozen=True, eq=False)
+class MeshShape:
+    """A closed triangle mesh: ``vertices`` [V, 3] (float64, m, in the obstacle's frame) and ``faces`` [F, 3] (int,
+    counter-clockwise seen from outside). Checked: finite, indices in range, at most ``MAX_MESH_FACES`` faces,
+    and closed and manifold (every edge shared by exactly two faces), so that inside and outside are defined."""
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    name: str = "mesh"
+
+    def __post_init__(self):
+        vertices = np.ascontiguousarray(self.vertices, dtype=np.float64)
+        faces = np.ascontiguousarray(self.faces, dtype=np.int64)
+        if faces.ndim != 2 or faces.shape[1] != 3 or len(faces) == 0:
+            raise ValueError(f"{self.name} is empty: expected a triangle mesh with at least one face")
+        if vertices.ndim != 2 or vertices.shape[1] != 3 or not np.all(np.isfinite(vertices)):
+            raise ValueError(f"{self.name}: its vertices must be finite 3-vectors")
+        if len(faces) > MAX_MESH_FACES:
+            raise ValueError(f"{self.name} has {len(faces)} faces: expected at most {MAX_MESH_FACES} (simplify it)")
+        if faces.min() < 0 or faces.max() >= len(vertices):
+            raise ValueError(f"{self.name}: a face refers to a vertex that does not exist")
+        edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+        _, uses = np.unique(edges, axis=0, return_counts=True)
+        if np.any(uses != 2):
+            raise ValueError(f"{self.name} is not a closed manifold mesh: {int(np.sum(uses == 1))} edge(s) bound one "
+                             f"face and {int(np.sum(uses > 2))} more than two; expected every edge shared by exactly "
+                             "two faces (a watertight mesh), so that its inside is defined")
+        object.__setattr__(self, "vertices", vertices)
+        object.__setattr__(self, "faces", faces.astype(np.int32))
+
+    def __eq__(self, other):
+        return isinstance(other, MeshShape) and np.array_equal(self.vertices, other.vertices) and np.array_equal(
+            self.faces, other.faces)
+
+    def __hash__(self):
+        return hash((self.vertices.tobytes(), self.faces.tobytes()))
 
 
 @dataclass(frozen=True)
@@ -89,6 +131,7 @@ class Obstacle:
             ``simulator.terms.ObstacleContact``).
         name: how error messages name it (``obstacles[k]``).
         path: its keyframed motion (a kinematic obstacle, moved through ``simulator.Control``), or None (static).
+        mesh: the triangle mesh of a "mesh" obstacle (None for the others).
     """
 
     kind: str
@@ -100,6 +143,7 @@ class Obstacle:
     stiffness: float | None = None
     name: str = "obstacle"
     path: ObstaclePath | None = None
+    mesh: MeshShape | None = None
 
     def __post_init__(self):
         if self.kind not in OBSTACLE_KINDS:
@@ -117,6 +161,8 @@ class Obstacle:
         object.__setattr__(self, "thickness", require_positive(f"{self.name}.thickness", self.thickness))
         if self.stiffness is not None:
             object.__setattr__(self, "stiffness", require_positive(f"{self.name}.stiffness", self.stiffness))
+        if (self.kind == "mesh") != isinstance(self.mesh, MeshShape):
+            raise ValueError(f"{self.name}: a mesh obstacle needs a MeshShape (and only a mesh obstacle has one)")
         if self.path is not None and not isinstance(self.path, ObstaclePath):
             raise TypeError(f"{self.name}.path is a {type(self.path).__name__}: expected a simulator.ObstaclePath")
 
@@ -157,6 +203,16 @@ class Obstacle:
         return cls("capsule", (start + end) / 2.0, _frame_with_axis((end - start) / length, 0),
                    (length / 2.0, radius, 0.0), **contact)
 
+    @classmethod
+    def from_mesh(cls, *, vertices, faces, position=(0.0, 0.0, 0.0), rotation=(0.0, 0.0, 0.0), scale=1.0,
+                  **contact) -> Obstacle:
+        """A closed triangle mesh (``vertices`` [V, 3] scaled by ``scale``, ``faces`` [F, 3]) placed at ``position``
+        [m] and turned by Euler angles ``rotation`` [degrees]."""
+        name = contact.get("name", "obstacle")
+        scale = require_positive(f"{name}.scale", scale)
+        shape = MeshShape(np.asarray(vertices, dtype=np.float64) * scale, faces, name=name)
+        return cls("mesh", position, euler_rotation(rotation), (0.0, 0.0, 0.0), mesh=shape, **contact)
+
     @property
     def code(self) -> int:
         """The shape's integer code in the contact kernels."""
@@ -173,6 +229,8 @@ class Obstacle:
             return local[..., 2]
         if self.kind == "sphere":
             return np.linalg.norm(local, axis=-1) - dims[0]
+        if self.kind == "mesh":
+            return _mesh_signed_distance(self.mesh, local)
         if self.kind == "box":
             excess = np.abs(local) - dims
             return np.linalg.norm(np.maximum(excess, 0.0), axis=-1) + np.minimum(excess.max(axis=-1), 0.0)
@@ -180,6 +238,47 @@ class Obstacle:
         offset = local.copy()
         offset[..., 0] -= along
         return np.linalg.norm(offset, axis=-1) - dims[1]
+
+
+def _mesh_signed_distance(mesh: MeshShape, points: np.ndarray) -> np.ndarray:
+    """Signed distance of local ``points`` [..., 3] to a closed mesh (negative inside): the distance to the
+    nearest triangle, signed by the winding number (brute force over all triangles, for checks on the host)."""
+    flat = points.reshape(-1, 3)
+    a, b, c = (mesh.vertices[mesh.faces[:, k]] for k in range(3))
+    nearest = np.full(len(flat), np.inf)
+    winding = np.zeros(len(flat))
+    for start in range(0, len(flat), 256):
+        p = flat[start:start + 256, None, :]
+        nearest[start:start + 256] = np.sqrt(_triangle_distance2(p, a[None], b[None], c[None]).min(axis=1))
+        ra, rb, rc = a[None] - p, b[None] - p, c[None] - p
+        la, lb, lc = (np.linalg.norm(r, axis=-1) for r in (ra, rb, rc))
+        numerator = np.einsum("pfi,pfi->pf", ra, np.cross(rb, rc))
+        denominator = la * lb * lc + (ra * rb).sum(-1) * lc + (rb * rc).sum(-1) * la + (rc * ra).sum(-1) * lb
+        winding[start:start + 256] = np.arctan2(numerator, denominator).sum(axis=1) / (2.0 * np.pi)
+    return np.where(winding > 0.5, -nearest, nearest).reshape(points.shape[:-1])
+
+
+def _triangle_distance2(p, a, b, c):
+    """Squared distance from points p to triangles (a, b, c) (broadcast), by projecting on the plane and
+    clamping to the edges."""
+    ab, ac = b - a, c - a
+    normal = np.cross(ab, ac)
+    area2 = (normal * normal).sum(-1)
+    ap = p - a
+    # barycentric coordinates of the projection
+    v = (np.cross(ap, ac) * normal).sum(-1) / area2
+    w = (np.cross(ab, ap) * normal).sum(-1) / area2
+    inside = (v >= 0) & (w >= 0) & (v + w <= 1)
+    height = (ap * normal).sum(-1) ** 2 / area2
+    edges = [_segment_distance2(p, a, b), _segment_distance2(p, b, c), _segment_distance2(p, c, a)]
+    return np.where(inside, height, np.minimum(np.minimum(edges[0], edges[1]), edges[2]))
+
+
+def _segment_distance2(p, a, b):
+    ab = b - a
+    t = np.clip(((p - a) * ab).sum(-1) / (ab * ab).sum(-1), 0.0, 1.0)
+    d = p - (a + t[..., None] * ab)
+    return (d * d).sum(-1)
 
 
 @dataclass(frozen=True)

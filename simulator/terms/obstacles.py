@@ -42,9 +42,66 @@ APPROACH_FRACTION = 0.5
 DEFAULT_SINK = 0.1
 
 @wp.func
-def shape_distance(kind: int, p: wp.vec3d, dims: wp.vec3d):
+def closest_on_triangle(p: wp.vec3d, a: wp.vec3d, b: wp.vec3d, c: wp.vec3d):
+    """The point of triangle (a, b, c) closest to p (float64; by the Voronoi regions of its vertices, edges and
+    face)."""
+    ab = b - a
+    ac = c - a
+    ap = p - a
+    d1 = wp.dot(ab, ap)
+    d2 = wp.dot(ac, ap)
+    bp = p - b
+    d3 = wp.dot(ab, bp)
+    d4 = wp.dot(ac, bp)
+    cp = p - c
+    d5 = wp.dot(ab, cp)
+    d6 = wp.dot(ac, cp)
+    va = d3 * d6 - d5 * d4
+    vb = d5 * d2 - d1 * d6
+    vc = d1 * d4 - d3 * d2
+    zero = wp.float64(0.0)
+    closest = a + (vb / (va + vb + vc)) * ab + (vc / (va + vb + vc)) * ac  # inside the face
+    if d1 <= zero and d2 <= zero:
+        closest = a
+    elif d3 >= zero and d4 <= d3:
+        closest = b
+    elif d6 >= zero and d5 <= d6:
+        closest = c
+    elif vc <= zero and d1 >= zero and d3 <= zero:
+        closest = a + (d1 / (d1 - d3)) * ab
+    elif vb <= zero and d2 >= zero and d6 <= zero:
+        closest = a + (d2 / (d2 - d6)) * ac
+    elif va <= zero and (d4 - d3) >= zero and (d5 - d6) >= zero:
+        closest = b + ((d4 - d3) / ((d4 - d3) + (d5 - d6))) * (c - b)
+    return closest
+
+
+@wp.func
+def mesh_distance(mesh: wp.uint64, vertices: wp.array(dtype=wp.vec3d), faces: wp.array(dtype=wp.vec3i),
+                  first_face: int, p: wp.vec3d):
+    """Signed distance [m] of the local point ``p`` to a closed mesh and the outward normal: the BVH (float32)
+    picks the nearest face and the side, the distance to that face is computed in float64."""
+    query = wp.mesh_query_point_sign_normal(mesh, wp.vec3f(wp.float32(p[0]), wp.float32(p[1]), wp.float32(p[2])),
+                                            wp.float32(1.0e6), wp.float32(1.0e-3))
+    face = faces[first_face + query.face]
+    a = vertices[face[0]]
+    b = vertices[face[1]]
+    c = vertices[face[2]]
+    offset = p - closest_on_triangle(p, a, b, c)
+    length = wp.length(offset)
+    sign = wp.where(query.sign < wp.float32(0.0), wp.float64(-1.0), wp.float64(1.0))
+    normal = wp.normalize(wp.cross(b - a, c - a))
+    if length > wp.float64(0.0):
+        normal = (sign / length) * offset
+    return sign * length, normal
+
+
+@wp.func
+def shape_distance(kind: int, p: wp.vec3d, dims: wp.vec3d, mesh: wp.uint64, vertices: wp.array(dtype=wp.vec3d),
+                   faces: wp.array(dtype=wp.vec3i), first_face: int):
     """Signed distance [m] of the local point ``p`` to a shape (0 plane z = 0, 1 sphere, 2 box, 3 capsule along
-    x) with sizes ``dims``, and the outward unit normal at the closest surface point (local frame)."""
+    x, with sizes ``dims``; 4 a closed mesh: ``mesh_distance``), and the outward unit normal at the closest
+    surface point (local frame)."""
     zero = wp.float64(0.0)
     one = wp.float64(1.0)
     distance = p[2]
@@ -72,6 +129,8 @@ def shape_distance(kind: int, p: wp.vec3d, dims: wp.vec3d):
             distance = excess[axis]
             normal = wp.vec3d(zero, zero, zero)
             normal[axis] = sign[axis]
+    elif kind == 4:
+        distance, normal = mesh_distance(mesh, vertices, faces, first_face, p)
     elif kind == 3:
         along = wp.clamp(p[0], -dims[0], dims[0])
         offset = wp.vec3d(p[0] - along, p[1], p[2])
@@ -89,6 +148,10 @@ def eval_obstacle_state(
     kind: wp.array(dtype=wp.int32),
     rotation: wp.array(dtype=wp.mat33d),
     dims: wp.array(dtype=wp.vec3d),
+    meshes: wp.array(dtype=wp.uint64),
+    mesh_vertices: wp.array(dtype=wp.vec3d),
+    mesh_faces: wp.array(dtype=wp.vec3i),
+    first_face: wp.array(dtype=wp.int32),
     radius: wp.array(dtype=wp.float64),
     world_origin: wp.array(dtype=wp.vec3d),
     centre: wp.array3d(dtype=wp.float64),
@@ -110,7 +173,8 @@ def eval_obstacle_state(
     x = position(q[b, n])
     turn = rotation[k]
     origin = wp.vec3d(centre[b, k, 0], centre[b, k, 1], centre[b, k, 2]) + moved[b, k] - world_origin[b]
-    distance, local_normal = shape_distance(kind[k], wp.transpose(turn) * (x - origin), dims[k])
+    distance, local_normal = shape_distance(kind[k], wp.transpose(turn) * (x - origin), dims[k], meshes[k],
+                                            mesh_vertices, mesh_faces, first_face[k])
     out = turn * local_normal
     g = distance - radius[n]
     normal[b, n, k] = out
@@ -276,6 +340,8 @@ class ObstacleWorkspace:
 
     Attributes:
         kind, rotation, dims: per obstacle (int code, local-to-world rotation, sizes [m]).
+        meshes, first_face, mesh_vertices, mesh_faces: the mesh obstacles' BVH ids (0 for the others), where
+            their faces start in ``mesh_faces``, and all their vertices [m] and faces (float64, int).
         radius: the cloth's half thickness at every node [m] (2R at crossings, R at yarn ends).
         normal, offset, gap, drag: the frozen state [B, nodes, obstacles] (see ``eval_obstacle_state``).
     """
@@ -288,6 +354,27 @@ class ObstacleWorkspace:
         self.rotation = wp.array(np.array([o.rotation for o in obstacles], dtype=np.float64), dtype=wp.mat33d,
                                  device=dev)
         self.dims = wp.array(np.array([o.dims for o in obstacles], dtype=np.float64), dtype=wp.vec3d, device=dev)
+        self._bvh = []  # the wp.Mesh of each mesh obstacle (its BVH, float32 points), kept alive here
+        ids, first, vertices, faces = [], [], [np.zeros((1, 3))], [np.zeros((1, 3), dtype=np.int32)]
+        count_v, count_f = 1, 1
+        for obstacle in obstacles:
+            mesh = obstacle.mesh
+            if mesh is None:
+                ids.append(0)
+                first.append(0)
+                continue
+            bvh = wp.Mesh(points=wp.array(mesh.vertices.astype(np.float32), dtype=wp.vec3f, device=dev),
+                          indices=wp.array(mesh.faces.reshape(-1), dtype=wp.int32, device=dev))
+            self._bvh.append(bvh)
+            ids.append(bvh.id)
+            first.append(count_f)
+            vertices.append(mesh.vertices)
+            faces.append(mesh.faces + count_v)
+            count_v, count_f = count_v + len(mesh.vertices), count_f + len(mesh.faces)
+        self.meshes = wp.array(np.array(ids, dtype=np.uint64), dtype=wp.uint64, device=dev)
+        self.first_face = wp.array(np.array(first, dtype=np.int32), dtype=wp.int32, device=dev)
+        self.mesh_vertices = wp.array(np.concatenate(vertices), dtype=wp.vec3d, device=dev)
+        self.mesh_faces = wp.array(np.concatenate(faces).astype(np.int32), dtype=wp.vec3i, device=dev)
         radius = model.yarn_radius * np.where(model.crossing_mask_np, 2.0, 1.0)
         self.radius = wp.array(radius, dtype=wp.float64, device=dev)
         shape = (model.world_count, model.node_count, count)
@@ -328,8 +415,8 @@ class ObstacleContact(ForceTerm):
             raise ValueError("ObstacleContact needs at least one obstacle (ClothSpec.obstacles)")
         per_world = [self._obstacles or spec.obstacles for spec in model.specs]
         for b, world in enumerate(per_world):
-            shapes = [(o.kind, o.rotation, o.dims) for o in world]
-            if shapes != [(o.kind, o.rotation, o.dims) for o in obstacles]:
+            shapes = [(o.kind, o.rotation, o.dims, o.mesh) for o in world]
+            if shapes != [(o.kind, o.rotation, o.dims, o.mesh) for o in obstacles]:
                 raise ValueError(f"world {b}: obstacle shapes differ from world 0: worlds must share kinds, "
                                  "rotations and sizes (positions, friction, thickness and stiffness may differ)")
         weight = heaviest_weight(model)
@@ -353,7 +440,8 @@ class ObstacleContact(ForceTerm):
 
     def linearize_launches(self, model, c, ws=None):
         return [Launch(eval_obstacle_state, self._dim(model, ws),
-                       [c.q, c.qd, ws.kind, ws.rotation, ws.dims, ws.radius, model.origin, model.obstacle_position,
+                       [c.q, c.qd, ws.kind, ws.rotation, ws.dims, ws.meshes, ws.mesh_vertices, ws.mesh_faces,
+                        ws.first_face, ws.radius, model.origin, model.obstacle_position,
                         c.control.obstacle_offset, c.control.obstacle_velocity,
                         model.obstacle_thickness, model.obstacle_stiffness, model.obstacle_friction],
                        ws.frozen())]
