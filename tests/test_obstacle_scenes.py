@@ -187,3 +187,22 @@ def test_broken_mesh_files_are_refused_naming_the_field(tmp_path, contents, mess
     with pytest.raises(scenes.SceneError, match=message):
         scenes.load_scene(path)
     assert main(["simulate", str(path), "--out", str(tmp_path / "out")]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["incline", "table_drape", "fold", "sphere_drop"])
+def test_no_example_scene_lets_the_cloth_into_an_obstacle(name):
+    """Every step of every example scene with obstacles: the cloth's surface stays above -5% of the contact
+    thickness of every obstacle (the 101 x 101 sphere drop takes minutes on a CPU)."""
+    scene = scenes.load_scene(scenes.__path__[0] + f"/examples/{name}.toml", check_device=False)
+    spec = scenes.build_spec(scene)
+    model = simulator.build_model(spec, device="cpu")
+    solver = simulator.SolverImplicit(model, dt=scene.simulation.solver_dt)
+    term = next(t for t in model.terms if t.name == "obstacles")
+    thickness = np.array([o.thickness for o in spec.obstacles])
+    worst = np.inf
+    steps = scene.simulation.steps * scene.simulation.substeps
+    for _k, _previous, current in simulator.advance(model, solver, steps=steps):
+        worst = min(worst, float((term.gaps(model, current, solver.workspaces[term])[0] / thickness).min()))
+    print(f"{name}: smallest gap {worst:.3g} contact thicknesses")
+    assert worst > -0.05

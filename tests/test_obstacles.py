@@ -287,3 +287,34 @@ def test_gradients_of_a_fifty_step_drop_onto_a_sphere_match_central_differences(
     reverse, error = gradient_error(model, name, steps=50)
     assert np.isfinite(reverse) and reverse != 0.0
     assert error < 1e-4, (reverse, error)
+
+
+def test_the_initial_state_gradient_through_contact_matches_central_differences():
+    """The 50-step drop onto a sphere: the reverse-mode gradient with respect to the initial positions and
+    velocities, along a random direction, equals central differences."""
+    sphere = simulator.Obstacle.sphere(center=(0.0035, 0.0015, -0.01), radius=0.01, friction=0.3,
+                                       thickness=THICKNESS, name="obstacles[0]")
+    model = simulator.build_model(flat_spec([sphere], nodes=(5, 5), height=0.003))
+    solver = simulator.SolverImplicit(model, dt=1e-3, tolerance=1e-13, max_iterations=3000)
+    steps = 50
+    target = simulator.rollout(model, solver, steps=steps).x[:, 1:] + 2e-6
+    loss = simulator.TrajectoryLoss(model, steps=list(range(1, steps + 1)), positions=target)
+    result = simulator.rollout_gradient(model, solver, loss, steps=steps)
+    rng = np.random.default_rng(8)
+    start = model.state()
+    q0, qd0 = start.q.numpy().copy(), start.qd.numpy().copy()
+    dq, dqd = np.zeros_like(q0), np.zeros_like(qd0)
+    dq[..., :3] = rng.normal(scale=1e-9, size=dq[..., :3].shape)
+    dqd[..., :3] = rng.normal(scale=1e-6, size=dqd[..., :3].shape)
+    reverse = float((result.initial_state.q.numpy() * dq).sum() + (result.initial_state.qd.numpy() * dqd).sum())
+
+    def value(sign):
+        start.q.assign(q0 + sign * dq)
+        start.qd.assign(qd0 + sign * dqd)
+        total = loss.value(0, start)
+        for k, _previous, current in simulator.advance(model, solver, steps=steps, state=start):
+            total = total + loss.value(k, current)
+        return float(np.sum(total))
+
+    central = (value(1.0) - value(-1.0)) / 2.0
+    assert reverse != 0.0 and abs(reverse - central) <= 1e-4 * abs(central), (reverse, central)

@@ -61,9 +61,8 @@ def fold(self_contact: bool, steps=450):
     solver = simulator.SolverImplicit(model, dt=1e-3)
     segments, pairs = distant_segment_pairs(model)
     closest = []
-    for k, _previous, current in simulator.advance(model, solver, steps=steps):
-        if k % 10 == 0:
-            closest.append(segment_distances(current.q.numpy()[0, :, :3], segments, pairs).min())
+    for _k, _previous, current in simulator.advance(model, solver, steps=steps):  # checked every step
+        closest.append(segment_distances(current.q.numpy()[0, :, :3], segments, pairs).min())
     return model, current, np.array(closest)
 
 

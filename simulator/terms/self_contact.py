@@ -7,7 +7,9 @@ grid of a layer has no hole another node fits through). Nodes that are near each
 count; the crossings between them stay the crossing model's.
 
 Every step (``collide``) a hash grid of all nodes of all worlds (grouped by world) finds the candidate pairs
-within ``SEARCH`` d in float64; they are filtered by distance and by the exclusion, and written to the term's
+within ``SEARCH`` d in float64; they are filtered by distance, by the exclusion and by facing (the line between
+the two nodes within 60 degrees of the cloth's normal at both, so that one layer compressed in its own plane,
+as a sheet draped on a sphere is at its rim, is not taken for two layers), and written to the term's
 ``simulator.Contacts`` (at most ``capacity`` pairs per world: more stops the step with a clear error). Then,
 as for obstacles, each pair's direction u = (x_i - x_j) / |x_i - x_j| is frozen for the step and the pair feels
 
@@ -57,6 +59,19 @@ def clear_counts(count: wp.array(dtype=wp.int32)):
     count[wp.tid()] = 0
 
 
+@wp.func
+def layer_normal(points: wp.array(dtype=wp.vec3d), base: int, n: int, width: int, height: int):
+    """The cloth's unit normal at node n (of the world whose points start at ``base``): the cross product of the
+    differences between its neighbours along the warp and along the weft (one-sided at the border)."""
+    i = n % width
+    j = n / width
+    left = base + wp.max(i - 1, 0) + j * width
+    right = base + wp.min(i + 1, width - 1) + j * width
+    below = base + i + wp.max(j - 1, 0) * width
+    above = base + i + wp.min(j + 1, height - 1) * width
+    return wp.normalize(wp.cross(points[right] - points[left], points[above] - points[below]))
+
+
 @wp.kernel
 def find_pairs(
     grid: wp.uint64,
@@ -70,13 +85,17 @@ def find_pairs(
     pairs: wp.array2d(dtype=wp.vec2i),
     count: wp.array(dtype=wp.int32),
 ):
-    """Every pair (n, m), n < m, of nodes of one world within ``reach`` [m] and more than ``excluded`` (squared
-    grid distance) apart on the cloth, appended to its world's list (``count`` may exceed ``capacity``: the
-    caller checks)."""
+    """Every pair (n, m), n < m, of nodes of one world within ``reach`` [m], more than ``excluded`` (squared grid
+    distance) apart on the cloth, and facing each other (the line between them within 60 degrees of the cloth's
+    normal at both: two layers, not one layer compressed in its plane), appended to its world's list (``count``
+    may exceed ``capacity``: the caller checks)."""
     p = wp.tid()
     b = groups[p]
     n = p - b * nodes
     x = points[p]
+    height = nodes / width
+    normal = layer_normal(points, b * nodes, n, width, height)
+    facing = wp.float64(0.5)
     query = wp.hash_grid_query(grid, x, reach, b)
     other = wp.int32(0)  # a variable (hash_grid_query_next writes it), not a literal
     while wp.hash_grid_query_next(query, other):
@@ -84,10 +103,16 @@ def find_pairs(
         if m > n:
             di = m % width - n % width
             dj = m / width - n / width
-            if di * di + dj * dj > excluded and wp.length(points[other] - x) < reach:
-                slot = wp.atomic_add(count, b, 1)
-                if slot < capacity:
-                    pairs[b, slot] = wp.vec2i(n, m)
+            e = points[other] - x
+            length = wp.length(e)
+            if di * di + dj * dj > excluded and length < reach and length > wp.float64(0.0):
+                across = wp.abs(wp.dot(e, normal)) > facing * length
+                across = across and wp.abs(wp.dot(e, layer_normal(points, b * nodes, m, width, height))) > (
+                    facing * length)
+                if across:
+                    slot = wp.atomic_add(count, b, 1)
+                    if slot < capacity:
+                        pairs[b, slot] = wp.vec2i(n, m)
 
 
 @wp.func
