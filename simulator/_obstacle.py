@@ -219,9 +219,10 @@ class Obstacle:
         return OBSTACLE_KINDS.index(self.kind)
 
     def signed_distance(self, points) -> np.ndarray:
-        """Signed distance [m] of world ``points`` [..., 3] to the surface (negative inside), on the host: for
-        checking a scene before any engine is built (the contact kernels compute it on the device, in
-        ``simulator.terms.obstacles.shape_distance``; a test keeps the two equal)."""
+        """Signed distance [m] of world ``points`` [..., 3] to the surface (negative inside), for checking a scene
+        before any engine is built: on the host for the analytic shapes (the contact kernels compute it on the
+        device, in ``simulator.terms.obstacles.shape_distance``; a test keeps the two equal), with the engine's
+        BVH query on the CPU for a mesh."""
         rotation = np.asarray(self.rotation)
         local = (np.asarray(points, dtype=float) - np.asarray(self.position)) @ rotation
         dims = np.asarray(self.dims)
@@ -229,8 +230,10 @@ class Obstacle:
             return local[..., 2]
         if self.kind == "sphere":
             return np.linalg.norm(local, axis=-1) - dims[0]
-        if self.kind == "mesh":
-            return _mesh_signed_distance(self.mesh, local)
+        if self.kind == "mesh":  # the engine's own query (BVH, float64 distance to the nearest face)
+            from .terms.obstacles import mesh_signed_distance
+
+            return mesh_signed_distance(self.mesh, local)
         if self.kind == "box":
             excess = np.abs(local) - dims
             return np.linalg.norm(np.maximum(excess, 0.0), axis=-1) + np.minimum(excess.max(axis=-1), 0.0)
@@ -238,47 +241,6 @@ class Obstacle:
         offset = local.copy()
         offset[..., 0] -= along
         return np.linalg.norm(offset, axis=-1) - dims[1]
-
-
-def _mesh_signed_distance(mesh: MeshShape, points: np.ndarray) -> np.ndarray:
-    """Signed distance of local ``points`` [..., 3] to a closed mesh (negative inside): the distance to the
-    nearest triangle, signed by the winding number (brute force over all triangles, for checks on the host)."""
-    flat = points.reshape(-1, 3)
-    a, b, c = (mesh.vertices[mesh.faces[:, k]] for k in range(3))
-    nearest = np.full(len(flat), np.inf)
-    winding = np.zeros(len(flat))
-    for start in range(0, len(flat), 256):
-        p = flat[start:start + 256, None, :]
-        nearest[start:start + 256] = np.sqrt(_triangle_distance2(p, a[None], b[None], c[None]).min(axis=1))
-        ra, rb, rc = a[None] - p, b[None] - p, c[None] - p
-        la, lb, lc = (np.linalg.norm(r, axis=-1) for r in (ra, rb, rc))
-        numerator = np.einsum("pfi,pfi->pf", ra, np.cross(rb, rc))
-        denominator = la * lb * lc + (ra * rb).sum(-1) * lc + (rb * rc).sum(-1) * la + (rc * ra).sum(-1) * lb
-        winding[start:start + 256] = np.arctan2(numerator, denominator).sum(axis=1) / (2.0 * np.pi)
-    return np.where(winding > 0.5, -nearest, nearest).reshape(points.shape[:-1])
-
-
-def _triangle_distance2(p, a, b, c):
-    """Squared distance from points p to triangles (a, b, c) (broadcast), by projecting on the plane and
-    clamping to the edges."""
-    ab, ac = b - a, c - a
-    normal = np.cross(ab, ac)
-    area2 = (normal * normal).sum(-1)
-    ap = p - a
-    # barycentric coordinates of the projection
-    v = (np.cross(ap, ac) * normal).sum(-1) / area2
-    w = (np.cross(ab, ap) * normal).sum(-1) / area2
-    inside = (v >= 0) & (w >= 0) & (v + w <= 1)
-    height = (ap * normal).sum(-1) ** 2 / area2
-    edges = [_segment_distance2(p, a, b), _segment_distance2(p, b, c), _segment_distance2(p, c, a)]
-    return np.where(inside, height, np.minimum(np.minimum(edges[0], edges[1]), edges[2]))
-
-
-def _segment_distance2(p, a, b):
-    ab = b - a
-    t = np.clip(((p - a) * ab).sum(-1) / (ab * ab).sum(-1), 0.0, 1.0)
-    d = p - (a + t[..., None] * ab)
-    return (d * d).sum(-1)
 
 
 @dataclass(frozen=True)

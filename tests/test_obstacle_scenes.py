@@ -138,8 +138,8 @@ def mesh_scene(tmp_path, file: str, extra: str = "") -> str:
 
 def test_a_mesh_obstacle_loads_from_a_file_holds_the_cloth_like_the_sphere_it_approximates(tmp_path):
     """An icosphere (OBJ) of radius 1 scaled by 0.01 under the cloth: it loads (path relative to the scene file),
-    writes back, is fittable by position, draws, and the cloth rests on it within 0.1 mm of where it rests on
-    the exact sphere; the device's distances equal the host's."""
+    writes back, is fittable by position, and the cloth rests on it within 0.1 mm of where it rests on the exact
+    sphere; the contact kernel's signed distances (inside and outside) are the sphere's within its faceting."""
     import trimesh
 
     write_mesh(tmp_path / "ball.obj", trimesh.creation.icosphere(subdivisions=4, radius=1.0))
@@ -164,7 +164,9 @@ def test_a_mesh_obstacle_loads_from_a_file_holds_the_cloth_like_the_sphere_it_ap
     state.q.assign(q)
     radius = model.yarn_radius * np.where(model.crossing_mask_np, 2.0, 1.0)
     device = term.gaps(model, state)[0, :, 0] + radius
-    np.testing.assert_allclose(device, spec.obstacles[0].signed_distance(points), atol=1e-9)
+    exact = np.linalg.norm(points - np.asarray(spec.obstacles[0].position), axis=-1) - 0.01
+    assert (exact < 0).any() and (exact > 0).any()
+    np.testing.assert_allclose(device, exact, atol=2e-5)  # the icosphere's faces lie up to 12 um inside
 
 
 @pytest.mark.parametrize(("contents", "message"), [

@@ -32,7 +32,7 @@ from .._penalty import heaviest_weight, lagged_drag, penalty_curvature, penalty_
 from .._terms import Configuration, ForceTerm, Launch, Stage
 from .._types import vec5d
 
-__all__ = ["APPROACH_FRACTION", "ObstacleContact", "shape_distance"]
+__all__ = ["APPROACH_FRACTION", "ObstacleContact", "mesh_signed_distance", "shape_distance"]
 
 mat55d = wp.types.matrix(shape=(5, 5), dtype=wp.float64)
 
@@ -303,6 +303,29 @@ def add_obstacle_preconditioner(
     zero = wp.float64(0.0)
     wp.atomic_add(diag, b, n, vec5d(wp.dot(f[0], local * f[0]), wp.dot(f[1], local * f[1]),
                                     wp.dot(f[2], local * f[2]), zero, zero))
+
+
+@wp.kernel
+def eval_mesh_distances(mesh: wp.uint64, vertices: wp.array(dtype=wp.vec3d), faces: wp.array(dtype=wp.vec3i),
+                        points: wp.array(dtype=wp.vec3d), distance: wp.array(dtype=wp.float64)):
+    """Signed distance [m] of every local point to a closed mesh (``mesh_distance``)."""
+    i = wp.tid()
+    d, unused = mesh_distance(mesh, vertices, faces, 0, points[i])
+    distance[i] = d
+
+
+def mesh_signed_distance(mesh, points: np.ndarray) -> np.ndarray:
+    """Signed distance [m] of local ``points`` [..., 3] to a ``simulator.MeshShape`` (negative inside), with the
+    contact kernels' own query, on the CPU."""
+    points = np.asarray(points, dtype=np.float64)
+    bvh = wp.Mesh(points=wp.array(mesh.vertices.astype(np.float32), dtype=wp.vec3f, device="cpu"),
+                  indices=wp.array(mesh.faces.reshape(-1), dtype=wp.int32, device="cpu"))
+    flat = wp.array(points.reshape(-1, 3), dtype=wp.vec3d, device="cpu")
+    out = wp.zeros(flat.shape[0], dtype=wp.float64, device="cpu")
+    wp.launch(eval_mesh_distances, flat.shape[0],
+              inputs=[bvh.id, wp.array(mesh.vertices, dtype=wp.vec3d, device="cpu"),
+                      wp.array(mesh.faces, dtype=wp.vec3i, device="cpu"), flat], outputs=[out], device="cpu")
+    return out.numpy().reshape(points.shape[:-1])
 
 
 @functools.cache
