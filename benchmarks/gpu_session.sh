@@ -29,3 +29,6 @@ run 60 "throughput, 64 worlds" \
 run 90 "gradient cost" \
     "${PY}" benchmarks/gradient_cost.py --device cuda:0 --sizes 101 501 --steps 10 --tangents 1 8 \
     --memory-steps 250 1000 --budget 60
+run 60 "contact on CUDA (CPU agreement) and its cost at 501^2" \
+    "${PY}" -m pytest -q -p no:cacheprovider tests/test_obstacles.py -k cuda
+run 120 "contact cost" "${PY}" benchmarks/contact.py --device cuda:0 --size 501 --steps 10

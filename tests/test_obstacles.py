@@ -4,6 +4,7 @@ would tunnel through the contact layer in one step), and reverse-mode gradients 
 
 import numpy as np
 import pytest
+import warp as wp
 
 import simulator
 
@@ -318,3 +319,27 @@ def test_the_initial_state_gradient_through_contact_matches_central_differences(
 
     central = (value(1.0) - value(-1.0)) / 2.0
     assert reverse != 0.0 and abs(reverse - central) <= 1e-4 * abs(central), (reverse, central)
+
+
+@pytest.mark.skipif(not wp.is_cuda_available(), reason="needs a CUDA device")
+def test_contact_on_cpu_and_cuda_agree():
+    """The drop onto a sphere, a box and a mesh (obstacle contact, its BVH query and the approach bound) and a
+    fold (self-contact's hash grid): the same trajectory on the CPU and on CUDA, to rounding."""
+    import trimesh
+
+    ball = trimesh.creation.icosphere(subdivisions=3, radius=0.006)
+    obstacles = [
+        simulator.Obstacle.sphere(center=(0.002, 0.002, -0.01), radius=0.01, friction=0.3, thickness=THICKNESS),
+        simulator.Obstacle.box(center=(0.01, 0.0, -0.008), half_extents=(0.002, 0.01, 0.004), rotation=(0, 0, 20),
+                               friction=0.4, thickness=THICKNESS),
+        simulator.Obstacle.from_mesh(vertices=ball.vertices, faces=ball.faces, position=(-0.004, 0.004, -0.007),
+                                     friction=0.2, thickness=THICKNESS),
+    ]
+    spec = flat_spec(obstacles, nodes=(9, 9), height=0.003)
+    spec = type(spec)(**{**spec.__dict__, "self_contact": simulator.SelfContactSpec()})
+    results = {}
+    for device in ("cpu", "cuda:0"):
+        model = simulator.build_model(spec, device=device)
+        solver = simulator.SolverImplicit(model, dt=1e-3, tolerance=1e-12)
+        results[device] = simulator.rollout(model, solver, steps=60).x
+    assert np.abs(results["cpu"] - results["cuda:0"]).max() <= 1e-9
