@@ -1,9 +1,11 @@
-"""Contact with rigid obstacles (planes, spheres, boxes, capsules): a smooth penalty with smooth Coulomb friction.
+"""Contact with rigid obstacles (planes, spheres, boxes, capsules, closed meshes; static or moved by their
+keyframes through the step's Control): a smooth penalty with smooth Coulomb friction.
 
 Once per step (``linearize_launches``) every node finds, for every obstacle, the signed distance of its surface
 to the obstacle, g = d(x) - r, and the outward normal n of the obstacle there (float64, in the obstacle's frame;
 r is the cloth's half thickness at the node: 2R at a crossing, where two yarns lie on each other, R at a yarn
-end). The step then holds the tangent plane fixed, gap(x) = n . x - o with o frozen so that gap = g at the
+end; a mesh's nearest face and side come from its BVH in float32, the distance to that face in float64). The
+step then holds the tangent plane fixed, gap(x) = n . x - o with o frozen so that gap = g at the
 start of the step, and the node feels
 
     V = 1/2 k relu_w(t - gap)^2   (t the contact thickness, relu smoothed over w = 2% of t),
@@ -40,6 +42,7 @@ mat55d = wp.types.matrix(shape=(5, 5), dtype=wp.float64)
 APPROACH_FRACTION = 0.5
 #: default stiffness: the heaviest node's weight sinks this fraction of the thickness into the contact layer
 DEFAULT_SINK = 0.1
+
 
 @wp.func
 def closest_on_triangle(p: wp.vec3d, a: wp.vec3d, b: wp.vec3d, c: wp.vec3d):

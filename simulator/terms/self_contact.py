@@ -73,9 +73,18 @@ def layer_normal(points: wp.array(dtype=wp.vec3d), base: int, n: int, width: int
 
 
 @wp.kernel
+def layer_normals(points: wp.array(dtype=wp.vec3d), width: int, nodes: int, normals: wp.array(dtype=wp.vec3d)):
+    """The cloth's unit normal at every node of every world (``layer_normal``)."""
+    p = wp.tid()
+    b = p / nodes
+    normals[p] = layer_normal(points, b * nodes, p - b * nodes, width, nodes / width)
+
+
+@wp.kernel
 def find_pairs(
     grid: wp.uint64,
     points: wp.array(dtype=wp.vec3d),
+    normals: wp.array(dtype=wp.vec3d),
     groups: wp.array(dtype=wp.int32),
     width: int,
     nodes: int,
@@ -93,8 +102,7 @@ def find_pairs(
     b = groups[p]
     n = p - b * nodes
     x = points[p]
-    height = nodes / width
-    normal = layer_normal(points, b * nodes, n, width, height)
+    normal = normals[p]
     facing = wp.float64(0.5)
     query = wp.hash_grid_query(grid, x, reach, b)
     other = wp.int32(0)  # a variable (hash_grid_query_next writes it), not a literal
@@ -107,8 +115,7 @@ def find_pairs(
             length = wp.length(e)
             if di * di + dj * dj > excluded and length < reach and length > wp.float64(0.0):
                 across = wp.abs(wp.dot(e, normal)) > facing * length
-                across = across and wp.abs(wp.dot(e, layer_normal(points, b * nodes, m, width, height))) > (
-                    facing * length)
+                across = across and wp.abs(wp.dot(e, normals[other])) > facing * length
                 if across:
                     slot = wp.atomic_add(count, b, 1)
                     if slot < capacity:
@@ -256,6 +263,7 @@ class SelfContactWorkspace:
         dev, worlds, nodes = model.device, model.world_count, model.node_count
         self.contacts = Contacts(model, capacity=capacity)
         self.points = wp.zeros(worlds * nodes, dtype=wp.vec3d, device=dev)
+        self.normals = wp.zeros(worlds * nodes, dtype=wp.vec3d, device=dev)
         self.groups = wp.array(np.repeat(np.arange(worlds, dtype=np.int32), nodes), dtype=wp.int32, device=dev)
         side = int(np.clip(np.ceil(np.sqrt(nodes)), 16, 256))
         self.grid = wp.HashGrid(side, side, side, device=dev, dtype=wp.float64)
@@ -310,12 +318,14 @@ class SelfContact(ForceTerm):
         reach = SEARCH * distance
         wp.launch(gather_points, (model.world_count, model.node_count), inputs=[c.q], outputs=[ws.points], device=dev)
         ws.grid.build(ws.points, reach, groups=ws.groups)
+        wp.launch(layer_normals, model.world_count * model.node_count,
+                  inputs=[ws.points, model.nodes[0], model.node_count], outputs=[ws.normals], device=dev)
         contacts = ws.contacts
         wp.launch(clear_counts, model.world_count, outputs=[contacts.count], device=dev)
         excluded = int(np.floor((EXCLUDED_REST * distance / model.spacing) ** 2))
         wp.launch(find_pairs, model.world_count * model.node_count,
-                  inputs=[ws.grid.id, ws.points, ws.groups, model.nodes[0], model.node_count, reach, excluded,
-                          contacts.capacity], outputs=[contacts.pairs, contacts.count], device=dev)
+                  inputs=[ws.grid.id, ws.points, ws.normals, ws.groups, model.nodes[0], model.node_count, reach,
+                          excluded, contacts.capacity], outputs=[contacts.pairs, contacts.count], device=dev)
         count = contacts.count.numpy()
         if count.max() > contacts.capacity:
             world = int(np.argmax(count))
