@@ -3,23 +3,45 @@
 l = |xb - xa| is the segment's length in space and ds = sb - sa its material length, so stretching acts on
 the positions and on the sliding coordinates (it pulls yarn through a crossing towards the taut side).
 
-In the system matrix the Hessian's transverse stiffness ks/ds (1 - ds/l), negative for a compressed segment, is
-clamped at zero (``stretch_hessian``): the step stays a descent step when the cloth buckles, drapes or folds.
+In the system matrix the Hessian's transverse stiffness ks/ds (1 - ds/l), negative for a compressed segment, fades
+to zero under compression (``tension_factor``): the step stays a descent step when the cloth buckles, drapes or
+folds, and is exact under tension and at rest.
 The product is its own kernel (``explicit_stiffness``), so reverse mode differentiates the matrix the step uses.
 """
 
 import warp as wp
 
 from .._coords import material_length, pack, position
-from .._forces import MIN_LENGTH, soft_relu, stretch_energy, stretch_forces
+from .._forces import MIN_LENGTH, stretch_energy, stretch_forces
 from .._hessians import pack_local, unpack_local, vec7d
 from .._terms import ForceTerm, Launch, Stage
 from .._types import vec5d
 
-__all__ = ["Stretch", "TENSION_SMOOTHING", "stretch_hessian"]
+__all__ = ["Stretch", "TENSION_SMOOTHING", "stretch_hessian", "tension_factor"]
 
-#: the strain over which the clamp of the transverse stretching stiffness at zero is smoothed
+#: the compressive strain over which the transverse stretching stiffness of the step's matrix fades to zero
+#: (``tension_factor``)
 TENSION_SMOOTHING = wp.constant(wp.float64(1.0e-3))
+
+
+@wp.func
+def tension_factor(strain: wp.float64):
+    """The factor of the transverse stiffness ks/ds in the step's matrix at x = 1 - ds/l: x under tension (exact),
+    x exp(-(x/w)^4) under compression (w = TENSION_SMOOTHING), which fades to zero beyond a strain of 2w.
+
+    Exact under tension and at rest, so a slack or lightly tensioned segment gets exactly its geometric stiffness.
+    A ReLU smoothed to be positive at rest (softplus of width w: 0.69 w at x = 0) gave every slack segment a
+    fictitious tension 0.69 w ks in the matrix: for a real yarn (ks ~ 30 N, a cloth's own tensions ~1e-6 ks) that
+    stiffness dominated bending and acted as a drag h (0.69 w ks / ds) on every bend, so such a cloth crept
+    instead of falling. This factor is three times differentiable at rest (forward mode's central differences and
+    reverse mode agree there) and at least -0.55 w: the matrix is never more than 0.55 w ks / ds short of
+    positive semi-definite, where the exact one is x ks / ds < 0 for any compression x."""
+    out = strain
+    if strain < wp.float64(0.0):
+        y = strain / TENSION_SMOOTHING
+        y2 = y * y
+        out = strain * wp.exp(-(y2 * y2))
+    return out
 
 
 @wp.kernel
@@ -64,17 +86,15 @@ def eval_stretch_energy(
 
 @wp.func
 def stretch_hessian(edge: wp.vec3d, material: wp.float64, ks: wp.float64):
-    """d^2V/dy^2 of stretching, y = (e = xb - xa, ds), with its transverse part clamped at zero so that it is
-    positive semi-definite: d^2/de^2 = ks/ds (u u^T + relu(1 - ds/l) (I - u u^T)), d^2/de dds = -ks l/ds^2 u,
-    d^2/dds^2 = ks l^2/ds^3 (u = e / l). The ReLU is smoothed over a strain of ``TENSION_SMOOTHING`` (a segment
-    at rest sits exactly at its kink, where reverse mode and differences would disagree), so the Hessian is exact
-    to ~1e-3 ks/ds exp(-strain / 1e-3) for a stretched segment; under compression the exact transverse stiffness
-    ks/ds (1 - ds/l) is negative and could make the system indefinite."""
+    """d^2V/dy^2 of stretching, y = (e = xb - xa, ds), with its transverse part faded out under compression:
+    d^2/de^2 = ks/ds (u u^T + f(1 - ds/l) (I - u u^T)), d^2/de dds = -ks l/ds^2 u, d^2/dds^2 = ks l^2/ds^3
+    (u = e / l, f = ``tension_factor``; the exact Hessian has f(x) = x, whose negative transverse stiffness under
+    compression could make the system indefinite)."""
     ds = wp.max(material, MIN_LENGTH)
     l = wp.length(edge)
     u = edge / l
     along = wp.outer(u, u)
-    tension = soft_relu(wp.float64(1.0) - ds / l, TENSION_SMOOTHING)
+    tension = tension_factor(wp.float64(1.0) - ds / l)
     hee = (ks / ds) * (along + tension * (wp.identity(n=3, dtype=wp.float64) - along))
     hes = (-ks * l / (ds * ds)) * u
     return hee, hes, ks * l * l / (ds * ds * ds)
