@@ -1,18 +1,22 @@
-"""Yarn materials, crossing (weave) properties, weave patterns and parameter checks.
+"""Yarn materials, crossing (weave) properties, weave patterns, fabric-level quantities and parameter checks.
 
 All quantities are SI: density [kg/m] (linear), moduli [Pa], lengths [m].
 """
 
 from ._checks import require_finite, require_instance, require_positive, require_range
 from ._crossing import CrossingProperties
+from ._fabric import FABRIC_RANGES, FabricMeasures, fabric_measures
 from ._weave import WEAVE_PATTERNS, weave_flips
 from ._yarn import YARN_PRESETS, YarnMaterial
 
 __all__ = [
     "CrossingProperties",
+    "FABRIC_RANGES",
+    "FabricMeasures",
     "WEAVE_PATTERNS",
     "YARN_PRESETS",
     "YarnMaterial",
+    "fabric_measures",
     "require_finite",
     "require_instance",
     "require_positive",

@@ -136,6 +136,9 @@ def test_info_reports_nodes_crossings_dofs_and_materials(capsys):
     assert "17 x 17 nodes" in out and "crossings   225" in out
     assert "DOFs        1317 per world" in out  # 3*17*17 + 2*15*15
     assert "cotton: density 0.002 kg/m" in out and "2.1 MiB for the engine's arrays" in out
+    # what the yarn parameters mean for the fabric, and that the original experiments' values are no real fabric
+    assert "areal density 4471 g/m^2" in out and "bending length 1.31/1.31 mm" in out  # 9 cotton, 8 polyester
+    assert "not a real woven fabric: areal density 4.47 kg/m^2" in out
 
 
 def test_the_memory_estimate_is_what_the_engine_holds_at_other_sizes_and_world_counts():

@@ -87,6 +87,7 @@ def describe(scene, *, worlds: int = 1) -> list[tuple[str, str]]:
             f"contact {weave.contact_stiffness:g} N/m^2",
         )
     )
+    rows += _fabric_rows(scene)
     pinned = scene.pinned_nodes()
     groups = ", ".join(g.nodes if isinstance(g.nodes, str) else f"{len(g.nodes)} listed" for g in scene.pins)
     rows.append(
@@ -127,6 +128,34 @@ def describe(scene, *, worlds: int = 1) -> list[tuple[str, str]]:
         text += f"; on {device} {format_bytes(on_device)} of {format_bytes(free_device)} free"
     fits = (free_host is None or host <= free_host) and (not on_device or on_device <= free_device)
     rows.append(("", text + ("" if fits else " -- does NOT fit: use fewer worlds, steps or frames")))
+    return rows
+
+
+def _fabric_rows(scene) -> list[tuple[str, str]]:
+    """What the yarn parameters mean for the fabric (``materials.fabric_measures``), and a warning when that is
+    not a real woven fabric."""
+    import numpy as np
+
+    from materials import fabric_measures
+
+    cloth = scene.cloth
+    gravity = float(np.linalg.norm(scene.simulation.gravity))
+    fabric = fabric_measures(spacing=cloth.spacing, yarn_radius=cloth.yarn_radius,
+                             warp=[scene.materials[n] for n in scene.warp_material_names()],
+                             weft=[scene.materials[n] for n in scene.weft_material_names()],
+                             shear_modulus=scene.weave.shear_modulus, gravity=gravity)
+    rigidity = "/".join(f"{g:.3g}" for g in fabric.bending_rigidity)
+    lengths = ("/".join(f"{c * 1e3:.3g}" for c in fabric.bending_length) + " mm"
+               if fabric.bending_length is not None else "none (no gravity)")
+    rows = [
+        ("fabric", f"areal density {fabric.areal_density * 1e3:.4g} g/m^2; bending rigidity {rigidity} N*m per "
+                   f"width and bending length {lengths} (warp/weft)"),
+        ("", "tensile stiffness " + "/".join(f"{k:.3g}" for k in fabric.tensile_stiffness)
+         + f" N/m per width (warp/weft), shear rigidity {fabric.shear_rigidity:.3g} N/m per rad"),
+    ]
+    unusual = fabric.unusual()
+    if unusual:
+        rows.append(("", "not a real woven fabric: " + "; ".join(unusual)))
     return rows
 
 
