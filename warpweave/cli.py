@@ -8,12 +8,12 @@ import argparse
 import os
 import sys
 
-from . import _export, _fit, _gradcheck, _info, _optimize, _params, _render, _simulate
+from . import _export, _fit, _gradcheck, _info, _lab, _optimize, _params, _render, _simulate
 from ._args import UsageError
 
 __all__ = ["build_parser", "main"]
 
-_COMMANDS = (_simulate, _fit, _optimize, _gradcheck, _render, _export, _info, _params)
+_COMMANDS = (_simulate, _fit, _optimize, _gradcheck, _render, _export, _info, _params, _lab)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,6 +79,9 @@ def _exit_status(exc: Exception) -> int | None:
         return 2
     if isinstance(exc, simulator.SimulationError):
         return 1
+    lab = sys.modules.get("lab")  # loaded by 'warpweave lab'
+    if lab is not None and isinstance(exc, lab.SettleError):
+        return 1  # a specimen did not come to rest
     estimators = sys.modules.get("learning.estimators")  # loaded by the commands that fit (it imports torch)
     if estimators is not None and isinstance(exc, estimators.EvaluationFailed):
         return 1  # a fit's starting point could not be simulated

@@ -1,0 +1,30 @@
+"""The virtual fabric-testing lab: standard textile tests run on the yarn-level engine.
+
+``lab.cantilever_test`` (ASTM D1388 bending length) runs a strip cut from a scene's fabric
+(``lab.strip_fabric``, ``lab.strip_spec``) to rest (``lab.settle``) and reads it like the standard, against
+the exact heavy elastica (``lab.heavy_cantilever``). ``warpweave lab SCENE --test cantilever`` is the command.
+"""
+
+from ._cantilever import CantileverResult, cantilever_test
+from ._elastica import MAX_RATIO, CantileverShape, bending_length_from_chord, heavy_cantilever, peirce_bending_length
+from ._settle import SettleError, SettleResult, node_masses, settle
+from ._specimen import DIRECTIONS, StripFabric, cut_edges, strip_fabric, strip_spec
+
+__all__ = [
+    "DIRECTIONS",
+    "MAX_RATIO",
+    "CantileverResult",
+    "CantileverShape",
+    "SettleError",
+    "SettleResult",
+    "StripFabric",
+    "bending_length_from_chord",
+    "cantilever_test",
+    "cut_edges",
+    "heavy_cantilever",
+    "node_masses",
+    "peirce_bending_length",
+    "settle",
+    "strip_fabric",
+    "strip_spec",
+]

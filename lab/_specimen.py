@@ -1,0 +1,156 @@
+"""Test specimens cut from a scene's fabric: a strip along the warp or the weft, at the test's own resolution.
+
+A specimen is resolved by its own number of segments, not by the scene's crossing spacing (a 5 cm cantilever of a
+fabric with 40 threads per cm would have 200 crossings along it; a scene with the original experiments' 1 mm
+spacing would have 3). The strip keeps the fabric's fabric-level quantities (``materials.fabric_measures``) at the
+specimen spacing L' = f L: each yarn stands for f of the fabric's yarns, so per yarn
+
+    rho' = f rho,  R' = f R,  Y' = Y / f,  B' = B / f,  S' = S / f,  kf' = f kf,  df' = f df
+
+keep the areal density, the rigidities and stiffnesses per width, the shear rigidity and R/L (the jamming angle),
+and a yarn's anchor spring per length. Yarns that vary across the fabric are replaced by the mean of their
+direction. The strip runs along i (the specimen's "warp" is the tested direction) and lies flat.
+
+A cut strip is a finite-width sample of a larger fabric: the yarns along its two cut edges stand for half a
+spacing of width each, and the cross yarn at its free end for half a spacing of length, so ``cut_edges`` halves
+their mass (and the edge yarns' stiffnesses). With that the strip's weight and rigidity per width are the
+fabric's whatever its width (trapezoid rule across and along).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from materials import CrossingProperties, YarnMaterial, weave_flips
+
+__all__ = ["DIRECTIONS", "StripFabric", "cut_edges", "strip_fabric", "strip_spec"]
+
+#: the test directions: a strip cut along the warp bends and stretches the warp yarns
+DIRECTIONS = ("warp", "weft")
+
+
+@dataclass(frozen=True)
+class StripFabric:
+    """What a specimen needs of a scene's fabric, for one direction (SI).
+
+    Attributes:
+        spacing: the fabric's crossing spacing L [m].
+        yarn_radius: R [m].
+        along: mean material of the yarns along the strip (the tested direction).
+        across: mean material of the yarns across it.
+        weave: the crossing properties.
+        gravity: magnitude of the gravitational acceleration [m/s^2].
+    """
+
+    spacing: float
+    yarn_radius: float
+    along: YarnMaterial
+    across: YarnMaterial
+    weave: CrossingProperties
+    gravity: float
+
+    @property
+    def areal_density(self) -> float:
+        """Mass per area [kg/m^2]."""
+        return (self.along.density + self.across.density) / self.spacing
+
+    @property
+    def bending_rigidity(self) -> float:
+        """Flexural rigidity per width of the strip G = B pi R^2 / L [N m]."""
+        return self.along.bending_modulus * math.pi * self.yarn_radius**2 / self.spacing
+
+    @property
+    def bending_length(self) -> float:
+        """Peirce's bending length c = (G / (m g))^(1/3) [m] the yarn parameters imply."""
+        return (self.bending_rigidity / (self.areal_density * self.gravity)) ** (1.0 / 3.0)
+
+
+def _mean_material(materials) -> YarnMaterial:
+    materials = list(materials)
+    return YarnMaterial(**{name: float(np.mean([getattr(m, name) for m in materials]))
+                           for name in ("density", "young_modulus", "bending_modulus")})
+
+
+def strip_fabric(scene, direction: str) -> StripFabric:
+    """The fabric of ``scene`` (a ``scenes.Scene``) as a strip along ``direction`` ("warp" or "weft") sees it."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction = {direction!r} is unknown: expected one of {', '.join(DIRECTIONS)}")
+    warp = _mean_material(scene.materials[name] for name in scene.warp_material_names())
+    weft = _mean_material(scene.materials[name] for name in scene.weft_material_names())
+    along, across = (warp, weft) if direction == "warp" else (weft, warp)
+    return StripFabric(spacing=scene.cloth.spacing, yarn_radius=scene.cloth.yarn_radius, along=along,
+                       across=across, weave=scene.weave, gravity=float(np.linalg.norm(scene.simulation.gravity)))
+
+
+def _scaled(material: YarnMaterial, factor: float) -> YarnMaterial:
+    return YarnMaterial(density=material.density * factor, young_modulus=material.young_modulus / factor,
+                        bending_modulus=material.bending_modulus / factor)
+
+
+def strip_spec(fabric: StripFabric, *, length: float, segments: int, width_nodes: int = 3, clamp: bool = True,
+               pin_stiffness: float | None = None, gravity: bool = True, sliding_time: float | None = None):
+    """A flat strip of ``segments`` segments over ``length`` [m] along i, ``width_nodes`` nodes across.
+
+    Args:
+        clamp: hold columns 0 and 1 (node column 1 is the clamp edge, at x = 0; the strip starts at x = -L').
+        pin_stiffness: the clamp springs [N/m]; default 1e9 times the strip's weight over L', so that the clamp
+            gives way by a billionth of a spacing.
+        gravity: pull the strip down (-z) with the fabric's gravity; False: no gravity.
+        sliding_time: if given, the sliding damping df' = kf' * sliding_time instead of f df [s]: a quasi-static
+            test sets it below its step so that yarn sliding (whose rest does not depend on df) settles at once.
+
+    Returns:
+        a ``simulator.ClothSpec`` with ``segments + 2`` nodes along i.
+    """
+    import simulator
+
+    if segments < 2:
+        raise ValueError(f"segments = {segments!r} is out of range: expected at least 2")
+    if width_nodes < 3:
+        raise ValueError(f"width_nodes = {width_nodes!r} is out of range: expected at least 3")
+    spacing = length / segments
+    factor = spacing / fabric.spacing
+    weave = fabric.weave
+    crossing = CrossingProperties(
+        shear_modulus=weave.shear_modulus / factor, friction=weave.friction,
+        friction_stiffness=weave.friction_stiffness * factor,
+        friction_damping=weave.friction_damping * factor if sliding_time is None
+        else weave.friction_stiffness * factor * sliding_time,
+        contact_stiffness=weave.contact_stiffness, friction_smoothing=weave.friction_smoothing)
+    width, height = segments + 2, width_nodes
+    weight = fabric.areal_density * fabric.gravity * (width - 1) * spacing * (height - 1) * spacing
+    if pin_stiffness is None:
+        pin_stiffness = 1e9 * max(weight, 1e-300) / spacing
+    return simulator.ClothSpec(
+        nodes=(width, height), spacing=spacing, yarn_radius=fabric.yarn_radius * factor,
+        flips=weave_flips("plain", (width, height)),
+        warp_materials=[_scaled(fabric.along, factor)] * height,
+        weft_materials=[_scaled(fabric.across, factor)] * width,
+        crossing=crossing, pose="flat", origin=(-spacing, 0.0, 0.0),
+        pins=[(i, j) for i in (0, 1) for j in range(height)] if clamp else (), pin_stiffness=pin_stiffness,
+        gravity=(0.0, 0.0, -fabric.gravity if gravity else 0.0))
+
+
+def cut_edges(model, *, clamp: bool = True) -> None:
+    """Give a strip model (``strip_spec``) the cut edges of a sample of a larger fabric (module docstring), and, with
+    ``clamp``, a clamp at node column 1: its bending triples get twice the stiffness, since the clamp edge bends
+    only the half cell in front of it (with the full stiffness the clamp acts half a spacing behind its edge and
+    the tip droops O(L') too far; with it the strip converges to the elastica at second order in L')."""
+    width, height = model.nodes
+    axis, yarn = model.segment_axis_np, np.asarray(model.segment_yarn_np)
+    along_edge = (axis == 0) & ((yarn == 0) | (yarn == height - 1))
+    free_end = (axis == 1) & (yarn == width - 1)
+    density = model.parameter("segment_density")
+    density[:, along_edge | free_end] *= 0.5
+    model.set_parameter("segment_density", density)
+    stretch = model.parameter("segment_stretch_stiffness")
+    stretch[:, along_edge] *= 0.5
+    model.set_parameter("segment_stretch_stiffness", stretch)
+    bend = model.parameter("triple_bend_stiffness")
+    t_axis, t_yarn = model.triple_axis_np, np.asarray(model.triple_yarn_np)
+    middle_column = model.triple_np[:, 1] % width
+    bend[:, (t_axis == 0) & ((t_yarn == 0) | (t_yarn == height - 1))] *= 0.5
+    if clamp:
+        bend[:, (t_axis == 0) & (middle_column == 1)] *= 2.0
+    model.set_parameter("triple_bend_stiffness", bend)
