@@ -7,24 +7,30 @@ the exact heavy elastica (``lab.heavy_cantilever``). ``warpweave lab SCENE --tes
 
 from ._cantilever import CantileverResult, cantilever_test
 from ._elastica import MAX_RATIO, CantileverShape, bending_length_from_chord, heavy_cantilever, peirce_bending_length
+from ._inplane import InPlaneResult, expected_shear_rigidity, shear_test, tensile_test
 from ._settle import SettleError, SettleResult, node_masses, settle
-from ._specimen import DIRECTIONS, StripFabric, cut_edges, strip_fabric, strip_spec
+from ._specimen import DIRECTIONS, StripFabric, cut_edges, specimen_spec, strip_fabric, strip_spec
 
 __all__ = [
     "DIRECTIONS",
     "MAX_RATIO",
     "CantileverResult",
     "CantileverShape",
+    "InPlaneResult",
     "SettleError",
     "SettleResult",
     "StripFabric",
     "bending_length_from_chord",
     "cantilever_test",
     "cut_edges",
+    "expected_shear_rigidity",
     "heavy_cantilever",
     "node_masses",
     "peirce_bending_length",
     "settle",
+    "shear_test",
+    "specimen_spec",
     "strip_fabric",
     "strip_spec",
+    "tensile_test",
 ]

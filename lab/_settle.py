@@ -3,9 +3,9 @@
 Dynamic relaxation with kinetic damping: the engine's implicit steps move the cloth as it would move, and each
 time its kinetic energy passes a maximum every velocity is set to zero (the cloth is then at the bottom of the
 energy valley it was crossing, in its slowest mode). It stops when the largest residual force on a free degree
-of freedom is below ``tolerance`` times the largest node weight. The engine's matrix is the step's, never a
-statics-only Newton matrix, so what comes to rest is exactly the dynamic model's equilibrium (friction and
-sliding included).
+of freedom is below ``tolerance`` times a force scale (by default the largest node weight). The engine's matrix
+is the step's, never a statics-only Newton matrix, so what comes to rest is exactly the dynamic model's
+equilibrium (friction and sliding included).
 """
 
 import time
@@ -49,13 +49,15 @@ def node_masses(model) -> np.ndarray:
 
 
 def settle(model, solver, state, *, free: np.ndarray, dt: float, tolerance: float = 1e-6, max_steps: int = 20000,
-           check_every: int = 10) -> SettleResult:
+           check_every: int = 10, force_scale=None) -> SettleResult:
     """Run ``state`` (modified in place) to rest.
 
     Args:
         free: bool per node, the nodes whose residual force counts (the clamped or pinned ones carry reactions).
         dt: the implicit step [s]: about a fortieth of the slowest period of the specimen.
-        tolerance: the largest residual force on a free DOF, relative to the largest node weight.
+        tolerance: the largest residual force on a free DOF, relative to ``force_scale``.
+        force_scale: the force [N] (one, or one per world) the residual is measured against; default the largest
+            node weight (for loads other than gravity, the load per node).
         max_steps: the step budget.
         check_every: steps between residual checks.
 
@@ -63,8 +65,9 @@ def settle(model, solver, state, *, free: np.ndarray, dt: float, tolerance: floa
         SettleError: non-finite values, or no rest within ``max_steps`` (the message gives the residual).
     """
     mass = node_masses(model)
-    gravity = np.linalg.norm(model.gravity.numpy(), axis=-1)
-    scale = np.maximum(mass.max(axis=1) * gravity, 1e-300)  # [B] largest node weight [N]
+    if force_scale is None:
+        force_scale = mass.max(axis=1) * np.linalg.norm(model.gravity.numpy(), axis=-1)  # largest node weight [N]
+    scale = np.maximum(np.broadcast_to(np.asarray(force_scale, dtype=float), (model.world_count,)), 1e-300)
     mask = model.dof_mask.numpy()  # [N, 5]: 0 on the sliding DOFs of yarn ends
     other = model.state()
     start = time.perf_counter()
@@ -78,7 +81,7 @@ def settle(model, solver, state, *, free: np.ndarray, dt: float, tolerance: floa
         velocity = current.qd.numpy()
         if not np.all(np.isfinite(velocity)):
             raise SettleError(f"the specimen's simulation produced non-finite values at step {step}")
-        energy = 0.5 * (mass * np.sum(velocity[..., :3] ** 2, axis=-1)).sum(axis=1)
+        energy = 0.5 * (mass * np.sum(velocity**2, axis=-1)).sum(axis=1)  # sliding too, with the node mass
         falling = energy < previous_energy
         if falling.any():
             velocity[falling] = 0.0
@@ -93,7 +96,7 @@ def settle(model, solver, state, *, free: np.ndarray, dt: float, tolerance: floa
                 break
     else:
         raise SettleError(f"the specimen did not come to rest within {max_steps} steps of {dt:g} s: residual force "
-                          f"{residual.max():.3g} of a node weight (tolerance {tolerance:g})")
+                          f"{residual.max():.3g} of the force scale (tolerance {tolerance:g})")
     if current is not state:
         state.assign(current)
     return SettleResult(steps=step, resets=resets, residual=residual, seconds=time.perf_counter() - start)

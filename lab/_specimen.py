@@ -5,16 +5,18 @@ fabric with 40 threads per cm would have 200 crossings along it; a scene with th
 spacing would have 3). The strip keeps the fabric's fabric-level quantities (``materials.fabric_measures``) at the
 specimen spacing L' = f L: each yarn stands for f of the fabric's yarns, so per yarn
 
-    rho' = f rho,  R' = f R,  Y' = Y / f,  B' = B / f,  S' = S / f,  kf' = f kf,  df' = f df
+    rho' = f rho,  R' = f R,  Y' = Y / f,  B' = B / f,  S' = S / f,  kf' = f kf,  df' = f df,  kc' = kc / f
 
-keep the areal density, the rigidities and stiffnesses per width, the shear rigidity and R/L (the jamming angle),
-and a yarn's anchor spring per length. Yarns that vary across the fabric are replaced by the mean of their
-direction. The strip runs along i (the specimen's "warp" is the tested direction) and lies flat.
+keep the areal density, the rigidities and stiffnesses per width, the shear rigidity (at small compression), R/L
+(the jamming angle), a yarn's anchor spring per length and the parallel-contact energy per area. Yarns that vary
+across the fabric are replaced by the mean of their direction. The strip runs along i (the specimen's "warp" is
+the tested direction) and lies flat.
 
 A cut strip is a finite-width sample of a larger fabric: the yarns along its two cut edges stand for half a
 spacing of width each, and the cross yarn at its free end for half a spacing of length, so ``cut_edges`` halves
-their mass (and the edge yarns' stiffnesses). With that the strip's weight and rigidity per width are the
-fabric's whatever its width (trapezoid rule across and along).
+their mass (and the edge yarns' stiffnesses), and gives the cells on the border the shear stiffness of the
+crossings they lack. With that the strip's weight, rigidities and shear stiffness per width are the fabric's
+whatever its width (trapezoid rule across and along).
 """
 
 import math
@@ -24,7 +26,7 @@ import numpy as np
 
 from materials import CrossingProperties, YarnMaterial, weave_flips
 
-__all__ = ["DIRECTIONS", "StripFabric", "cut_edges", "strip_fabric", "strip_spec"]
+__all__ = ["DIRECTIONS", "StripFabric", "cut_edges", "specimen_spec", "strip_fabric", "strip_spec"]
 
 #: the test directions: a strip cut along the warp bends and stretches the warp yarns
 DIRECTIONS = ("warp", "weft")
@@ -88,28 +90,19 @@ def _scaled(material: YarnMaterial, factor: float) -> YarnMaterial:
                         bending_modulus=material.bending_modulus / factor)
 
 
-def strip_spec(fabric: StripFabric, *, length: float, segments: int, width_nodes: int = 3, clamp: bool = True,
-               pin_stiffness: float | None = None, gravity: bool = True, sliding_time: float | None = None):
-    """A flat strip of ``segments`` segments over ``length`` [m] along i, ``width_nodes`` nodes across.
+def specimen_spec(fabric: StripFabric, *, spacing: float, nodes: tuple[int, int], pinned_columns=(),
+                  pin_stiffness: float, gravity: bool, sliding_time: float | None = None,
+                  origin=(0.0, 0.0, 0.0)):
+    """A flat specimen of ``fabric`` at spacing L' [m]: ``nodes`` = (W, H), i along the tested direction, every node
+    of ``pinned_columns`` (node columns i) held by springs of ``pin_stiffness`` [N/m].
 
     Args:
-        clamp: hold columns 0 and 1 (node column 1 is the clamp edge, at x = 0; the strip starts at x = -L').
-        pin_stiffness: the clamp springs [N/m]; default 1e9 times the strip's weight over L', so that the clamp
-            gives way by a billionth of a spacing.
-        gravity: pull the strip down (-z) with the fabric's gravity; False: no gravity.
+        gravity: pull the specimen down (-z) with the fabric's gravity; False: no gravity.
         sliding_time: if given, the sliding damping df' = kf' * sliding_time instead of f df [s]: a quasi-static
             test sets it below its step so that yarn sliding (whose rest does not depend on df) settles at once.
-
-    Returns:
-        a ``simulator.ClothSpec`` with ``segments + 2`` nodes along i.
     """
     import simulator
 
-    if segments < 2:
-        raise ValueError(f"segments = {segments!r} is out of range: expected at least 2")
-    if width_nodes < 3:
-        raise ValueError(f"width_nodes = {width_nodes!r} is out of range: expected at least 3")
-    spacing = length / segments
     factor = spacing / fabric.spacing
     weave = fabric.weave
     crossing = CrossingProperties(
@@ -117,26 +110,55 @@ def strip_spec(fabric: StripFabric, *, length: float, segments: int, width_nodes
         friction_stiffness=weave.friction_stiffness * factor,
         friction_damping=weave.friction_damping * factor if sliding_time is None
         else weave.friction_stiffness * factor * sliding_time,
-        contact_stiffness=weave.contact_stiffness, friction_smoothing=weave.friction_smoothing)
-    width, height = segments + 2, width_nodes
-    weight = fabric.areal_density * fabric.gravity * (width - 1) * spacing * (height - 1) * spacing
-    if pin_stiffness is None:
-        pin_stiffness = 1e9 * max(weight, 1e-300) / spacing
+        contact_stiffness=weave.contact_stiffness / factor, friction_smoothing=weave.friction_smoothing)
+    width, height = nodes
     return simulator.ClothSpec(
         nodes=(width, height), spacing=spacing, yarn_radius=fabric.yarn_radius * factor,
         flips=weave_flips("plain", (width, height)),
         warp_materials=[_scaled(fabric.along, factor)] * height,
         weft_materials=[_scaled(fabric.across, factor)] * width,
-        crossing=crossing, pose="flat", origin=(-spacing, 0.0, 0.0),
-        pins=[(i, j) for i in (0, 1) for j in range(height)] if clamp else (), pin_stiffness=pin_stiffness,
+        crossing=crossing, pose="flat", origin=origin,
+        pins=[(i, j) for i in pinned_columns for j in range(height)], pin_stiffness=pin_stiffness,
         gravity=(0.0, 0.0, -fabric.gravity if gravity else 0.0))
 
 
-def cut_edges(model, *, clamp: bool = True) -> None:
-    """Give a strip model (``strip_spec``) the cut edges of a sample of a larger fabric (module docstring), and, with
-    ``clamp``, a clamp at node column 1: its bending triples get twice the stiffness, since the clamp edge bends
-    only the half cell in front of it (with the full stiffness the clamp acts half a spacing behind its edge and
-    the tip droops O(L') too far; with it the strip converges to the elastica at second order in L')."""
+def strip_spec(fabric: StripFabric, *, length: float, segments: int, width_nodes: int = 3, clamp: bool = True,
+               pin_stiffness: float | None = None, gravity: bool = True, sliding_time: float | None = None):
+    """The cantilever's strip: ``segments`` segments over ``length`` [m] along i in front of a clamp, ``width_nodes``
+    nodes across.
+
+    Args:
+        clamp: hold columns 0 and 1 (node column 1 is the clamp edge, at x = 0; the strip starts at x = -L').
+        pin_stiffness: the clamp springs [N/m]; default 1e9 times the strip's weight over L', so that the clamp
+            gives way by a billionth of a spacing.
+        gravity, sliding_time: as for ``specimen_spec``.
+
+    Returns:
+        a ``simulator.ClothSpec`` with ``segments + 2`` nodes along i.
+    """
+    if segments < 2:
+        raise ValueError(f"segments = {segments!r} is out of range: expected at least 2")
+    if width_nodes < 3:
+        raise ValueError(f"width_nodes = {width_nodes!r} is out of range: expected at least 3")
+    spacing = length / segments
+    width, height = segments + 2, width_nodes
+    if pin_stiffness is None:
+        weight = fabric.areal_density * fabric.gravity * (width - 1) * spacing * (height - 1) * spacing
+        pin_stiffness = 1e9 * max(weight, 1e-300) / spacing
+    return specimen_spec(fabric, spacing=spacing, nodes=(width, height), pinned_columns=(0, 1) if clamp else (),
+                         pin_stiffness=pin_stiffness, gravity=gravity, sliding_time=sliding_time,
+                         origin=(-spacing, 0.0, 0.0))
+
+
+def cut_edges(model, *, clamp_column: int | None = None) -> None:
+    """Give a specimen model the cut edges of a sample of a larger fabric (module docstring): the yarns along its
+    two long edges (rows 0 and H-1) at half mass and stiffness, the cross yarn of its last column at half mass, and
+    every cell the full shear stiffness (a cell's four corners each hold one shear stencil of it when they are
+    crossings; yarn ends on the border hold none, so the stencils of a border cell are scaled by 4 / its crossings).
+
+    With ``clamp_column`` the bending triples centred on that column get twice the stiffness: a clamp edge bends only
+    the half cell in front of it (with the full stiffness the clamp acts half a spacing behind its edge and a
+    cantilever droops O(L') too far; with it the strip converges to the elastica at second order in L')."""
     width, height = model.nodes
     axis, yarn = model.segment_axis_np, np.asarray(model.segment_yarn_np)
     along_edge = (axis == 0) & ((yarn == 0) | (yarn == height - 1))
@@ -149,8 +171,14 @@ def cut_edges(model, *, clamp: bool = True) -> None:
     model.set_parameter("segment_stretch_stiffness", stretch)
     bend = model.parameter("triple_bend_stiffness")
     t_axis, t_yarn = model.triple_axis_np, np.asarray(model.triple_yarn_np)
-    middle_column = model.triple_np[:, 1] % width
     bend[:, (t_axis == 0) & ((t_yarn == 0) | (t_yarn == height - 1))] *= 0.5
-    if clamp:
-        bend[:, (t_axis == 0) & (middle_column == 1)] *= 2.0
+    if clamp_column is not None:
+        bend[:, (t_axis == 0) & (model.triple_np[:, 1] % width == clamp_column)] *= 2.0
     model.set_parameter("triple_bend_stiffness", bend)
+    stencils = model.stencil_nodes.numpy()  # (crossing a, its warp neighbour p, its weft neighbour r)
+    a, p, r = stencils[:, 0], stencils[:, 1], stencils[:, 2]
+    crossing = model.crossing_mask_np
+    corners = crossing[a].astype(int) + crossing[p] + crossing[r] + crossing[p + r - a]
+    shear = model.parameter("stencil_shear_stiffness")
+    shear *= 4.0 / corners[None, :]
+    model.set_parameter("stencil_shear_stiffness", shear)

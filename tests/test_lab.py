@@ -184,7 +184,7 @@ def test_cut_edges_make_the_strip_weigh_what_its_width_of_fabric_weighs():
     strip = fabric()
     spec = lab.strip_spec(strip, length=0.04, segments=8, width_nodes=4)
     model = simulator.build_model(spec, device="cpu")
-    lab.cut_edges(model)
+    lab.cut_edges(model, clamp_column=1)
     mass = lab.node_masses(model).sum()
     # per unit length the strip carries (H - 1) yarns along it (the two cut edges half each); each of its W columns
     # carries a cross yarn over the width (H - 1) L, the free end's half
@@ -192,3 +192,35 @@ def test_cut_edges_make_the_strip_weigh_what_its_width_of_fabric_weighs():
     along, across = spec.warp_materials[0].density, spec.weft_materials[0].density
     expected = (height - 1) * model.spacing * (along * (width - 1) + across * (width - 0.5))
     assert mass == pytest.approx(expected, rel=1e-12)
+
+
+def test_cut_edges_give_every_cell_four_shear_stencils_worth():
+    spec = lab.specimen_spec(fabric(), spacing=1e-3, nodes=(6, 5), pin_stiffness=1.0, gravity=False)
+    model = simulator.build_model(spec, device="cpu")
+    k0 = model.parameter("stencil_shear_stiffness")[0, 0]
+    lab.cut_edges(model)
+    width, height = model.nodes
+    assert model.parameter("stencil_shear_stiffness").sum() == pytest.approx(4 * (width - 1) * (height - 1) * k0)
+
+
+# -- in-plane tests -----------------------------------------------------------------------------------------------
+
+
+def test_tensile_test_reads_the_yarn_stiffness_per_width():
+    for direction, strip in (("warp", fabric()), ("weft", fabric(along=0.03, across=0.02))):
+        result = lab.tensile_test(strip, direction=direction, segments=6)
+        assert result.expected == pytest.approx(30.0 / SPACING)  # ks / L
+        assert abs(result.error) < 1e-3
+        assert np.all(np.diff(result.forces) > 0) and result.strains[0] == pytest.approx(1e-3, rel=1e-2)
+
+
+def test_shear_test_reads_the_shear_stiffness_with_its_compression_stiffening():
+    strip = fabric()
+    result = lab.shear_test(strip, direction="warp", segments=6, width_nodes=13)
+    # the model's shear stiffness is S pi R^2 (1 + N / 1 N): the specimen's crimp-bending compression at rest
+    assert result.compression > 0.0
+    assert result.expected == pytest.approx(lab.expected_shear_rigidity(strip) * (1.0 + result.compression))
+    assert abs(result.error) < 0.01
+    # jamming lowers the stiffness at right angles a little below 4 S pi R^2 / L (R/L = 0.4)
+    plain = 4.0 * strip.weave.shear_modulus * math.pi * RADIUS**2 / SPACING
+    assert 0.99 * plain < lab.expected_shear_rigidity(strip) < plain

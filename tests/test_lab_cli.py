@@ -5,6 +5,30 @@ import json
 from tests.test_cli import DEMO_SCENE, assert_user_error, run_cli
 from warpweave.cli import main
 
+#: a light plain weave (0.2 kg/m^2, bending lengths 2 and 3 cm, yarn stiffness 30 N; tests/test_lab.py's fabric)
+LIGHT = """
+[simulation]
+dt = 0.001
+steps = 10
+
+[cloth]
+nodes = [5, 5]
+spacing = 0.00025
+yarn_radius = 0.0001
+warp_yarns = ["a"]
+weft_yarns = ["b"]
+
+[materials.a]
+density = 2.5e-5
+young_modulus = 9.549296585513721e8
+bending_modulus = 0.1248
+
+[materials.b]
+density = 2.5e-5
+young_modulus = 9.549296585513721e8
+bending_modulus = 0.4212
+"""
+
 
 def test_lab_cantilever_reports_both_directions(tmp_path, capsys):
     out = tmp_path / "lab"
@@ -19,6 +43,20 @@ def test_lab_cantilever_reports_both_directions(tmp_path, capsys):
         assert abs(result["bending_length_error"]) < 0.01
         assert abs(result["chord_angle_deg"] - 41.5) < 0.6
     assert (out / "cantilever.png").stat().st_size > 10_000
+
+
+def test_lab_tensile_and_shear_write_their_reports(tmp_path, capsys):
+    scene = tmp_path / "light.toml"
+    scene.write_text(LIGHT)
+    for test in ("tensile", "shear"):
+        out = tmp_path / test
+        assert main(["lab", str(scene), "--test", test, "--segments", "4", "--out", str(out)]) == 0
+        report = json.loads((out / "lab.json").read_text())
+        assert [r["direction"] for r in report["results"]] == ["warp", "weft"]
+        for result in report["results"]:
+            assert result["test"] == test and abs(result["error"]) < 0.01
+        assert (out / f"{test}.png").stat().st_size > 10_000
+    assert "expected" in capsys.readouterr().out
 
 
 def test_lab_refuses_what_does_not_apply(tmp_path):

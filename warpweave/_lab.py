@@ -1,4 +1,4 @@
-"""``warpweave lab SCENE --test cantilever``: standard textile tests on the scene's fabric."""
+"""``warpweave lab SCENE --test cantilever|tensile|shear``: standard textile tests on the scene's fabric."""
 
 import json
 import math
@@ -10,24 +10,27 @@ from ._args import UsageError, check_output_folder, positive_int
 __all__ = ["TESTS", "add_parser", "run"]
 
 #: the virtual tests ``warpweave lab`` runs
-TESTS = ("cantilever",)
+TESTS = ("cantilever", "tensile", "shear")
 
 
 def add_parser(commands):
     parser = commands.add_parser(
         "lab",
-        help="run a standard textile test (cantilever bending length) on a scene's fabric",
+        help="run a standard textile test (cantilever bending length, strip tensile, shear) on a scene's fabric",
         description="Cut a specimen from the scene's fabric in the warp and the weft direction, run it to rest "
-        "and report the standard's quantities. cantilever (ASTM D1388): bending length c and flexural rigidity "
-        "per width G = m g c^3, read from the chord angle against the exact heavy elastica (Peirce's formula "
-        "beside it), with the value the yarn parameters imply. Writes DIR/lab.json and DIR/cantilever.png.",
+        "and report the standard's quantities beside the values the yarn parameters imply. cantilever (ASTM "
+        "D1388): bending length c and flexural rigidity per width G = m g c^3, read from the chord angle against "
+        "the exact heavy elastica (Peirce's formula beside it). tensile (ISO 13934-1 strip, 200 mm gauge): "
+        "tensile stiffness per width. shear (KES-FB1, 5 cm between 20 cm clamps): shear rigidity per clamp "
+        "length. Writes DIR/lab.json and DIR/TEST.png.",
     )
     parser.add_argument("scene", metavar="SCENE", help="scene file (.toml)")
     parser.add_argument("--test", required=True, choices=TESTS, help="the test to run")
     parser.add_argument("--direction", choices=("warp", "weft", "both"), default="both",
                         help="the yarns along the specimen (default both)")
-    parser.add_argument("--segments", type=positive_int, default=20, metavar="N",
-                        help="segments along the specimen (default 20: bending length within 0.2%%)")
+    parser.add_argument("--segments", type=positive_int, default=None, metavar="N",
+                        help="segments along the specimen (default: 20 for cantilever, bending length within 0.2%%; "
+                        "10 between the grips for tensile and shear)")
     parser.add_argument("--overhang", type=float, default=2.0, metavar="RATIO",
                         help="cantilever overhang in expected bending lengths, in (0, 4] (default 2: the "
                         "standard's 41.5 degrees)")
@@ -42,7 +45,7 @@ def run(args) -> int:
 
     if not 0.0 < args.overhang <= 4.0:
         raise UsageError(f"argument --overhang: {args.overhang:g} is out of range: expected a ratio in (0, 4]")
-    if args.segments < 4:
+    if args.segments is not None and args.segments < 4:
         raise UsageError(f"argument --segments: {args.segments} is out of range: expected at least 4")
     try:
         scenes.check_device(args.device)
@@ -50,7 +53,7 @@ def run(args) -> int:
         raise UsageError(f"argument --device: {args.device!r}: {exc}") from None
     scene = scenes.load_scene(args.scene, check_device=False)
     gravity = scene.simulation.gravity
-    if not any(gravity):
+    if args.test == "cantilever" and not any(gravity):
         raise scenes.SceneError(f"{scene.source}: simulation.gravity = {list(gravity)}: the cantilever test needs "
                                 "gravity (a strip bends under its own weight)")
     out_dir = Path(args.out) if args.out else Path("out") / Path(args.scene).stem
@@ -61,21 +64,30 @@ def run(args) -> int:
     directions = lab.DIRECTIONS if args.direction == "both" else (args.direction,)
     results = []
     for direction in directions:
-        print(f"lab {args.scene}: cantilever along the {direction}, {args.segments} segments", file=sys.stderr)
+        segments = args.segments or (20 if args.test == "cantilever" else 10)
+        print(f"lab {args.scene}: {args.test} along the {direction}, {segments} segments", file=sys.stderr)
         fabric = lab.strip_fabric(scene, direction)
         with scenes.quiet_module_loading():
-            results.append(lab.cantilever_test(fabric, direction=direction, ratio=args.overhang,
-                                               segments=args.segments, device=args.device))
-    _print_table(results)
-    report = {"scene": str(args.scene), "test": "cantilever", "results": [r.summary() for r in results]}
+            if args.test == "cantilever":
+                results.append(lab.cantilever_test(fabric, direction=direction, ratio=args.overhang,
+                                                   segments=segments, device=args.device))
+            else:
+                run_test = lab.tensile_test if args.test == "tensile" else lab.shear_test
+                results.append(run_test(fabric, direction=direction, segments=segments, device=args.device))
+    if args.test == "cantilever":
+        _print_cantilever(results)
+        figure = _plot_cantilever(results, out_dir / "cantilever.png")
+    else:
+        _print_in_plane(results)
+        figure = _plot_in_plane(results, out_dir / f"{args.test}.png")
+    report = {"scene": str(args.scene), "test": args.test, "results": [r.summary() for r in results]}
     with scenes.atomic_path(out_dir / "lab.json") as tmp:
         tmp.write_text(json.dumps(report, indent=2) + "\n")
-    figure = _plot(results, out_dir / "cantilever.png")
     print(f"wrote {out_dir / 'lab.json'} and {figure}")
     return 0
 
 
-def _print_table(results) -> None:
+def _print_cantilever(results) -> None:
     print(f"{'direction':<10}{'overhang mm':>12}{'angle deg':>10}{'c mm':>9}{'Peirce c mm':>12}{'expected c mm':>14}"
           f"{'G N*m':>11}{'seconds':>9}")
     for r in results:
@@ -84,7 +96,7 @@ def _print_table(results) -> None:
               f"{r.expected_bending_length * 1e3:14.4g}{r.flexural_rigidity:11.3e}{r.settle.seconds:9.2f}")
 
 
-def _plot(results, path: Path) -> Path:
+def _plot_cantilever(results, path: Path) -> Path:
     """The specimens at rest beside the heavy elastica of their expected bending length."""
     import matplotlib
 
@@ -108,6 +120,42 @@ def _plot(results, path: Path) -> Path:
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
     axes.set_title("cantilever bending test (ASTM D1388)")
+    with scenes.atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def _print_in_plane(results) -> None:
+    unit = "N/m per rad" if results[0].test == "shear" else "N/m"
+    print(f"{'direction':<10}{'stiffness ' + unit:>22}{'expected':>12}{'error':>10}{'seconds':>9}")
+    for r in results:
+        print(f"{r.direction:<10}{r.stiffness:22.5g}{r.expected:12.5g}{r.error:10.2%}{r.seconds:9.2f}")
+
+
+def _plot_in_plane(results, path: Path) -> Path:
+    """Force per width against strain (tensile) or shear angle (shear), with the expected small-strain line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    import scenes
+
+    shear = results[0].test == "shear"
+    figure, axes = plt.subplots(figsize=(6, 4.5))
+    for r, color in zip(results, ("tab:blue", "tab:orange"), strict=False):
+        scale = 1.0 if shear else 100.0
+        axes.plot(r.strains * scale, r.forces, "o", color=color, label=f"{r.direction}: {r.stiffness:.4g}")
+        line = np.linspace(0.0, r.strains.max(), 20)
+        axes.plot(line * scale, r.expected * line, "--", color=color, alpha=0.6,
+                  label=f"{r.direction}: expected {r.expected:.4g}")
+    axes.set_xlabel("shear angle [rad]" if shear else "strain [%]")
+    axes.set_ylabel("force per clamp length [N/m]" if shear else "force per width [N/m]")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    axes.set_title("shear test (KES-FB1)" if shear else "strip tensile test (ISO 13934-1)")
     with scenes.atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
     plt.close(figure)
