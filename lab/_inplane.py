@@ -34,10 +34,10 @@ class InPlaneResult:
         stiffness: the small-strain slope of force over strain [N/m] (per rad for shear): a of a least-squares
             force = a strain + b strain^2.
         expected: the value the yarn parameters imply for this specimen [N/m]: tensile ks / L; shear
-            ``expected_shear_rigidity`` times the specimen's mean compression stiffening (1 + N / 1 N).
+            ``expected_shear_rigidity`` times the specimen's mean compression stiffening (1 + N / N0).
         seconds: wall time of all loads [s].
         compression: the specimen's mean crossing compression at rest [N] (the shear stiffness of the yarn-level
-            model grows as 1 + N / 1 N; see ``shear_test``).
+            model grows as 1 + N / N0; see ``shear_test``).
     """
 
     test: str
@@ -103,8 +103,8 @@ def _grip_test(fabric: StripFabric, *, test: str, direction: str, levels, gauge:
     kh = float(model.parameter("node_pin_stiffness")[0, grip[0]])
     solver.eval_forces(model.state())  # the crossing state at rest: the compression N of every crossing
     compression = solver.frozen.compression.numpy()[0][model.crossing_mask_np]
-    if test == "shear":  # the shear stiffness of the yarn-level model is S pi R^2 (1 + N / 1 N)
-        expected *= 1.0 + float(compression.mean())
+    if test == "shear":  # the shear stiffness of the yarn-level model is S pi R^2 (1 + N / N0)
+        expected *= 1.0 + float(compression.mean()) / fabric.weave.shear_compression_scale
     strains, forces, seconds = [], [], 0.0
     for level in levels:
         displacement = np.zeros(3)
@@ -159,12 +159,13 @@ def shear_test(fabric: StripFabric, *, direction: str, angles=(0.002, 0.004, 0.0
                segments: int = 10, width_nodes: int = 41, tolerance: float = 1e-5, max_steps: int = 20000,
                device: str = "cpu") -> InPlaneResult:
     """Shear a specimen of ``fabric`` by each of ``angles`` [rad] and read the shear rigidity per clamp length;
-    expected: ``expected_shear_rigidity`` times 1 + N / 1 N at the specimen's mean rest compression N.
+    expected: ``expected_shear_rigidity`` times 1 + N / N0 at the specimen's mean rest compression N.
 
-    The yarn-level model (Gong et al. 2022) stiffens shear by the crossing compression N in newtons, so the reading
-    depends on the specimen's resolution: its crimp-bending compression grows as 1/L' (0.022 N at 10 segments, 0.045
-    N at 20 for a 0.2 kg/m^2 fabric). The compression stiffening does not carry over from one resolution to another
-    as the rigidities do (``strip_spec``). The default is KES-FB1's specimen, 5 cm between clamps 20 cm long. Where
+    The yarn-level model (Gong et al. 2022) stiffens shear by the crossing compression N over a force N0
+    (``weave.shear_compression_scale``, 1 N in the original), so the reading depends on the specimen's resolution:
+    its crimp-bending compression grows as 1/L' (0.022 N at 10 segments, 0.045 N at 20 for a 0.2 kg/m^2 fabric).
+    The compression stiffening does not carry over from one resolution to another as the rigidities do
+    (``strip_spec``). The default is KES-FB1's specimen, 5 cm between clamps 20 cm long. Where
     the yarns stretch easily the specimen's free edges relax some of the shear, in proportion to gauge / clamp
     length: the original experiments' yarns (tensile stiffness 90 times the shear rigidity) read 3.4%, 1.6% and 0.8%
     low with clamps 1, 2 and 4 gauges long; real yarns (10^5 times) do not."""

@@ -110,7 +110,8 @@ def specimen_spec(fabric: StripFabric, *, spacing: float, nodes: tuple[int, int]
         friction_stiffness=weave.friction_stiffness * factor,
         friction_damping=weave.friction_damping * factor if sliding_time is None
         else weave.friction_stiffness * factor * sliding_time,
-        contact_stiffness=weave.contact_stiffness / factor, friction_smoothing=weave.friction_smoothing)
+        contact_stiffness=weave.contact_stiffness / factor, friction_smoothing=weave.friction_smoothing,
+        shear_compression_scale=weave.shear_compression_scale)
     width, height = nodes
     return simulator.ClothSpec(
         nodes=(width, height), spacing=spacing, yarn_radius=fabric.yarn_radius * factor,

@@ -58,6 +58,7 @@ NAMED = {
     "weave.friction_damping": FittableParameter("node_friction_damping", "node", False, "N*s/m"),
     "weave.friction_smoothing": FittableParameter("node_friction_smoothing", "node", False, "-"),
     "weave.contact_stiffness": FittableParameter("segment_contact_stiffness", "segment", False, "N/m^2"),
+    "weave.shear_compression_scale": FittableParameter("stencil_compression_scale", "stencil", False, "N"),
     "pins[0].stiffness": FittableParameter("node_pin_stiffness", "node", False, "N/m"),
     "wind.density": FittableParameter("wind_density", "world", False, "kg/m^3"),
     "wind.drag": FittableParameter("wind_drag", "world", False, "kg/(m^2*s)"),

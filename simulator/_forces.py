@@ -258,7 +258,9 @@ def pin_energy(x: wp.vec3d, target: wp.vec3d, kh: wp.float64):
 
 @wp.func
 def friction_width(mu_n: wp.float64, kf: wp.float64):
-    """Displacement delta0 = mu N / kf [m] at which the stick spring reaches the Coulomb limit."""
+    """Displacement delta0 = mu N / kf [m] at which the stick spring reaches the Coulomb limit (mu N floored at
+    1e-15 N only here, against a division by zero and overflowing adjoints: the Coulomb force and its stiffness are
+    mu N times a function of delta / delta0, so a crossing without compression has none, whatever the units)."""
     return wp.max(mu_n, wp.float64(1.0e-15)) / kf
 
 
@@ -271,7 +273,7 @@ def friction_energy(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: 
     z = wp.abs(delta / d0)
     log_cosh = z + wp.log(wp.float64(1.0) + wp.exp(wp.float64(-2.0) * z)) - wp.log(wp.float64(2.0))
     return half * (wp.float64(1.0) + stick) * half * kf * delta * delta + half * (
-        wp.float64(1.0) - stick) * wp.max(mu_n, wp.float64(1.0e-15)) * d0 * log_cosh
+        wp.float64(1.0) - stick) * mu_n * d0 * log_cosh
 
 
 @wp.func
@@ -281,7 +283,7 @@ def friction_force(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stick: w
     stick -> +1 gives the anchor spring -kf delta; stick -> -1 gives Coulomb sliding -mu N tanh(.)."""
     half = wp.float64(0.5)
     d0 = friction_width(mu_n, kf)
-    coulomb = wp.max(mu_n, wp.float64(1.0e-15)) * wp.tanh(delta / d0)
+    coulomb = mu_n * wp.tanh(delta / d0)
     spring = kf * delta
     return -(half * (spring - coulomb) * stick + half * (spring + coulomb))
 
@@ -293,5 +295,5 @@ def friction_stiffness(delta: wp.float64, mu_n: wp.float64, kf: wp.float64, stic
     half = wp.float64(0.5)
     d0 = friction_width(mu_n, kf)
     t = wp.tanh(delta / d0)
-    slope = wp.max(mu_n, wp.float64(1.0e-15)) * (wp.float64(1.0) - t * t) / d0
+    slope = mu_n * (wp.float64(1.0) - t * t) / d0
     return half * (kf - slope) * stick + half * (kf + slope)

@@ -20,7 +20,8 @@ PARAMETER_ARRAYS = (
     "segment_stretch_stiffness",  # ks = Y pi R^2 [N] per segment
     "segment_contact_stiffness",  # kc [N/m^2] per segment
     "triple_bend_stiffness",  # kb = B pi R^2 per bending triple
-    "stencil_shear_stiffness",  # S pi R^2 per shear stencil (times N + 1 in the step)
+    "stencil_shear_stiffness",  # S pi R^2 per shear stencil (times 1 + N / N0 in the step)
+    "stencil_compression_scale",  # N0 [N] per shear stencil: the compression that doubles the shear stiffness
     "node_friction",  # mu [-] per node
     "node_friction_stiffness",  # kf [N/m] per node
     "node_friction_damping",  # df [N s/m] per node
@@ -199,6 +200,7 @@ class Model:
                            for s in specs])
         seg_kc = np.stack([np.full(self.segment_count, s.crossing.contact_stiffness) for s in specs])
         st_k0 = np.stack([np.full(self.stencil_count, s.crossing.shear_modulus * area) for s in specs])
+        st_n0 = np.stack([np.full(self.stencil_count, s.crossing.shear_compression_scale) for s in specs])
         node = self.node_count
         mu = np.stack([np.full(node, s.crossing.friction) for s in specs])
         kf = np.stack([np.full(node, s.crossing.friction_stiffness) for s in specs])
@@ -229,6 +231,7 @@ class Model:
         self.segment_contact_stiffness = f64(seg_kc)
         self.triple_bend_stiffness = f64(tri_kb)
         self.stencil_shear_stiffness = f64(st_k0)
+        self.stencil_compression_scale = f64(st_n0)
         self.node_friction = f64(mu)
         self.node_friction_stiffness = f64(kf)
         self.node_friction_damping = f64(df)

@@ -219,6 +219,7 @@ def eval_shear_forces_reference(
     stencil_jam: wp.array(dtype=wp.int32),
     shear_stiffness: wp.array2d(dtype=wp.float64),
     compression: wp.array2d(dtype=wp.float64),
+    compression_scale: wp.array2d(dtype=wp.float64),
     spacing: wp.float64,
     radius: wp.float64,
     lock_angle: wp.float64,
@@ -229,7 +230,7 @@ def eval_shear_forces_reference(
     b, e = wp.tid()
     ids = stencil_nodes[e]
     xa = position(q[b, ids[0]])
-    k0 = shear_stiffness[b, e] * (compression[b, ids[0]] + wp.float64(1.0))
+    k0 = shear_stiffness[b, e] * (wp.float64(1.0) + compression[b, ids[0]] / compression_scale[b, e])
     phi, gp, gr = angle_grads(position(q[b, ids[1]]) - xa, position(q[b, ids[2]]) - xa)
     kx, dkx = shear_stiffness_fn(phi, k0, stencil_jam[e], spacing, radius, lock_angle)
     d = phi - HALF_PI
@@ -258,6 +259,7 @@ def shear_reference_matvec(
     stencil_jam: wp.array(dtype=wp.int32),
     shear_stiffness: wp.array2d(dtype=wp.float64),
     compression: wp.array2d(dtype=wp.float64),
+    compression_scale: wp.array2d(dtype=wp.float64),
     spacing: wp.float64,
     radius: wp.float64,
     lock_angle: wp.float64,
@@ -270,7 +272,7 @@ def shear_reference_matvec(
     bw, e = wp.tid()
     ids = stencil_nodes[e]
     xa = position(q[bw, ids[0]])
-    k0 = shear_stiffness[bw, e] * (compression[bw, ids[0]] + wp.float64(1.0))
+    k0 = shear_stiffness[bw, e] * (wp.float64(1.0) + compression[bw, ids[0]] / compression_scale[bw, e])
     e1 = position(q[bw, ids[1]]) - xa
     e3 = position(q[bw, ids[2]]) - xa
     l1 = wp.length(e1)

@@ -49,7 +49,7 @@ def test_scene_parameters_set_the_same_arrays_as_building_the_changed_scene():
     """For every fittable kind, SceneParameters.apply equals build_model(with_parameters(...)) array by array."""
     scene = small_scene((6, 5), **{"cloth.warp_yarns": ["cotton", "polyester", "polyester"]})
     names = cloth.fittable_names(scene)
-    assert len(names) == 6 + 9 + 6
+    assert len(names) == 6 + 10 + 6
     base = simulator.build_model(scenes.build_spec(scene), device="cpu")
     parameters = cloth.SceneParameters(scene, names, base)
     rng = np.random.default_rng(0)

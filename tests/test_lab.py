@@ -217,7 +217,7 @@ def test_tensile_test_reads_the_yarn_stiffness_per_width():
 def test_shear_test_reads_the_shear_stiffness_with_its_compression_stiffening():
     strip = fabric()
     result = lab.shear_test(strip, direction="warp", segments=6, width_nodes=13)
-    # the model's shear stiffness is S pi R^2 (1 + N / 1 N): the specimen's crimp-bending compression at rest
+    # the model's shear stiffness is S pi R^2 (1 + N / N0), N0 = 1 N: the specimen's crimp-bending compression at rest
     assert result.compression > 0.0
     assert result.expected == pytest.approx(lab.expected_shear_rigidity(strip) * (1.0 + result.compression))
     assert abs(result.error) < 0.01

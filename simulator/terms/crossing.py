@@ -28,9 +28,12 @@ def switches(f_u: wp.float64, mu_n: wp.float64, smoothing: wp.float64):
     """Smooth stick indicator tanh((mu N - |F|) / (c mu N)) in [-1, 1] and slide indicator
     sigmoid((|F| - mu N) / (c mu N)) in [0, 1]; c is the friction smoothing width. |F| is smoothed
     as sqrt(F^2 + (0.01 c mu N)^2) so that the indicators are differentiable where F changes sign."""
-    width = smoothing * wp.max(mu_n, wp.float64(1.0e-15))
-    magnitude = wp.sqrt(f_u * f_u + wp.float64(1.0e-4) * width * width)  # |F| smoothed over 1% of the width
-    z = (mu_n - magnitude) / width
+    # without compression (mu N = 0) the width falls back to a trillionth of |F|, relative so that no force unit is
+    # built in (the crossing then slips, stick = -1, whatever the units); with F = 0 too, z = -0.01 whatever the
+    # last floor. z is formed from F / width so that nothing under- or overflows, nor its adjoint.
+    width = smoothing * wp.max(wp.max(mu_n, wp.float64(1.0e-12) * wp.abs(f_u)), wp.float64(1.0e-150))
+    ratio = f_u / width
+    z = mu_n / width - wp.sqrt(ratio * ratio + wp.float64(1.0e-4))  # |F| smoothed over 1% of the width
     one = wp.float64(1.0)
     decay = wp.exp(-wp.abs(z))  # sigmoid(-z) written so that neither it nor its derivative overflows
     slide_rate = wp.where(z > wp.float64(0.0), decay, one) / (one + decay)

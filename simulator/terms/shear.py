@@ -1,5 +1,5 @@
 """Shear at every crossing: V = 1/2 kx(phi) L (phi - pi/2)^2 per stencil (crossing a, a warp neighbour p, a
-weft neighbour r; four stencils per crossing), with kx = (N + 1) S pi R^2 at the crossing's compression N,
+weft neighbour r; four stencils per crossing), with kx = (1 + N / N0) S pi R^2 at the crossing's compression N,
 frozen for the step, and smooth shear jamming below the locking angle 2 asin(R / L) where the weave makes the
 yarns jam (Gong et al. 2022). The exact Hessian: V'' dphi dphi^T + V' d^2phi, V'' by reverse mode on V'(phi).
 """
@@ -24,17 +24,18 @@ def eval_shear_forces(
     stencil_jam: wp.array(dtype=wp.int32),
     shear_stiffness: wp.array2d(dtype=wp.float64),
     compression: wp.array2d(dtype=wp.float64),
+    compression_scale: wp.array2d(dtype=wp.float64),
     spacing: wp.float64,
     radius: wp.float64,
     lock_angle: wp.float64,
     f: wp.array2d(dtype=vec5d),
 ):
-    """Shear of every stencil (crossing a, warp neighbour p, weft neighbour r); stiffness (N + 1) S pi R^2
-    with the crossing's compression N [N] frozen for the step."""
+    """Shear of every stencil (crossing a, warp neighbour p, weft neighbour r); stiffness (1 + N / N0) S pi R^2
+    with the crossing's compression N [N] frozen for the step and the compression scale N0 [N]."""
     b, e = wp.tid()
     ids = stencil_nodes[e]
     xa = position(q[b, ids[0]])
-    k0 = shear_stiffness[b, e] * (compression[b, ids[0]] + wp.float64(1.0))
+    k0 = shear_stiffness[b, e] * (wp.float64(1.0) + compression[b, ids[0]] / compression_scale[b, e])
     f_p, f_r = shear_forces(xa, position(q[b, ids[1]]), position(q[b, ids[2]]), k0, stencil_jam[e], spacing,
                             radius, lock_angle)
     zero = wp.float64(0.0)
@@ -50,6 +51,7 @@ def eval_shear_energy(
     stencil_jam: wp.array(dtype=wp.int32),
     shear_stiffness: wp.array2d(dtype=wp.float64),
     compression: wp.array2d(dtype=wp.float64),
+    compression_scale: wp.array2d(dtype=wp.float64),
     spacing: wp.float64,
     radius: wp.float64,
     lock_angle: wp.float64,
@@ -58,7 +60,7 @@ def eval_shear_energy(
     """Shear energy [J] of every stencil at the frozen compression."""
     b, e = wp.tid()
     ids = stencil_nodes[e]
-    k0 = shear_stiffness[b, e] * (compression[b, ids[0]] + wp.float64(1.0))
+    k0 = shear_stiffness[b, e] * (wp.float64(1.0) + compression[b, ids[0]] / compression_scale[b, e])
     energy[b, e] = shear_energy(position(q[b, ids[0]]), position(q[b, ids[1]]), position(q[b, ids[2]]), k0,
                                 stencil_jam[e], spacing, radius, lock_angle)
 
@@ -94,6 +96,7 @@ def shear_moment_kernel(
     stencil_jam: wp.array(dtype=wp.int32),
     shear_stiffness: wp.array2d(dtype=wp.float64),
     compression: wp.array2d(dtype=wp.float64),
+    compression_scale: wp.array2d(dtype=wp.float64),
     spacing: wp.float64,
     radius: wp.float64,
     lock_angle: wp.float64,
@@ -104,7 +107,7 @@ def shear_moment_kernel(
     b, e = wp.tid()
     ep, er, unused = unpack_local(y0[b, e], vec7d())
     phi, gp, gr = angle_grads(ep, er)
-    k0 = shear_stiffness[b, e] * (compression[b, stencil_nodes[e][0]] + wp.float64(1.0))
+    k0 = shear_stiffness[b, e] * (wp.float64(1.0) + compression[b, stencil_nodes[e][0]] / compression_scale[b, e])
     out[b, e] = shear_moment(phi + dphi[b, e], k0, stencil_jam[e], spacing, radius, lock_angle)
 
 
@@ -116,6 +119,7 @@ def add_shear_rows(
     stencil_jam: wp.array(dtype=wp.int32),
     shear_stiffness: wp.array2d(dtype=wp.float64),
     compression: wp.array2d(dtype=wp.float64),
+    compression_scale: wp.array2d(dtype=wp.float64),
     spacing: wp.float64,
     radius: wp.float64,
     lock_angle: wp.float64,
@@ -125,7 +129,7 @@ def add_shear_rows(
     b, e = wp.tid()
     ep, er, unused = unpack_local(y0[b, e], vec7d())
     phi, gp, gr = angle_grads(ep, er)
-    k0 = shear_stiffness[b, e] * (compression[b, stencil_nodes[e][0]] + wp.float64(1.0))
+    k0 = shear_stiffness[b, e] * (wp.float64(1.0) + compression[b, stencil_nodes[e][0]] / compression_scale[b, e])
     moment = shear_moment(phi, k0, stencil_jam[e], spacing, radius, lock_angle)
     h11, h12, h22 = angle_hessian(ep, er)
     v2 = curvature[b, e]
@@ -148,16 +152,17 @@ class _Workspace:
 
 
 class Shear(ForceTerm):
-    """Shear at every crossing (``stencil_shear_stiffness`` S pi R^2 [N] per stencil; reads the frozen N)."""
+    """Shear at every crossing (``stencil_shear_stiffness`` S pi R^2 [N] and ``stencil_compression_scale`` N0 [N]
+    per stencil; reads the frozen N)."""
 
     name = "shear"
     stage = Stage.CROSSING
-    parameter_names = ("stencil_shear_stiffness",)
+    parameter_names = ("stencil_shear_stiffness", "stencil_compression_scale")
     hessian_family = "stencil"
 
     def _parameters(self, model, c):
         return [model.stencil_nodes, model.stencil_jam, model.stencil_shear_stiffness, c.frozen.compression,
-                model.spacing, model.yarn_radius, model.lock_angle]
+                model.stencil_compression_scale, model.spacing, model.yarn_radius, model.lock_angle]
 
     def workspace(self, model):
         shape = (model.world_count, model.stencil_count)
