@@ -2,9 +2,12 @@
 
 ``lab.cantilever_test`` (ASTM D1388 bending length) runs a strip cut from a scene's fabric
 (``lab.strip_fabric``, ``lab.strip_spec``) to rest (``lab.settle``) and reads it like the standard, against
-the exact heavy elastica (``lab.heavy_cantilever``). ``warpweave lab SCENE --test cantilever`` is the command.
+the exact heavy elastica (``lab.heavy_cantilever``); ``lab.tensile_test`` and ``lab.shear_test`` grip a specimen
+at both ends. ``lab.LabObjective`` fits yarn parameters to measured lab values. Commands: ``warpweave lab SCENE
+--test cantilever|tensile|shear`` and ``warpweave fit SCENE --lab MEASUREMENTS.toml --params ...``.
 """
 
+from ._calibrate import LabMeasurements, LabObjective, MeasurementsError, load_measurements
 from ._cantilever import CantileverResult, cantilever_test
 from ._elastica import MAX_RATIO, CantileverShape, bending_length_from_chord, heavy_cantilever, peirce_bending_length
 from ._inplane import InPlaneResult, expected_shear_rigidity, shear_test, tensile_test
@@ -17,6 +20,9 @@ __all__ = [
     "CantileverResult",
     "CantileverShape",
     "InPlaneResult",
+    "LabMeasurements",
+    "LabObjective",
+    "MeasurementsError",
     "SettleError",
     "SettleResult",
     "StripFabric",
@@ -25,6 +31,7 @@ __all__ = [
     "cut_edges",
     "expected_shear_rigidity",
     "heavy_cantilever",
+    "load_measurements",
     "node_masses",
     "peirce_bending_length",
     "settle",

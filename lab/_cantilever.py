@@ -99,7 +99,7 @@ def cantilever_test(fabric: StripFabric, *, direction: str, ratio: float = 2.0, 
     spec = strip_spec(fabric, length=overhang, segments=segments, width_nodes=width_nodes, sliding_time=0.1 * dt)
     model = simulator.build_model(spec, device=device)
     cut_edges(model, clamp_column=1)
-    solver = simulator.SolverImplicit(model, dt=dt, tolerance=1e-10, max_iterations=10000)
+    solver = simulator.SolverImplicit(model, dt=dt, tolerance=1e-7, max_iterations=10000)
     state = model.state()
     free = np.ones(model.node_count, dtype=bool)
     width, height = model.nodes

@@ -1,4 +1,5 @@
-"""``warpweave fit SCENE --observed OBS.npz --params P1,P2,...``: fit scene parameters to observed motion.
+"""``warpweave fit SCENE --observed OBS.npz --params P1,P2,...``: fit scene parameters to observed motion;
+``warpweave fit SCENE --lab MEASUREMENTS.toml --params ...``: to measured lab values (``_fit_lab``).
 
 Writes DIR/fit.json, DIR/loss.png, DIR/comparison.png and DIR/fitted.toml (atomically); Ctrl-C
 stops the fit and writes the best result so far (exit status 130).
@@ -6,7 +7,8 @@ stops the fit and writes the best result so far (exit status 130).
 
 import argparse
 
-from ._args import trajectory_path
+from ._args import UsageError, positive_int, trajectory_path
+from ._fit_lab import fit_lab
 from ._fitting import add_search_options, finish, observations_of, search, start
 
 __all__ = ["add_parser", "run"]
@@ -15,13 +17,20 @@ __all__ = ["add_parser", "run"]
 def add_parser(commands):
     parser = commands.add_parser(
         "fit",
-        help="fit scene parameters to an observed trajectory",
+        help="fit scene parameters to an observed trajectory or to measured lab values",
         description="Fit yarn and crossing parameters of a scene to observed motion (a trajectory.npz); write "
-        "DIR/fit.json (values, loss history, uncertainty), DIR/loss.png, DIR/comparison.png, DIR/fitted.toml.",
+        "DIR/fit.json (values, loss history, uncertainty), DIR/loss.png, DIR/comparison.png, DIR/fitted.toml. "
+        "With --lab, fit them so that the virtual lab tests reproduce measured fabric values (areal density, "
+        "bending lengths, tensile stiffnesses; docs/LAB.md): DIR/fit.json and DIR/fitted.toml.",
     )
     parser.add_argument("scene", metavar="SCENE", help="scene file (.toml); its values are the starting point")
-    parser.add_argument("--observed", required=True, type=trajectory_path, metavar="OBS",
+    parser.add_argument("--observed", type=trajectory_path, metavar="OBS",
                         help="observed trajectory (.npz, e.g. written by warpweave simulate)")
+    parser.add_argument("--lab", metavar="MEASUREMENTS",
+                        help="measured lab values (.toml: areal_density, [bending_length], [tensile_stiffness]) "
+                        "instead of --observed; fitted by Gauss-Newton steps from the virtual tests")
+    parser.add_argument("--segments", type=positive_int, default=20, metavar="N",
+                        help="with --lab: the cantilever's segments (default 20: bending lengths 0.1%% low)")
     parser.add_argument("--frames", type=_frame_count, metavar="K",
                         help="use the first K >= 2 frames (default all; the first is the initial state)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: out/fit-<scene name>)")
@@ -37,6 +46,10 @@ def add_parser(commands):
 
 
 def run(args) -> int:
+    if (args.observed is None) == (args.lab is None):
+        raise UsageError("give one of --observed OBS.npz (motion) or --lab MEASUREMENTS.toml (lab values)")
+    if args.lab is not None:
+        return fit_lab(args)
     from learning import cloth
 
     scene, out_dir, trajectory = start(args, trajectory_file=args.observed, command="fit")
