@@ -136,9 +136,10 @@ def bending_length_from_chord(overhang: float, angle: float) -> float:
 
     # Peirce's formula is within 15% of the exact ratio up to l/c = 6: bracket the root around it when it can
     guess = 1.0 / (math.cos(angle / 2) / (8.0 * math.tan(angle))) ** (1.0 / 3.0)
-    low, high = math.log(0.8 * guess), math.log(min(1.3 * guess, MAX_RATIO))
-    if excess(low) <= 0.0 <= excess(high):
-        return overhang / math.exp(_root(excess, low, high, tolerance=1e-13))
+    if 0.8 * guess < MAX_RATIO:
+        low, high = math.log(0.8 * guess), math.log(min(1.3 * guess, MAX_RATIO))
+        if excess(low) <= 0.0 <= excess(high):
+            return overhang / math.exp(_root(excess, low, high, tolerance=1e-13))
     low, high = math.log(1e-3), math.log(MAX_RATIO)
     if excess(high) < 0.0:
         raise ValueError(f"angle = {angle!r} rad is out of range: the heavy elastica droops that far only beyond "
