@@ -65,12 +65,12 @@ class InPlaneResult:
 
 
 def expected_shear_rigidity(fabric: StripFabric) -> float:
-    """Small-strain shear rigidity per width [N/m per rad] of a plain weave: 4 kx / L with kx the jammed stencil's
-    stiffness at right angles, S pi R^2 (1 + tanh(X0)) / 2, X0 = (pi/2) (pi/2 - phi_lock) / 0.36 (the smooth
-    jamming law of ``simulator._forces.shear_stiffness`` at phi = pi/2, where g = 0), at small compression."""
+    """Small-strain shear rigidity per width [N/m per rad] of a plain weave: ``fabric_measures``' 4 S pi R^2 / L times
+    the jammed stencil's factor at right angles, (1 + tanh(X0)) / 2 with X0 = (pi/2) (pi/2 - phi_lock) / 0.36 (the
+    smooth jamming law of ``simulator._forces.shear_stiffness`` at phi = pi/2, where g = 0), at small compression."""
     lock = 2.0 * math.asin(fabric.yarn_radius / fabric.spacing)
     jam = 0.5 * (1.0 + math.tanh(0.5 * math.pi * (0.5 * math.pi - lock) / 0.36))
-    return 4.0 * fabric.weave.shear_modulus * math.pi * fabric.yarn_radius**2 * jam / fabric.spacing
+    return fabric.measures().shear_rigidity * jam
 
 
 def _grip_test(fabric: StripFabric, *, test: str, direction: str, levels, gauge: float, segments: int,
@@ -149,7 +149,7 @@ def tensile_test(fabric: StripFabric, *, direction: str, strains=(0.001, 0.002, 
                  device: str = "cpu") -> InPlaneResult:
     """Pull a strip of ``fabric`` to each of ``strains`` (ISO 13934-1: 200 mm gauge) and read the tensile stiffness
     per width; expected: ks / L, the yarns along the strip (straight at rest: crimp only enters the compression)."""
-    expected = fabric.along.young_modulus * math.pi * fabric.yarn_radius**2 / fabric.spacing
+    expected = fabric.measures().tensile_stiffness[0]
     return _grip_test(fabric, test="tensile", direction=direction, levels=strains, gauge=gauge, segments=segments,
                       width_nodes=width_nodes, expected=expected, tolerance=tolerance, max_steps=max_steps,
                       device=device)

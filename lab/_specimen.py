@@ -19,12 +19,11 @@ crossings they lack. With that the strip's weight, rigidities and shear stiffnes
 whatever its width (trapezoid rule across and along).
 """
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from materials import CrossingProperties, YarnMaterial, weave_flips
+from materials import CrossingProperties, FabricMeasures, YarnMaterial, fabric_measures, weave_flips
 
 __all__ = ["DIRECTIONS", "StripFabric", "cut_edges", "specimen_spec", "strip_fabric", "strip_spec"]
 
@@ -52,20 +51,25 @@ class StripFabric:
     weave: CrossingProperties
     gravity: float
 
+    def measures(self) -> FabricMeasures:
+        """The fabric-level quantities of ``materials.fabric_measures``, this direction first in every pair."""
+        return fabric_measures(spacing=self.spacing, yarn_radius=self.yarn_radius, warp=[self.along],
+                               weft=[self.across], shear_modulus=self.weave.shear_modulus, gravity=self.gravity)
+
     @property
     def areal_density(self) -> float:
         """Mass per area [kg/m^2]."""
-        return (self.along.density + self.across.density) / self.spacing
+        return self.measures().areal_density
 
     @property
     def bending_rigidity(self) -> float:
         """Flexural rigidity per width of the strip G = B pi R^2 / L [N m]."""
-        return self.along.bending_modulus * math.pi * self.yarn_radius**2 / self.spacing
+        return self.measures().bending_rigidity[0]
 
     @property
     def bending_length(self) -> float:
         """Peirce's bending length c = (G / (m g))^(1/3) [m] the yarn parameters imply."""
-        return (self.bending_rigidity / (self.areal_density * self.gravity)) ** (1.0 / 3.0)
+        return self.measures().bending_length[0]
 
 
 def _mean_material(materials) -> YarnMaterial:
