@@ -25,9 +25,14 @@ class YarnMaterial:
             object.__setattr__(self, name, require_positive(name, getattr(self, name)))
 
 
-#: Reference yarns of the yarn-level model (Gong et al. 2022, code defaults): 1 cotton, 2 polyester, 3 silk.
+#: The yarns of the original experiments of the yarn-level model (Gong et al. 2022, their code's materials 1, 2 and
+#: 3, named cotton, polyester and silk there). At their 1 mm spacing and 0.1 mm radius they describe about
+#: 4.5 kg/m^2 and a 1.3 mm bending length, a fabric that hangs like a chain, not the real fabrics of those names:
+#: give a real fabric as ``[fabric]`` (``FabricSpec``).
 YARN_PRESETS: dict[str, YarnMaterial] = {
-    "cotton": YarnMaterial(density=0.002, young_modulus=5.0e5, bending_modulus=1.4e-4),
-    "polyester": YarnMaterial(density=0.0025, young_modulus=1.7e5, bending_modulus=1.1e-4),
-    "silk": YarnMaterial(density=0.0024, young_modulus=1.2e5, bending_modulus=9.0e-5),
+    "gong2022_cotton": YarnMaterial(density=0.002, young_modulus=5.0e5, bending_modulus=1.4e-4),
+    "gong2022_polyester": YarnMaterial(density=0.0025, young_modulus=1.7e5, bending_modulus=1.1e-4),
+    "gong2022_silk": YarnMaterial(density=0.0024, young_modulus=1.2e5, bending_modulus=9.0e-5),
 }
+#: the presets' former names, each with its new one
+RENAMED_YARN_PRESETS = {"cotton": "gong2022_cotton", "polyester": "gong2022_polyester", "silk": "gong2022_silk"}

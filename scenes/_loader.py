@@ -9,9 +9,12 @@ from functools import partial
 import numpy as np
 
 from materials import (
+    BENDING_INPUTS,
+    RENAMED_YARN_PRESETS,
     WEAVE_PATTERNS,
     YARN_PRESETS,
     CrossingProperties,
+    FabricSpec,
     YarnMaterial,
     require_positive,
     require_range,
@@ -40,7 +43,7 @@ from ._schema import (
 
 __all__ = ["load_scene", "parse_scene"]
 
-_TOP_KEYS = ("simulation", "cloth", "materials", "weave", "pins", "wind", "obstacles", "self_contact")
+_TOP_KEYS = ("simulation", "cloth", "fabric", "materials", "weave", "pins", "wind", "obstacles", "self_contact")
 _SELF_CONTACT_KEYS = ("enabled", "friction", "stiffness", "capacity")
 _OBSTACLE_CONTACT_KEYS = ("type", "friction", "thickness", "stiffness", "path")
 _SIMULATION_KEYS = ("dt", "steps", "gravity", "device", "precision", "save_every", "substeps", "tolerance",
@@ -48,6 +51,11 @@ _SIMULATION_KEYS = ("dt", "steps", "gravity", "device", "precision", "save_every
 _CLOTH_KEYS = ("nodes", "spacing", "yarn_radius", "pattern", "pose", "origin", "warp_yarns", "weft_yarns")
 _MATERIAL_FIELDS = tuple(f.name for f in dataclasses.fields(YarnMaterial))
 _WEAVE_FIELDS = tuple(f.name for f in dataclasses.fields(CrossingProperties))
+_FABRIC_FIELDS = tuple(f.name for f in dataclasses.fields(FabricSpec))
+#: [fabric] keys that hold a (warp, weft) pair (one number: the same in both directions)
+_FABRIC_PAIRS = ("tex", "yarn_modulus", "crimp", *BENDING_INPUTS)
+#: the materials a [fabric] scene's yarns get
+FABRIC_MATERIALS = ("warp", "weft")
 _PIN_KEYS = ("nodes", "stiffness", "path")
 _WIND_KEYS = ("velocity", "density", "drag", "path")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -100,9 +108,16 @@ def parse_scene(data, *, source: str = "<scene>", check_device: bool = True) -> 
     """
     top = TableReader(data, source=source, path="", keys=_TOP_KEYS)
     simulation = _read_simulation(top.table("simulation", keys=_SIMULATION_KEYS, required=True), check_device)
-    cloth = _read_cloth(top.table("cloth", keys=_CLOTH_KEYS, required=True))
-    materials = _read_materials(top, cloth)
-    weave = _read_weave(top.table("weave", keys=_WEAVE_FIELDS))
+    cloth_table = top.table("cloth", keys=_CLOTH_KEYS, required=True)
+    weave_table = top.table("weave", keys=_WEAVE_FIELDS)
+    fabric = _read_fabric(top.table("fabric", keys=_FABRIC_FIELDS)) if top.has("fabric") else None
+    if fabric is None:
+        cloth = _read_cloth(cloth_table)
+        materials = _read_materials(top, cloth)
+        weave = _read_weave(weave_table)
+    else:
+        cloth, materials, weave = _fabric_cloth(fabric, top=top, cloth_table=cloth_table, weave_table=weave_table,
+                                                gravity=float(np.linalg.norm(simulation.gravity)))
     pins = _read_pins(top, cloth.nodes)
     wind = _read_wind(top.table("wind", keys=_WIND_KEYS))
     return Scene(
@@ -114,6 +129,7 @@ def parse_scene(data, *, source: str = "<scene>", check_device: bool = True) -> 
         wind=wind,
         obstacles=_read_obstacles(top),
         self_contact=_read_self_contact(top.table("self_contact", keys=_SELF_CONTACT_KEYS)),
+        fabric=fabric,
         source=source,
     )
 
@@ -143,7 +159,8 @@ def _read_simulation(table: TableReader, check_device: bool) -> Simulation:
     )
 
 
-def _read_cloth(table: TableReader) -> Cloth:
+def _read_cloth(table: TableReader, *, yarn_radius: float | None = None) -> Cloth:
+    """``[cloth]``; with ``yarn_radius`` given (a [fabric] scene) the radius and the yarn lists are derived."""
     nodes = table.get("nodes", expected="[W, H] with W, H >= 3")
     if (
         not isinstance(nodes, list)
@@ -155,13 +172,17 @@ def _read_cloth(table: TableReader) -> Cloth:
         )
     nodes = (nodes[0], nodes[1])
     spacing = table.number("spacing", check=_positive)
-    radius = table.number("yarn_radius", check=partial(require_range, low=0.0, high=spacing, low_open=True))
+    if yarn_radius is None:
+        radius = table.number("yarn_radius", check=partial(require_range, low=0.0, high=spacing, low_open=True))
+        yarns = table.names("warp_yarns"), table.names("weft_yarns")
+    else:
+        radius, yarns = yarn_radius, (FABRIC_MATERIALS[:1], FABRIC_MATERIALS[1:])
     return Cloth(
         nodes=nodes,
         spacing=spacing,
         yarn_radius=radius,
-        warp_yarns=table.names("warp_yarns"),
-        weft_yarns=table.names("weft_yarns"),
+        warp_yarns=yarns[0],
+        weft_yarns=yarns[1],
         pattern=_read_pattern(table, nodes),
         pose=table.choice("pose", POSES, Cloth.pose),
         origin=table.vector("origin", Cloth.origin),
@@ -239,6 +260,10 @@ def _read_material(table: TableReader) -> YarnMaterial:
     preset_name = table.get("preset", None, expected="a preset name")
     preset = None
     if preset_name is not None:
+        if preset_name in RENAMED_YARN_PRESETS:
+            raise table.error("preset", preset_name, f"renamed \"{RENAMED_YARN_PRESETS[preset_name]}\" (the original "
+                              "experiments' yarn: with them a cloth weighs about 4.5 kg/m^2 and hangs like a chain; "
+                              "give a real fabric as [fabric] instead)")
         if not isinstance(preset_name, str) or preset_name not in YARN_PRESETS:
             hint = suggestion(preset_name, YARN_PRESETS) if isinstance(preset_name, str) else ""
             raise table.error(
@@ -250,6 +275,49 @@ def _read_material(table: TableReader) -> YarnMaterial:
         for name in _MATERIAL_FIELDS
     }
     return table.checked(_named(YarnMaterial, table.path), **values)
+
+
+def _read_fabric(table: TableReader) -> FabricSpec:
+    """``[fabric]``: the spec's keys; pairs (warp, weft) may be one number for both directions."""
+    values = {name: (_read_pair(table, name) if name in _FABRIC_PAIRS else table.number(name))
+              for name in _FABRIC_FIELDS if table.has(name)}
+    for name in ("ends_per_cm", "picks_per_cm", "tex", "yarn_diameter", "yarn_modulus"):
+        if name not in values:  # required: the "is missing" error
+            table.get(name, expected="a number" if name not in _FABRIC_PAIRS else "a number or [warp, weft]")
+    return table.checked(_named(FabricSpec, table.path), **values)
+
+
+def _read_pair(table: TableReader, name: str) -> tuple[float, float]:
+    """A (warp, weft) pair: one number for both, or a list of two."""
+    value = table.get(name, expected="a number or [warp, weft]")
+    if isinstance(value, list):
+        return table.vector(name, length=2)
+    number = table.number(name)
+    return number, number
+
+
+def _fabric_cloth(fabric: FabricSpec, *, top: TableReader, cloth_table: TableReader, weave_table: TableReader,
+                  gravity: float):
+    """The cloth, its two materials ("warp", "weft") and the weave of a [fabric] scene."""
+    derived = [(cloth_table, "yarn_radius"), (cloth_table, "warp_yarns"), (cloth_table, "weft_yarns"),
+               (top, "materials")]
+    derived += [(weave_table, "shear_modulus")] if fabric.shear_rigidity is not None else []
+    derived += [(weave_table, "friction")] if fabric.friction is not None else []
+    for table, key in derived:
+        if table.has(key):
+            raise table.error(key, table.data[key], "expected no value: the [fabric] table derives it (remove one "
+                              "of the two)")
+    spacing = cloth_table.number("spacing", check=_positive)
+    try:
+        yarns = fabric.yarn_level(spacing=spacing, gravity=gravity)
+    except ValueError as exc:
+        message = str(exc)
+        raise SceneError(f"{top.source}: {'cloth' if message.startswith('spacing') else 'fabric'}.{message}") from None
+    cloth = _read_cloth(cloth_table, yarn_radius=yarns.yarn_radius)
+    weave = _read_weave(weave_table)
+    replaced = {"shear_modulus": yarns.shear_modulus, "friction": fabric.friction}
+    weave = dataclasses.replace(weave, **{k: v for k, v in replaced.items() if v is not None})
+    return cloth, dict(zip(FABRIC_MATERIALS, (yarns.warp, yarns.weft), strict=True)), weave
 
 
 def _read_weave(table: TableReader) -> CrossingProperties:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from materials import CrossingProperties, YarnMaterial
+from materials import CrossingProperties, FabricSpec, YarnMaterial
 
 __all__ = [
     "Keyframe",
@@ -279,6 +279,8 @@ class Scene:
         wind: the wind.
         obstacles: rigid obstacles.
         self_contact: contact between layers of the cloth.
+        fabric: the ``[fabric]`` table the cloth's yarn radius, materials and weave were derived from, or None;
+            not compared (the derived values are) and not written back by ``scene_to_dict``.
         source: where the scene came from (a file name), used in error messages; not compared.
     """
 
@@ -290,6 +292,7 @@ class Scene:
     wind: Wind = field(default_factory=Wind)
     obstacles: tuple[SceneObstacle, ...] = ()
     self_contact: SelfContactTable = field(default_factory=SelfContactTable)
+    fabric: FabricSpec | None = field(default=None, compare=False)
     source: str = field(default="<scene>", compare=False)
 
     def __hash__(self):

@@ -32,10 +32,10 @@ warp_yarns = ["cotton", "polyester"]
 weft_yarns = ["cotton", "polyester"]
 
 [materials.cotton]
-preset = "cotton"
+preset = "gong2022_cotton"
 
 [materials.polyester]
-preset = "polyester"
+preset = "gong2022_polyester"
 
 [weave]
 shear_modulus = 1000.0

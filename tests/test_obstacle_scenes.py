@@ -27,7 +27,7 @@ warp_yarns = ["cotton"]
 weft_yarns = ["cotton"]
 
 [materials.cotton]
-preset = "cotton"
+preset = "gong2022_cotton"
 """
 
 SHAPES = {

@@ -34,7 +34,7 @@ young_modulus = 500000.0
 bending_modulus = 0.00014
 
 [materials.yarn2]
-preset = "polyester"
+preset = "gong2022_polyester"
 
 [[pins]]
 nodes = "top_corners"
@@ -87,19 +87,28 @@ def test_example_scenes_cover_the_documented_set():
         "table_drape",
         "fold",
         "pullout",
+        "light_fabric",
     }
     hanging = scenes.load_scene(EXAMPLES[0].parent / "hanging_wind.toml", check_device=False)
     assert hanging.cloth.nodes == (17, 17) and hanging.simulation.steps == 500
-    assert hanging.materials["cotton"] == YARN_PRESETS["cotton"]
+    assert hanging.materials["cotton"] == YARN_PRESETS["gong2022_cotton"]
     demo = scenes.load_scene(EXAMPLES[0].parent / "demo.toml")
     assert demo.cloth.nodes[0] * demo.cloth.nodes[1] <= 100 and demo.simulation.steps <= 300
 
 
 def test_presets_fill_fields_and_explicit_fields_override_them(tmp_path):
-    text = VALID.replace('preset = "polyester"', 'preset = "polyester"\ndensity = 0.003')
+    text = VALID.replace('preset = "gong2022_polyester"', 'preset = "gong2022_polyester"\ndensity = 0.003')
     scene = load_text(tmp_path, text)
     assert scene.materials["yarn2"].density == 0.003
-    assert scene.materials["yarn2"].young_modulus == YARN_PRESETS["polyester"].young_modulus
+    assert scene.materials["yarn2"].young_modulus == YARN_PRESETS["gong2022_polyester"].young_modulus
+
+
+def test_the_original_experiments_presets_name_where_they_come_from(tmp_path):
+    # the old names suggested real fabrics; they name the new ones and what these yarns describe
+    text = VALID.replace('preset = "gong2022_polyester"', 'preset = "polyester"')
+    with pytest.raises(SceneError, match=r'materials.yarn2.preset = "polyester": renamed "gong2022_polyester" '
+                                         r"\(the original experiments' yarn"):
+        load_text(tmp_path, text)
 
 
 def test_yarn_names_repeat_cyclically_over_rows_and_columns(tmp_path):
@@ -107,7 +116,7 @@ def test_yarn_names_repeat_cyclically_over_rows_and_columns(tmp_path):
     spec = scenes.build_spec(scene)
     assert scene.warp_material_names() == ("yarn1", "yarn2", "yarn1", "yarn2", "yarn1")  # H = 5 rows
     assert scene.weft_material_names() == ("yarn1",) * 6  # W = 6 columns
-    assert spec.warp_materials[1] == YARN_PRESETS["polyester"]
+    assert spec.warp_materials[1] == YARN_PRESETS["gong2022_polyester"]
     assert len(spec.weft_materials) == 6
 
 
@@ -174,9 +183,9 @@ BAD_VALUES = [
     ("pattern-matrix", 'pattern = "plain"', "pattern = [[0, 2]]", ["cloth.pattern", "0 and 1"]),
     (
         "preset",
-        'preset = "polyester"',
-        'preset = "polyster"',
-        ['materials.yarn2.preset = "polyster"', "unknown preset", "did you mean 'polyester'?"],
+        'preset = "gong2022_polyester"',
+        'preset = "gong2022_polyster"',
+        ['materials.yarn2.preset = "gong2022_polyster"', "unknown preset", "did you mean 'gong2022_polyester'?"],
     ),
     (
         "material-missing-field",

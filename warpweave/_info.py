@@ -148,15 +148,22 @@ def _fabric_rows(scene) -> list[tuple[str, str]]:
     lengths = ("/".join(f"{c * 1e3:.3g}" for c in fabric.bending_length) + " mm"
                if fabric.bending_length is not None else "none (no gravity)")
     rows = [
-        ("fabric", f"areal density {fabric.areal_density * 1e3:.4g} g/m^2; bending rigidity {rigidity} N*m per "
+        ("", f"areal density {fabric.areal_density * 1e3:.4g} g/m^2; bending rigidity {rigidity} N*m per "
                    f"width and bending length {lengths} (warp/weft)"),
         ("", "tensile stiffness " + "/".join(f"{k:.3g}" for k in fabric.tensile_stiffness)
          + f" N/m per width (warp/weft), shear rigidity {fabric.shear_rigidity:.3g} N/m per rad"),
     ]
+    spec = scene.fabric
+    if spec is not None:
+        threads = "/".join(f"{n:.3g}" for n in (cloth.spacing * spec.ends_per_cm * 100.0,
+                                                 cloth.spacing * spec.picks_per_cm * 100.0))
+        rows.insert(0, ("", f"[fabric]: {spec.ends_per_cm:g} ends and {spec.picks_per_cm:g} picks per cm of "
+                            f"{'/'.join(f'{t:g}' for t in spec.tex)} tex yarns, {spec.yarn_diameter * 1e3:g} mm "
+                            f"thick; each model yarn stands for {threads} threads (warp/weft)"))
     unusual = fabric.unusual()
     if unusual:
         rows.append(("", "not a real woven fabric: " + "; ".join(unusual)))
-    return rows
+    return [("fabric", rows[0][1]), *rows[1:]]
 
 
 def _vector(values) -> str:
