@@ -3,20 +3,23 @@
 ``lab.cantilever_test`` (ASTM D1388 bending length) runs a strip cut from a scene's fabric
 (``lab.strip_fabric``, ``lab.strip_spec``) to rest (``lab.settle``) and reads it like the standard, against
 the exact heavy elastica (``lab.heavy_cantilever``); ``lab.tensile_test`` and ``lab.shear_test`` grip a specimen
-at both ends. ``lab.LabObjective`` fits yarn parameters to measured lab values. Commands: ``warpweave lab SCENE
---test cantilever|tensile|shear`` and ``warpweave fit SCENE --lab MEASUREMENTS.toml --params ...``.
+at both ends; ``lab.bias_extension_test`` pulls a specimen cut at 45 degrees to the yarns. ``lab.LabObjective``
+fits yarn parameters to measured lab values. Commands: ``warpweave lab SCENE --test
+cantilever|tensile|shear|bias`` and ``warpweave fit SCENE --lab MEASUREMENTS.toml --params ...``.
 """
 
+from ._bias import BiasResult, bias_extension_test, bias_stiffness
 from ._calibrate import LabMeasurements, LabObjective, MeasurementsError, load_measurements
 from ._cantilever import CantileverResult, cantilever_test
 from ._elastica import MAX_RATIO, CantileverShape, bending_length_from_chord, heavy_cantilever, peirce_bending_length
-from ._inplane import InPlaneResult, expected_shear_rigidity, shear_test, tensile_test
+from ._inplane import InPlaneResult, expected_shear_rigidity, shear_test, small_strain_slope, tensile_test
 from ._settle import SettleError, SettleResult, node_masses, settle
 from ._specimen import DIRECTIONS, StripFabric, cut_edges, specimen_spec, strip_fabric, strip_spec
 
 __all__ = [
     "DIRECTIONS",
     "MAX_RATIO",
+    "BiasResult",
     "CantileverResult",
     "CantileverShape",
     "InPlaneResult",
@@ -27,6 +30,8 @@ __all__ = [
     "SettleResult",
     "StripFabric",
     "bending_length_from_chord",
+    "bias_extension_test",
+    "bias_stiffness",
     "cantilever_test",
     "cut_edges",
     "expected_shear_rigidity",
@@ -36,6 +41,7 @@ __all__ = [
     "peirce_bending_length",
     "settle",
     "shear_test",
+    "small_strain_slope",
     "specimen_spec",
     "strip_fabric",
     "strip_spec",

@@ -17,7 +17,12 @@ import numpy as np
 from ._settle import settle
 from ._specimen import StripFabric, cut_edges, specimen_spec
 
-__all__ = ["InPlaneResult", "expected_shear_rigidity", "shear_test", "tensile_test"]
+__all__ = ["InPlaneResult", "expected_shear_rigidity", "shear_test", "small_strain_slope", "tensile_test"]
+
+
+def small_strain_slope(strains: np.ndarray, forces: np.ndarray) -> float:
+    """The small-strain slope a of a least-squares force = a strain + b strain^2 through the origin."""
+    return float(np.linalg.lstsq(np.stack([strains, strains**2], axis=1), forces, rcond=None)[0][0])
 
 
 @dataclass(frozen=True)
@@ -137,11 +142,9 @@ def _grip_test(fabric: StripFabric, *, test: str, direction: str, levels, gauge:
         strains.append(measured)
         forces.append(force / clamp_length)
     strains, forces = np.asarray(strains), np.asarray(forces)
-    # force = a strain + b strain^2 through the origin: a is the small-strain stiffness
-    slope = float(np.linalg.lstsq(np.stack([strains, strains**2], axis=1), forces, rcond=None)[0][0])
     return InPlaneResult(test=test, direction=direction, gauge=gauge, segments=segments, strains=strains,
-                         forces=forces, stiffness=slope, expected=expected, seconds=seconds,
-                         compression=float(compression.mean()))
+                         forces=forces, stiffness=small_strain_slope(strains, forces), expected=expected,
+                         seconds=seconds, compression=float(compression.mean()))
 
 
 def tensile_test(fabric: StripFabric, *, direction: str, strains=(0.001, 0.002, 0.003), gauge: float = 0.2,

@@ -56,6 +56,9 @@ _FABRIC_FIELDS = tuple(f.name for f in dataclasses.fields(FabricSpec))
 _FABRIC_PAIRS = ("tex", "yarn_modulus", "crimp", *BENDING_INPUTS)
 #: the materials a [fabric] scene's yarns get
 FABRIC_MATERIALS = ("warp", "weft")
+#: the grid spacing [m] the default per-crossing weave values (anchor spring, sliding damping, parallel contact) were
+#: made for; a [fabric] scene on another grid gets them at the same values per length of yarn
+FABRIC_WEAVE_GRID = 1.0e-3
 _PIN_KEYS = ("nodes", "stiffness", "path")
 _WIND_KEYS = ("velocity", "density", "drag", "path")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -316,6 +319,12 @@ def _fabric_cloth(fabric: FabricSpec, *, top: TableReader, cloth_table: TableRea
     cloth = _read_cloth(cloth_table, yarn_radius=yarns.yarn_radius)
     weave = _read_weave(weave_table)
     replaced = {"shear_modulus": yarns.shear_modulus, "friction": fabric.friction}
+    # per-crossing values not given: the defaults' per-length values (those of the 1 mm grid they were made for)
+    scale = spacing / FABRIC_WEAVE_GRID
+    defaults = CrossingProperties()
+    replaced |= {name: getattr(defaults, name) * (scale if name != "contact_stiffness" else 1.0 / scale)
+                 for name in ("friction_stiffness", "friction_damping", "contact_stiffness")
+                 if not weave_table.has(name)}
     weave = dataclasses.replace(weave, **{k: v for k, v in replaced.items() if v is not None})
     return cloth, dict(zip(FABRIC_MATERIALS, (yarns.warp, yarns.weft), strict=True)), weave
 

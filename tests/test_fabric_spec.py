@@ -81,11 +81,16 @@ def test_scene_keys_that_the_fabric_derives():
     assert scene.cloth.yarn_radius == 1e-4
     assert scene.cloth.warp_yarns == ("warp",) and scene.cloth.weft_yarns == ("weft",)
     assert scene.weave.friction == 0.3
+    # per-crossing weave values keep the defaults' values per length of yarn (made for a 1 mm grid): 10x on 1 cm
+    assert scene.weave.friction_stiffness == pytest.approx(1e4, rel=1e-12)
+    assert scene.weave.friction_damping == pytest.approx(1e4, rel=1e-12)
+    assert scene.weave.contact_stiffness == pytest.approx(0.1, rel=1e-12)
     # a scene without friction or shear rigidity in [fabric] keeps those of [weave]
     plain = FABRIC.format(spacing=0.01, bending=BENDING_LENGTH).replace("shear_rigidity = 50.0\n", "").replace(
         "friction = 0.3\n", "")
-    kept = scenes.parse_scene(tomllib.loads(plain + "\n[weave]\nfriction = 0.2\nshear_modulus = 700.0\n"))
-    assert (kept.weave.friction, kept.weave.shear_modulus) == (0.2, 700.0)
+    kept = scenes.parse_scene(tomllib.loads(plain + "\n[weave]\nfriction = 0.2\nshear_modulus = 700.0\n"
+                                                    "friction_stiffness = 50.0\n"))
+    assert (kept.weave.friction, kept.weave.shear_modulus, kept.weave.friction_stiffness) == (0.2, 700.0, 50.0)
 
 
 def test_written_back_scene_is_the_yarn_level_scene():

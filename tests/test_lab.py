@@ -224,3 +224,41 @@ def test_shear_test_reads_the_shear_stiffness_with_its_compression_stiffening():
     # jamming lowers the stiffness at right angles a little below 4 S pi R^2 / L (R/L = 0.4)
     plain = 4.0 * strip.weave.shear_modulus * math.pi * RADIUS**2 / SPACING
     assert 0.99 * plain < lab.expected_shear_rigidity(strip) < plain
+
+
+# -- bias extension -----------------------------------------------------------------------------------------------
+
+
+def test_bias_stiffness_of_the_pin_jointed_net():
+    # L = 2 W: regions A (W^2 / 2) and B (W^2), gamma = 2 d / W: F / d = (4 / W^2)(W^2 / 2 + W^2 / 4) G_s = 3 G_s
+    assert lab.bias_stiffness(2.0, length=0.1, width=0.05) == pytest.approx(6.0, rel=1e-12)
+    # a long specimen is a strip in pure shear: axial strain e shears 45-degree yarns by 2 e, F / d = 4 G_s W / L
+    assert lab.bias_stiffness(1.0, length=50.0, width=0.05) == pytest.approx(4.0 * 0.05 / 50.0, rel=1e-3)
+    with pytest.raises(ValueError, match="at least twice the width"):
+        lab.bias_stiffness(1.0, length=0.08, width=0.05)
+
+
+def sticking_fabric() -> lab.StripFabric:
+    """A fabric whose crossings stick (friction 1000) with a shear rigidity of 50 N/m per rad and little in-plane
+    bending (G / (G_s W^2) = 8e-5 for the 5 cm wide bias specimen)."""
+    weave = CrossingProperties(friction=1000.0, shear_modulus=50.0 * SPACING / (4.0 * math.pi * RADIUS**2),
+                               friction_stiffness=1000.0 * SPACING / 1e-3)
+    return lab.StripFabric(spacing=SPACING, yarn_radius=RADIUS, along=yarn(0.02), across=yarn(0.03), weave=weave,
+                           gravity=GRAVITY)
+
+
+def test_bias_extension_shows_the_three_regions_and_the_pin_jointed_stiffness():
+    strip = sticking_fabric()
+    result = lab.bias_extension_test(strip, cells_across=10)
+    regions = result.region_shear()
+    # the pin-jointed net: the middle region shears by gamma, the regions with one clamped yarn by gamma / 2, the
+    # triangles at the clamps not at all
+    assert regions["A"] == pytest.approx(1.0, abs=0.1)
+    assert regions["B"] == pytest.approx(0.5, abs=0.1)
+    assert regions["C"] == pytest.approx(0.0, abs=0.15)
+    assert result.expected == pytest.approx(lab.bias_stiffness(lab.expected_shear_rigidity(strip), length=0.15,
+                                                               width=0.05) * (1.0 + result.compression))
+    # the yarns curve a little in the plane, which the net does not: 3% below it (docs/LAB.md)
+    assert result.stiffness == pytest.approx(result.expected, rel=0.06)
+    assert result.slip < 0.01 * result.extensions[-1]  # elastic, on the anchor springs
+    assert np.all(np.diff(result.forces) > 0)

@@ -67,3 +67,23 @@ def test_lab_refuses_what_does_not_apply(tmp_path):
     assert_user_error(run_cli("lab", DEMO_SCENE, "--test", "drape"), "argument --test: invalid choice: 'drape'")
     assert_user_error(run_cli("lab", DEMO_SCENE, "--test", "cantilever", "--overhang", "5"),
                       "argument --overhang: 5 is out of range")
+
+
+def test_lab_bias_reports_the_regions(tmp_path, capsys):
+    scene = tmp_path / "sticky.toml"
+    scene.write_text(LIGHT + "\n[weave]\nfriction = 1000.0\nshear_modulus = 3.0e5\nfriction_stiffness = 250.0\n")
+    out = tmp_path / "bias"
+    assert main(["lab", str(scene), "--test", "bias", "--segments", "6", "--out", str(out)]) == 0
+    assert "shear A" in capsys.readouterr().out
+    (result,) = json.loads((out / "lab.json").read_text())["results"]
+    assert result["test"] == "bias" and result["cells_across"] == 6
+    assert result["region_shear_over_pin_jointed"]["A"] > 0.8 > 0.4 > result["region_shear_over_pin_jointed"]["C"]
+    assert abs(result["error"]) < 0.1
+    assert (out / "bias.png").stat().st_size > 10_000
+
+
+def test_lab_bias_has_no_direction(tmp_path):
+    scene = tmp_path / "light.toml"
+    scene.write_text(LIGHT)
+    assert_user_error(run_cli("lab", scene, "--test", "bias", "--direction", "warp", "--out", tmp_path / "o"),
+                      "the bias specimen's yarns run at 45 degrees both ways")

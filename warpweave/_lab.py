@@ -1,4 +1,4 @@
-"""``warpweave lab SCENE --test cantilever|tensile|shear``: standard textile tests on the scene's fabric."""
+"""``warpweave lab SCENE --test cantilever|tensile|shear|bias``: standard textile tests on the scene's fabric."""
 
 import json
 import math
@@ -10,27 +10,30 @@ from ._args import UsageError, check_output_folder, positive_int
 __all__ = ["TESTS", "add_parser", "run"]
 
 #: the virtual tests ``warpweave lab`` runs
-TESTS = ("cantilever", "tensile", "shear")
+TESTS = ("cantilever", "tensile", "shear", "bias")
 
 
 def add_parser(commands):
     parser = commands.add_parser(
         "lab",
-        help="run a standard textile test (cantilever bending length, strip tensile, shear) on a scene's fabric",
+        help="run a standard textile test (cantilever bending length, strip tensile, shear, bias extension) on a "
+        "scene's fabric",
         description="Cut a specimen from the scene's fabric in the warp and the weft direction, run it to rest "
         "and report the standard's quantities beside the values the yarn parameters imply. cantilever (ASTM "
         "D1388): bending length c and flexural rigidity per width G = m g c^3, read from the chord angle against "
         "the exact heavy elastica (Peirce's formula beside it). tensile (ISO 13934-1 strip, 200 mm gauge): "
         "tensile stiffness per width. shear (KES-FB1, 5 cm between 20 cm clamps): shear rigidity per clamp "
-        "length. Writes DIR/lab.json and DIR/TEST.png.",
+        "length. bias (150 x 50 mm, yarns at 45 degrees): force over clamp displacement against the pin-jointed "
+        "net's three-region prediction, and the shear of each region. Writes DIR/lab.json and DIR/TEST.png.",
     )
     parser.add_argument("scene", metavar="SCENE", help="scene file (.toml)")
     parser.add_argument("--test", required=True, choices=TESTS, help="the test to run")
     parser.add_argument("--direction", choices=("warp", "weft", "both"), default="both",
-                        help="the yarns along the specimen (default both)")
+                        help="the yarns along the specimen (default both; the bias specimen has one)")
     parser.add_argument("--segments", type=positive_int, default=None, metavar="N",
                         help="segments along the specimen (default: 20 for cantilever, bending length within 0.2%%; "
-                        "10 between the grips for tensile and shear)")
+                        "10 between the grips for tensile and shear; for bias: 10 diagonal rows of cells across its "
+                        "width)")
     parser.add_argument("--overhang", type=float, default=2.0, metavar="RATIO",
                         help="cantilever overhang in expected bending lengths, in (0, 4] (default 2: the "
                         "standard's 41.5 degrees)")
@@ -45,6 +48,9 @@ def run(args) -> int:
 
     if not 0.0 < args.overhang <= 4.0:
         raise UsageError(f"argument --overhang: {args.overhang:g} is out of range: expected a ratio in (0, 4]")
+    if args.test == "bias" and args.direction != "both":
+        raise UsageError(f"argument --direction: {args.direction!r}: the bias specimen's yarns run at 45 degrees "
+                         "both ways: it has no direction (leave --direction out)")
     if args.segments is not None and args.segments < 4:
         raise UsageError(f"argument --segments: {args.segments} is out of range: expected at least 4")
     try:
@@ -61,6 +67,8 @@ def run(args) -> int:
     scenes.init_warp_quietly()  # Warp starts here: with the command line's message settings
     import lab
 
+    if args.test == "bias":
+        return _run_bias(scene, args, out_dir)
     directions = lab.DIRECTIONS if args.direction == "both" else (args.direction,)
     results = []
     for direction in directions:
@@ -85,6 +93,62 @@ def run(args) -> int:
         tmp.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out_dir / 'lab.json'} and {figure}")
     return 0
+
+
+def _run_bias(scene, args, out_dir: Path) -> int:
+    import lab
+    import scenes
+
+    cells = args.segments or 10
+    print(f"lab {args.scene}: bias extension, {cells} rows of cells across", file=sys.stderr)
+    with scenes.quiet_module_loading():
+        result = lab.bias_extension_test(lab.strip_fabric(scene, "warp"), cells_across=cells, device=args.device)
+    regions = result.region_shear()
+    print(f"{'stiffness N/m':>14}{'expected':>12}{'error':>10}{'shear A':>9}{'B':>7}{'C':>7}{'slip mm':>10}"
+          f"{'seconds':>9}")
+    print(f"{result.stiffness:14.5g}{result.expected:12.5g}{result.error:10.2%}{regions['A']:9.3f}{regions['B']:7.3f}"
+          f"{regions['C']:7.3f}{result.slip * 1e3:10.3g}{result.seconds:9.2f}")
+    print("(shear of each region over the pin-jointed net's middle-region angle: 1, 1/2 and 0 for the net)")
+    figure = _plot_bias(result, out_dir / "bias.png")
+    report = {"scene": str(args.scene), "test": "bias", "results": [result.summary()]}
+    with scenes.atomic_path(out_dir / "lab.json") as tmp:
+        tmp.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out_dir / 'lab.json'} and {figure}")
+    return 0
+
+
+def _plot_bias(result, path: Path) -> Path:
+    """The specimen's shear at the largest load, region by region, and force over clamp displacement."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    import scenes
+
+    figure, (field, curve) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2.2, 1]})
+    s, t, ratio = result.shear.T
+    points = field.scatter(s * 1e3, t * 1e3, c=ratio, cmap="viridis", vmin=0.0, vmax=1.2, marker="D",
+                           s=max(4.0, 2400.0 / result.cells_across**2))
+    figure.colorbar(points, ax=field, shrink=0.6, label="shear / pin-jointed middle region's")
+    for edge in (0.0, result.length):
+        field.axvline(edge * 1e3, color="black", linewidth=1)
+    field.set_xlabel("along the specimen from the clamp edge [mm]")
+    field.set_ylabel("across [mm]")
+    field.set_aspect("equal")
+    field.set_title("bias extension: shear at the largest load")
+    curve.plot(result.extensions * 1e3, result.forces, "o", label=f"measured: {result.stiffness:.4g} N/m")
+    line = np.linspace(0.0, result.extensions.max(), 20)
+    curve.plot(line * 1e3, result.expected * line, "--", label=f"pin-jointed net: {result.expected:.4g} N/m")
+    curve.set_xlabel("clamp displacement [mm]")
+    curve.set_ylabel("clamp force [N]")
+    curve.grid(alpha=0.3)
+    curve.legend(fontsize=8)
+    with scenes.atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    return path
 
 
 def _print_cantilever(results) -> None:
