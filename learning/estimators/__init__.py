@@ -8,6 +8,7 @@ as ``estimator(objective, theta, generator=...)`` and returns an :class:`Estimat
 
 from ._assign import assign_grad
 from ._directions import ALL_DIRECTIONS, DirectionCount, DirectionDistribution, sample_directions
+from ._distributed import DirectionGroup, default_group
 from ._forward_gradient import ForwardGradient
 from ._objective import (
     Estimate,
@@ -39,6 +40,8 @@ __all__ = [
     "DirectionCount",
     "DirectionDistribution",
     "sample_directions",
+    "DirectionGroup",
+    "default_group",
     "ReverseUnroll",
     "Truncated",
     "ForwardGradient",

@@ -13,6 +13,7 @@ from ._directions import (
     directional_average,
     draw_directions,
 )
+from ._distributed import DirectionGroup, default_group
 from ._objective import Estimate, Objective, ObjectiveWithJvp, check_parameters, require
 
 __all__ = ["ForwardGradient"]
@@ -35,15 +36,23 @@ class ForwardGradient:
         directions: number b of random directions per estimate, or "all".
         distribution: "rademacher", "gaussian" or "coordinate" (see :class:`DirectionDistribution`);
             not used with "all".
+        distributed: share the b directions out over the processes of the default ``torch.distributed`` group
+            (when one is initialised with several processes; see ``learning.estimators.DirectionGroup``), or over
+            the given ``DirectionGroup``. Every process gets the same estimate, the one a single process gets.
 
     ``info`` holds ``directions`` [shape (b, N)] and ``derivatives`` ∇h·v_i [shape (b,)].
     """
 
     def __init__(
-        self, *, directions: DirectionCount = 1, distribution: DirectionDistribution | str = "rademacher"
+        self,
+        *,
+        directions: DirectionCount = 1,
+        distribution: DirectionDistribution | str = "rademacher",
+        distributed: bool | DirectionGroup = False,
     ) -> None:
         self.directions = check_direction_count(directions)
         self.distribution = DirectionDistribution(distribution)
+        self.distributed = distributed
 
     @property
     def sampled(self) -> bool:
@@ -69,7 +78,13 @@ class ForwardGradient:
             dtype=theta.dtype,
             device=theta.device,
         )
-        value, derivatives = objective.value_and_jvp(theta, directions)
+        group = default_group() if self.distributed is True else self.distributed or None
+        if group is None:
+            value, derivatives = objective.value_and_jvp(theta, directions)
+        else:
+            value, derivatives = group.derivatives(
+                directions, lambda share: objective.value_and_jvp(theta, share), lambda: objective.value(theta)
+            )
         return Estimate(
             value=value,
             grad=directional_average(directions, derivatives),

@@ -1,0 +1,6 @@
+"""Bilevel learning tasks on the shared estimators, each runnable as ``python -m learning.tasks.NAME``.
+
+``hypercleaning``: per-example weights on digits with 50% flipped labels (``learning.tasks.hypercleaning``);
+``pde_discovery``: the viscosity of Burgers' equation from 64 noisy points through a black-box solver, by the
+zeroth-order estimator (``learning.tasks.pde_discovery``).
+"""
