@@ -2,7 +2,9 @@
 ``warpweave fit SCENE --lab MEASUREMENTS.toml --params ...``: to measured lab values (``_fit_lab``).
 
 Writes DIR/fit.json, DIR/loss.png, DIR/comparison.png and DIR/fitted.toml (atomically); Ctrl-C
-stops the fit and writes the best result so far (exit status 130).
+stops the fit and writes the best result so far (exit status 130). Launched with ``torchrun --nproc-per-node P
+-m warpweave fit ...`` the processes share out the forward-mode directions (each simulates its share as worlds) and
+the first one reports and writes.
 """
 
 import argparse
@@ -11,7 +13,21 @@ from ._args import UsageError, positive_int, trajectory_path
 from ._fit_lab import fit_lab
 from ._fitting import add_search_options, finish, observations_of, search, start
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "join_process_group", "run"]
+
+
+def join_process_group() -> bool:
+    """Under ``torchrun`` (WORLD_SIZE > 1), join the process group (gloo) so that forward-mode directions are shared
+    out over the processes; True for the process that reports and writes (rank 0, or the only one)."""
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return True
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("gloo")
+    return dist.get_rank() == 0
 
 
 def add_parser(commands):
@@ -52,6 +68,9 @@ def run(args) -> int:
         return fit_lab(args)
     from learning import cloth
 
+    leader = join_process_group()
+    if not leader:
+        args.quiet = True
     scene, out_dir, trajectory = start(args, trajectory_file=args.observed, command="fit")
     nodes = None
     if args.nodes is not None:
@@ -60,6 +79,8 @@ def run(args) -> int:
                                    sliding=args.sliding, seed=args.seed)
     fit = search(args, scene, observations, label="fit")
     reference = cloth.reference_values(trajectory, fit.result.names)
+    if not leader:  # the other processes of a torchrun launch only simulate their share of the directions
+        return 0
     cloth.write_fit(out_dir, fit, scene_path=str(args.scene), observed_path=str(args.observed), reference=reference)
     return finish(fit, out_dir, quiet=args.quiet, reference=reference,
                   files="fit.json, loss.png, comparison.png and fitted.toml")

@@ -7,7 +7,8 @@ It offers every capability of ``learning.estimators.Objective``, with batched wo
   scene-parameter map and the reparameterisation;
 - ``value_and_jvp``: directional derivatives along b tangents, from one rollout of 2b + 1 worlds
   (central differences of the residuals; ``residual_jvp`` is the one place to swap for an
-  engine JVP);
+  engine JVP); in the processes of a ``torch.distributed`` group each simulates its share of the
+  tangents and every process gets all the derivatives (``learning.estimators.DirectionGroup``);
 - ``residual_jacobian``: the Jacobian of the residuals (Gauss–Newton matrix, uncertainty). The last
   one is kept: JVPs at the same θ (a fit's first estimate after each whitening) are read off it
   instead of simulated again.
@@ -24,7 +25,7 @@ from torch import Tensor
 
 import scenes
 import simulator
-from learning.estimators import EvaluationFailed
+from learning.estimators import EvaluationFailed, default_group
 from learning.fit import ParameterSpace
 
 from ._observations import Observations
@@ -159,6 +160,19 @@ class ClothObjective:
         if self._jacobian is not None and np.array_equal(self._jacobian[0], theta):
             _, r, jacobian = self._jacobian
             return r, tangents @ jacobian.T
+        group = default_group()
+        if group is None:
+            return self._central_differences(theta, tangents, scale)
+        # directions shared out over the processes of a torch.distributed group: each simulates its share
+        mine = group.share(len(tangents))
+        if mine.stop > mine.start:
+            r, local = self._central_differences(theta, tangents[mine], scale[mine])
+        else:
+            r, local = self.residuals(theta), np.zeros((0, 0))
+        return r, group.gather_rows(local, count=len(tangents)).numpy()
+
+    def _central_differences(self, theta: np.ndarray, tangents: np.ndarray, scale: np.ndarray):
+        """(r(θ), J v_i [b, M]) from one rollout of the worlds θ, θ ± ε_i v_i."""
         eps = self.jvp_step / scale
         shifted = eps[:, None] * tangents
         thetas = np.concatenate([theta[None], theta + shifted, theta - shifted])

@@ -47,17 +47,29 @@ class DirectionGroup:
                     value: Callable[[], float]) -> tuple[float, Tensor]:
         """(h(θ), all b derivatives [b]) from ``evaluate(this rank's directions) -> (h, their derivatives)``;
         ``value()`` gives h on a rank whose share is empty."""
-        import torch.distributed as dist
-
         mine = self.share(directions.shape[0])
         if mine.stop > mine.start:
             h, local = evaluate(directions[mine])
         else:
             h, local = value(), directions.new_zeros(0)
-        gathered = torch.zeros(directions.shape[0], dtype=torch.float64, device=self.device)
-        gathered[mine] = local.to(device=self.device, dtype=torch.float64)
+        return h, self.gather_rows(local, count=directions.shape[0]).to(dtype=directions.dtype)
+
+    def gather_rows(self, local, *, count: int) -> Tensor:
+        """Every rank's rows [share, ...] (a tensor or an array) stacked in rank order, [count, ...], on every rank;
+        float64, on the device of ``local`` (the CPU for an array)."""
+        import torch.distributed as dist
+
+        local = torch.as_tensor(local)
+        mine = self.share(count)
+        trailing = tuple(local.shape[1:]) if local.shape[0] else ()
+        shapes = [None] * self.size
+        dist.all_gather_object(shapes, trailing, group=self.group)
+        trailing = next((shape for shape in shapes if shape), ())
+        gathered = torch.zeros((count, *trailing), dtype=torch.float64, device=self.device)
+        if mine.stop > mine.start:
+            gathered[mine] = local.to(device=self.device, dtype=torch.float64)
         dist.all_reduce(gathered, group=self.group)
-        return h, gathered.to(device=directions.device, dtype=directions.dtype)
+        return gathered.to(device=local.device)
 
 
 def default_group() -> DirectionGroup | None:

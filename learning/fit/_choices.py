@@ -98,10 +98,10 @@ def make_estimator(name: str, *, dim: int | None = None, directions: DirectionCo
         return Truncated(steps=window)
     count = default_directions(dim) if directions is None else directions
     if name == "forward":
-        return ForwardGradient(directions=count, distribution="rademacher")
+        return ForwardGradient(directions=count, distribution="rademacher", distributed=True)
     if name == "zeroth":
         return ZerothOrder(directions=count, step=step, distribution="rademacher", central=True)
-    return TwoPhase(ForwardGradient(directions=count), ReverseUnroll(), switch_at=switch_at)
+    return TwoPhase(ForwardGradient(directions=count, distributed=True), ReverseUnroll(), switch_at=switch_at)
 
 
 def default_directions(dim: int | None) -> DirectionCount:
