@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["DigitsSplit", "flip_labels", "load_digits_split"]
+__all__ = ["DigitsSplit", "cross_entropy", "flip_labels", "load_digits_split"]
 
 CLASSES = 10
 FEATURES = 64
@@ -54,3 +54,8 @@ def flip_labels(labels: Tensor, *, fraction: float, generator: torch.Generator) 
     flipped[torch.randperm(n, generator=generator)[: round(fraction * n)]] = True
     shift = torch.randint(1, CLASSES, (n,), generator=generator)
     return torch.where(flipped, (labels + shift) % CLASSES, labels), flipped
+
+
+def cross_entropy(scores: Tensor, labels: Tensor) -> Tensor:
+    """Per-example cross-entropy [n] of class scores [n, 10] (log_softmax and gather: composable with torch.func)."""
+    return -torch.log_softmax(scores, dim=1).gather(1, labels[:, None])[:, 0]

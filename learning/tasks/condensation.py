@@ -28,7 +28,7 @@ from torch import Tensor
 from learning.bilevel import HessianFree, ImplicitNeumann, bilevel_objective
 from learning.estimators import ForwardGradient, ReverseUnroll, Truncated, assign_grad
 
-from ._digits import CLASSES, FEATURES, DigitsSplit, load_digits_split
+from ._digits import CLASSES, FEATURES, DigitsSplit, cross_entropy, load_digits_split
 
 __all__ = ["METHODS", "Condensation", "Settings", "main", "run"]
 
@@ -83,11 +83,6 @@ def predict(w: Tensor, x: Tensor) -> Tensor:
     return hidden @ w2[:HIDDEN] + w2[HIDDEN]
 
 
-def cross_entropy(scores: Tensor, labels: Tensor) -> Tensor:
-    """Mean cross-entropy (log_softmax and gather: composable with torch.func)."""
-    return -torch.log_softmax(scores, dim=1).gather(1, labels[:, None]).mean()
-
-
 def random_network(generator: torch.Generator, dtype=torch.float64) -> Tensor:
     """A network's parameters, Gaussian with variance 1 / fan-in, biases zero."""
     first = torch.randn(FEATURES, HIDDEN, generator=generator, dtype=dtype) / FEATURES**0.5
@@ -99,7 +94,7 @@ def random_network(generator: torch.Generator, dtype=torch.float64) -> Tensor:
 def train_network(w: Tensor, images: Tensor, labels: Tensor, *, steps: int, step_size: float) -> Tensor:
     """``steps`` full-batch gradient steps on the cross-entropy of (images, labels) from the network w."""
     for _ in range(steps):
-        w = w - step_size * torch.func.grad(lambda v: cross_entropy(predict(v, images), labels))(w)
+        w = w - step_size * torch.func.grad(lambda v: cross_entropy(predict(v, images), labels).mean())(w)
     return w
 
 
@@ -123,7 +118,7 @@ class Condensation:
 
     def inner_loss(self, w: Tensor, meta: Tensor, batch: Tensor) -> Tensor:
         """g: the cross-entropy of the network on the synthetic images."""
-        return cross_entropy(predict(w, self.images(meta)), self.labels)
+        return cross_entropy(predict(w, self.images(meta)), self.labels).mean()
 
     def inner_step(self, w: Tensor, meta: Tensor, step: int, batch: Tensor) -> Tensor:
         """One gradient step (the first from the drawn initialisation ``batch``)."""
@@ -132,7 +127,7 @@ class Condensation:
 
     def outer_loss(self, w: Tensor, meta: Tensor) -> Tensor:
         """f: the cross-entropy of the trained network on the real training digits."""
-        return cross_entropy(predict(w, self.data.x_train), self.data.y_train)
+        return cross_entropy(predict(w, self.data.x_train), self.data.y_train).mean()
 
     def sample_inner_batches(self, steps: int, generator: torch.Generator | None) -> list[Tensor]:
         """The meta step's network initialisation, as every step's batch."""
@@ -237,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--meta-steps", type=int, default=Settings.meta_steps)
     parser.add_argument("--depth", type=int, default=Settings.depth)
+    parser.add_argument("--directions", type=int, default=Settings.directions, help="b of (FG)²U (default 32)")
     parser.add_argument("--out", type=Path, default=Path("out/condensation"))
     args = parser.parse_args(argv)
     rows = []
@@ -244,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         for method in args.methods:
             for seed in args.seeds:
                 rows.append(run(Settings(method=method, per_class=per_class, seed=seed, meta_steps=args.meta_steps,
-                                         depth=args.depth)))
+                                         depth=args.depth, directions=args.directions)))
                 r = rows[-1]
                 print(f"k={per_class:<3} {method:<12} seed {seed}: test accuracy {r['test_accuracy']:.3f} "
                       f"({r['seconds']:.1f} s)", flush=True)

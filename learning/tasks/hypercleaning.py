@@ -30,7 +30,7 @@ from torch import Tensor
 from learning.bilevel import HessianFree, ImplicitCG, ImplicitNeumann, bilevel_objective
 from learning.estimators import ForwardGradient, ReverseUnroll, Truncated, ZerothOrder, assign_grad
 
-from ._digits import CLASSES, FEATURES, DigitsSplit, flip_labels, load_digits_split
+from ._digits import CLASSES, FEATURES, DigitsSplit, cross_entropy, flip_labels, load_digits_split
 
 __all__ = ["ESTIMATORS", "HyperCleaning", "Settings", "main", "make_estimator", "run"]
 
@@ -88,18 +88,13 @@ class HyperCleaning:
         weights = w.reshape(FEATURES + 1, CLASSES)
         return x @ weights[:FEATURES] + weights[FEATURES]
 
-    @staticmethod
-    def cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
-        """Per-example cross-entropy [n] (written with log_softmax and gather: composable with torch.func)."""
-        return -torch.log_softmax(logits, dim=1).gather(1, labels[:, None])[:, 0]
-
     def init_inner(self, meta: Tensor) -> Tensor:
         """w_0 = 0."""
         return torch.zeros((FEATURES + 1) * CLASSES, dtype=self.data.x_train.dtype)
 
     def inner_loss(self, w: Tensor, meta: Tensor, batch: Tensor) -> Tensor:
         """g: the batch's mean of σ(φ_i) CE_i plus ½ λ ‖w‖²."""
-        losses = self.cross_entropy(self.logits(w, self.data.x_train[batch]), self.labels[batch])
+        losses = cross_entropy(self.logits(w, self.data.x_train[batch]), self.labels[batch])
         return (torch.sigmoid(meta[batch]) * losses).mean() + 0.5 * self.l2 * w.square().sum()
 
     def inner_step(self, w: Tensor, meta: Tensor, step: int, batch: Tensor) -> Tensor:
@@ -108,7 +103,7 @@ class HyperCleaning:
 
     def outer_loss(self, w: Tensor, meta: Tensor) -> Tensor:
         """f: the mean cross-entropy on the clean validation set."""
-        return self.cross_entropy(self.logits(w, self.data.x_val), self.data.y_val).mean()
+        return cross_entropy(self.logits(w, self.data.x_val), self.data.y_val).mean()
 
     def sample_inner_batches(self, steps: int, generator: torch.Generator | None) -> list[Tensor]:
         """``steps`` random mini-batches of example indices."""
