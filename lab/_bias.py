@@ -252,9 +252,9 @@ def _cut_to_specimen(model, active: np.ndarray) -> None:
     lo = np.minimum(ends[:, 0], ends[:, 1])
     i, j = lo % n, lo // n
     along_i = model.segment_axis_np == 0  # from (i, j) to (i+1, j): cells (i, j) and (i, j-1)
-    side1 = np.where(along_i, cell_active[i + 1, j + 1], cell_active[i + 1, j + 1])
-    side2 = np.where(along_i, cell_active[i + 1, j], cell_active[i, j + 1])
-    share = 0.5 * (side1.astype(float) + side2)
+    above = cell_active[i + 1, j + 1]  # cell (i, j) borders both kinds of segment starting at (i, j)
+    below = np.where(along_i, cell_active[i + 1, j], cell_active[i, j + 1])  # cell (i, j-1) or (i-1, j)
+    share = 0.5 * (above.astype(float) + below)
     for name in ("segment_stretch_stiffness", "segment_contact_stiffness"):
         values = model.parameter(name)
         values *= share[None, :]

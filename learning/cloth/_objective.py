@@ -168,8 +168,9 @@ class ClothObjective:
         if mine.stop > mine.start:
             r, local = self._central_differences(theta, tangents[mine], scale[mine])
         else:
-            r, local = self.residuals(theta), np.zeros((0, 0))
-        return r, group.gather_rows(local, count=len(tangents)).numpy()
+            r = self.residuals(theta)
+            local = np.zeros((0, len(r)))
+        return r, group.gather_rows(local, count=len(tangents), trailing=(len(r),)).numpy()
 
     def _central_differences(self, theta: np.ndarray, tangents: np.ndarray, scale: np.ndarray):
         """(r(θ), J v_i [b, M]) from one rollout of the worlds θ, θ ± ε_i v_i."""

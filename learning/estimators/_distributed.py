@@ -54,17 +54,13 @@ class DirectionGroup:
             h, local = value(), directions.new_zeros(0)
         return h, self.gather_rows(local, count=directions.shape[0]).to(dtype=directions.dtype)
 
-    def gather_rows(self, local, *, count: int) -> Tensor:
-        """Every rank's rows [share, ...] (a tensor or an array) stacked in rank order, [count, ...], on every rank;
-        float64, on the device of ``local`` (the CPU for an array)."""
+    def gather_rows(self, local, *, count: int, trailing: tuple[int, ...] = ()) -> Tensor:
+        """Every rank's rows [share, *trailing] (a tensor or an array) stacked in rank order, [count, *trailing], on
+        every rank; float64, on the device of ``local`` (the CPU for an array)."""
         import torch.distributed as dist
 
         local = torch.as_tensor(local)
         mine = self.share(count)
-        trailing = tuple(local.shape[1:]) if local.shape[0] else ()
-        shapes = [None] * self.size
-        dist.all_gather_object(shapes, trailing, group=self.group)
-        trailing = next((shape for shape in shapes if shape), ())
         gathered = torch.zeros((count, *trailing), dtype=torch.float64, device=self.device)
         if mine.stop > mine.start:
             gathered[mine] = local.to(device=self.device, dtype=torch.float64)
