@@ -236,6 +236,50 @@ def shear_moment(phi: wp.float64, k0: wp.float64, jam: int, spacing: wp.float64,
 
 
 @wp.func
+def jamming_stiffness_curvature(phi: wp.float64, k0: wp.float64, spacing: wp.float64, radius: wp.float64,
+                                lock_angle: wp.float64):
+    """d^2 kx / dphi^2 [N*m/rad^4 per m] of the smooth jamming stiffness (``shear_stiffness`` with jamming), in
+    closed form from the terms of ``jamming_terms``."""
+    half = wp.float64(0.5)
+    one = wp.float64(1.0)
+    two = wp.float64(2.0)
+    g3, dg3, th, dx = jamming_terms(phi, spacing, radius, lock_angle)
+    g = (wp.sqrt(two) * spacing - two * spacing * wp.sin(half * phi)) / radius
+    dg = -spacing * wp.cos(half * phi) / radius
+    d2g = half * spacing * wp.sin(half * phi) / radius
+    d2g3 = wp.float64(6.0) * g * dg * dg + wp.float64(3.0) * g * g * d2g
+    # X = C a / den with a = phi - phi_l, den = phi_s^2 + 0.36 (pi/2)^4, phi_s = phi a b, b = phi - pi/2
+    a = phi - lock_angle
+    b = phi - HALF_PI
+    phi_s = phi * a * b
+    dphi_s = a * b + phi * b + phi * a
+    d2phi_s = two * (a + b + phi)
+    bar4 = HALF_PI * HALF_PI * HALF_PI * HALF_PI
+    den = phi_s * phi_s + bar4 * wp.float64(0.36)
+    dden = two * phi_s * dphi_s
+    d2den = two * (dphi_s * dphi_s + phi_s * d2phi_s)
+    numerator = den - a * dden
+    d2x = bar4 * HALF_PI * (-a * d2den * den - two * numerator * dden) / (den * den * den)
+    sech2 = one - th * th
+    dth = sech2 * dx
+    d2th = -two * th * sech2 * dx * dx + sech2 * d2x
+    return half * k0 * (d2g3 * (one - th) - two * dg3 * dth + (one - g3) * d2th)
+
+
+@wp.func
+def shear_curvature(phi: wp.float64, k0: wp.float64, jam: int, spacing: wp.float64, radius: wp.float64,
+                    lock_angle: wp.float64):
+    """d^2V/dphi^2 [J/rad^2] of the shear energy (``shear_energy``) at shear angle phi:
+    L (kx + 2 kx' d + kx'' d^2 / 2) with d = phi - pi/2."""
+    kx, dkx = shear_stiffness(phi, k0, jam, spacing, radius, lock_angle)
+    d2kx = wp.float64(0.0)
+    if jam != 0:
+        d2kx = jamming_stiffness_curvature(phi, k0, spacing, radius, lock_angle)
+    d = phi - HALF_PI
+    return spacing * (kx + wp.float64(2.0) * dkx * d + wp.float64(0.5) * d2kx * d * d)
+
+
+@wp.func
 def shear_forces(xa: wp.vec3d, xp: wp.vec3d, xr: wp.vec3d, k0: wp.float64, jam: int, spacing: wp.float64,
                  radius: wp.float64, lock_angle: wp.float64):
     """Shear forces (on xp, on xr) [N]; the force on xa is minus their sum."""

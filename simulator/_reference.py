@@ -370,7 +370,10 @@ class BendingTheta(ForceTerm):
 
 class ReferenceShear(Shear):
     """Shear with the original code's force ("shear_precedence": the precedence slip in the gradient of the
-    jamming stiffness) and/or its hand-derived Jacobian ("shear_jacobian")."""
+    jamming stiffness) and/or its hand-derived Jacobian ("shear_jacobian"); without the latter the matrix is the
+    exact Hessian of its force, as in the original (not the model's Gauss-Newton part)."""
+
+    explicit_stiffness = False
 
     def __init__(self, *, precedence: bool, jacobian: bool):
         self.precedence = precedence
@@ -386,7 +389,7 @@ class ReferenceShear(Shear):
 
     def stiffness_product_launches(self, model, c, p, h, seed, out, ws=None):
         if not self.jacobian:
-            return super().stiffness_product_launches(model, c, p, h, seed, out, ws)
+            return ForceTerm.stiffness_product_launches(self, model, c, p, h, seed, out, ws)
         return [Launch(shear_reference_matvec, (model.world_count, model.stencil_count),
                        [c.q, p, *self._parameters(model, c), h], [out])]
 

@@ -6,7 +6,8 @@ it is inside a time step:
 * ``force_energy_error``: the term's force is -dE/dq of its energy;
 * ``stiffness_error``: its share of the system matrix, h^2 K p (matrix-free, and through the assembled
   operator when it has one), equals -h^2 (F(q + p) - F(q - p)) / 2 of its force kernel (where its Hessian is
-  not projected: stretching clamps the negative stiffness of compressed segments, so check it stretched);
+  not projected: stretching clamps the negative stiffness of compressed segments, so check it stretched, and
+  shear keeps the Gauss-Newton part of its Hessian, exact only where the crossings are square: check it there);
 * ``gradient_error``: a rollout loss's reverse-mode gradient with respect to one of its parameter arrays
   (summed over elements) equals central differences of the loss.
 """
@@ -23,14 +24,27 @@ EPS_X = 1e-9
 EPS_S = 1e-12
 
 
-def deformed_state(model, solver, *, seed=0, stretch=1.0):
+def deformed_state(model, solver, *, seed=0, stretch=1.0, sheared=True):
     """A randomly deformed state (positions scaled by ``stretch`` about the origin, then moved by ~30 um, sliding
-    by ~2 um, anchors offset) with the crossing state of a step frozen at it."""
+    by ~2 um, anchors offset) with the crossing state of a step frozen at it. ``sheared=False`` moves the nodes
+    instead by random spacings along the cloth's two yarn directions (every column of nodes by one offset along the
+    warp yarns, every row by one along the weft), so that every crossing keeps its right angle."""
     rng = np.random.default_rng(seed)
     state = model.state()
     q = state.q.numpy()
     q[..., :3] *= stretch
-    q[..., :3] += rng.normal(scale=3e-5, size=q[..., :3].shape)
+    if sheared:
+        q[..., :3] += rng.normal(scale=3e-5, size=q[..., :3].shape)
+    else:
+        grid = model.to_grid(q[..., :3])
+        along_warp = grid[:, 1, 0] - grid[:, 0, 0]
+        along_weft = grid[:, 0, 1] - grid[:, 0, 0]
+        width, height = model.nodes
+        offset_i = np.cumsum(rng.normal(scale=0.05, size=width))
+        offset_j = np.cumsum(rng.normal(scale=0.05, size=height))
+        grid += (offset_i[None, :, None, None] * along_warp[:, None, None, :]
+                 + offset_j[None, None, :, None] * along_weft[:, None, None, :])
+        q[..., :3] = model.from_grid(grid)
     q[..., 3:] += model.crossing_mask_np[None, :, None] * rng.normal(scale=2e-6, size=q[..., 3:].shape)
     anchor = q[..., 3:] + rng.normal(scale=4e-8, size=q[..., 3:].shape)
     state.q.assign(q)

@@ -11,6 +11,7 @@ import pytest
 import warp as wp
 
 import simulator
+from simulator._forces import shear_curvature, shear_moment
 from simulator._terms import run_launches
 from simulator._types import vec5d
 from simulator.terms.inertia import eval_inertial_forces, mass_matvec
@@ -19,13 +20,14 @@ from .cloth_factory import hanging_spec
 from .term_checks import EPS_S, EPS_X, deformed_state, force_energy_error, stiffness_error
 
 
-def deformed_setup(seed=0, nodes=(5, 4), pattern="plain", stretch=1.2):
+def deformed_setup(seed=0, nodes=(5, 4), pattern="plain", stretch=1.2, sheared=True):
     """A model, solver and a randomly deformed state with nonzero compression and anchors offset (every segment
-    stretched by default, where the stretching Hessian is exact: see test_compressed_stretching_*)."""
+    stretched by default, where the stretching Hessian is exact: see test_compressed_stretching_*; ``sheared=False``
+    keeps every crossing square, where the shear Hessian is exact: see test_sheared_crossings_*)."""
     spec = hanging_spec(nodes, pattern=pattern, pins=[(0, 0), (nodes[0] - 1, 1)])
     model = simulator.build_model(spec)
     solver = simulator.SolverImplicit(model, dt=1e-3)
-    return model, solver, deformed_state(model, solver, seed=seed, stretch=stretch)
+    return model, solver, deformed_state(model, solver, seed=seed, stretch=stretch, sheared=sheared)
 
 
 CONSERVATIVE = [term.name for term in simulator.terms.default_terms() if term.implicit]
@@ -49,8 +51,8 @@ def test_force_is_negative_energy_gradient(name, pattern):
 @pytest.mark.parametrize("name", CONSERVATIVE)
 def test_each_terms_stiffness_matches_its_force_differences(name):
     """Each implicit term's h^2 K p, matrix-free and assembled, equals -h^2 dF/dq p by central differences
-    of its force (relative error <= 1e-6)."""
-    model, solver, state = deformed_setup(seed=1)
+    of its force (relative error <= 1e-6); shear where its crossings are square."""
+    model, solver, state = deformed_setup(seed=1, sheared=name != "shear")
     errors = stiffness_error(model, solver, state, term_named(model, name))
     assert set(errors) == {"matrix_free", "assembled"}
     assert max(errors.values()) <= 1e-6, f"{name}: {errors}"
@@ -58,8 +60,9 @@ def test_each_terms_stiffness_matches_its_force_differences(name):
 
 def test_stiffness_product_matches_force_differences():
     """(M + hD + h^2 K) p from the solver equals M p + hD p + h^2 (-dF/dq p) with dF/dq p by central
-    differences of the implicit forces (relative error <= 1e-6)."""
-    model, solver, state = deformed_setup(seed=1)
+    differences of the implicit forces (relative error <= 1e-6), with every segment stretched and every crossing
+    square (where every term's share is its exact Hessian)."""
+    model, solver, state = deformed_setup(seed=1, sheared=False)
     rng = np.random.default_rng(7)
     mask = model.dof_mask.numpy()
     p = rng.normal(size=(1, model.node_count, 5)) * mask
@@ -115,6 +118,81 @@ def test_compressed_stretching_keeps_a_positive_semidefinite_stiffness():
         run_launches(term.stiffness_product_launches(model, c, p_wp, h, None, out), dev)
         projected.append(float(np.sum(p * out.numpy())) / h**2)
     assert min(exact) < 0.0 <= min(projected)
+    errors = stiffness_error(model, solver, state, term)
+    assert abs(errors["assembled"] - errors["matrix_free"]) <= 1e-9
+
+
+@wp.kernel
+def _curvature_and_moment_differences(phi: wp.array(dtype=wp.float64), jam: int, spacing: wp.float64,
+                                      radius: wp.float64, lock_angle: wp.float64, step: wp.float64,
+                                      curvature: wp.array(dtype=wp.float64), differences: wp.array(dtype=wp.float64)):
+    i = wp.tid()
+    k0 = wp.float64(2.5e-3)
+    curvature[i] = shear_curvature(phi[i], k0, jam, spacing, radius, lock_angle)
+    differences[i] = (shear_moment(phi[i] + step, k0, jam, spacing, radius, lock_angle)
+                      - shear_moment(phi[i] - step, k0, jam, spacing, radius, lock_angle)) / (wp.float64(2.0) * step)
+
+
+@pytest.mark.parametrize("jam", [0, 1])
+@pytest.mark.parametrize("radius", [5e-4, 2e-4])
+def test_shear_curvature_is_the_derivative_of_the_shear_moment(jam, radius):
+    """V''(phi) in closed form (jamming included) equals central differences of V'(phi) over the whole range of
+    shear angles (relative to its largest value, <= 1e-8)."""
+    spacing = 1e-3
+    phi = np.linspace(0.05, np.pi - 0.05, 4001)
+    phi_wp = wp.array(phi, dtype=wp.float64)
+    curvature, differences = wp.zeros_like(phi_wp), wp.zeros_like(phi_wp)
+    wp.launch(_curvature_and_moment_differences, dim=len(phi),
+              inputs=[phi_wp, jam, spacing, radius, 2.0 * np.arcsin(radius / spacing), 1e-6],
+              outputs=[curvature, differences])
+    exact, numeric = curvature.numpy(), differences.numpy()
+    assert np.abs(exact - numeric).max() <= 1e-8 * np.abs(numeric).max()
+
+
+def test_sheared_crossings_keep_a_positive_semidefinite_shear_matrix():
+    """Sheared by 0.2 rad, every crossing carries a shear moment and the exact shear Hessian is indefinite out of the
+    cloth's plane (force differences along the normal find p with p.K p < 0); the step's
+    shear matrix stays positive semi-definite (p.K p >= 0 for random p), symmetric, and the same assembled and
+    matrix-free."""
+    model, solver, state = deformed_setup(seed=3, sheared=False)
+    q = state.q.numpy()
+    grid = model.to_grid(q[..., :3])
+    along_warp = grid[0, 1, 0] - grid[0, 0, 0]
+    along_weft = grid[0, 0, 1] - grid[0, 0, 0]
+    normal = np.cross(along_warp, along_weft)
+    normal /= np.linalg.norm(normal)
+    rows = np.arange(model.nodes[1])[None, :, None] * np.ones((model.nodes[0], 1, 1))
+    grid[0] += 0.2 * rows * along_warp  # simple shear: each row of nodes moved along the warp yarns
+    q[..., :3] = model.from_grid(grid)
+    state.q.assign(q)
+    solver.eval_forces(state)
+    term = term_named(model, "shear")
+    rng = np.random.default_rng(5)
+    dev, h = model.device, solver.dt
+    c = solver.configuration(state)
+    mask = model.dof_mask.numpy()
+
+    def forces(q_np):
+        out = wp.zeros_like(state.q)
+        run_launches(term.force_launches(model, c.at(wp.array(q_np, dtype=vec5d, device=dev)), out), dev)
+        return out.numpy()
+
+    def product(p):
+        out = wp.zeros_like(state.q)
+        run_launches(term.stiffness_product_launches(model, c, wp.array(p, dtype=vec5d, device=dev), h, None, out),
+                     dev)
+        return out.numpy() / h**2
+
+    exact, gauss_newton = [], []
+    for _ in range(20):
+        across = rng.normal(size=(1, model.node_count, 1)) * normal[None, None] * EPS_X * 100
+        p = np.concatenate([across, np.zeros((1, model.node_count, 2))], axis=-1) * mask
+        exact.append(float(np.sum(p * -(forces(q + p) - forces(q - p)) / 2.0)))
+        p = rng.normal(size=(1, model.node_count, 5)) * mask
+        gauss_newton.append(float(np.sum(p * product(p))))
+    assert min(exact) < 0.0 <= min(gauss_newton)
+    p1, p2 = (rng.normal(size=(1, model.node_count, 5)) * mask for _ in range(2))
+    assert abs(np.sum(p1 * product(p2)) - np.sum(p2 * product(p1))) <= 1e-12 * np.abs(product(p1)).max()
     errors = stiffness_error(model, solver, state, term)
     assert abs(errors["assembled"] - errors["matrix_free"]) <= 1e-9
 
