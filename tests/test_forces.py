@@ -92,6 +92,22 @@ def test_stiffness_product_matches_force_differences():
     assert err <= 1e-6, f"|K p - FD| / |FD| = {err:.3e}"
 
 
+def term_forces_at(model, term, c, q_np):
+    """The term's forces [B, nodes, 5] at coordinates ``q_np`` with the frozen state of configuration ``c``."""
+    out = wp.zeros(q_np.shape[:2], dtype=vec5d, device=model.device)
+    run_launches(term.force_launches(model, c.at(wp.array(q_np, dtype=vec5d, device=model.device)), out),
+                 model.device)
+    return out.numpy()
+
+
+def term_product(model, term, c, p, h):
+    """The term's K p [B, nodes, 5] (its share h^2 K p of the step's matrix, over h^2)."""
+    out = wp.zeros(p.shape[:2], dtype=vec5d, device=model.device)
+    run_launches(term.stiffness_product_launches(model, c, wp.array(p, dtype=vec5d, device=model.device), h, None,
+                                                 out), model.device)
+    return out.numpy() / h**2
+
+
 def test_compressed_stretching_keeps_a_positive_semidefinite_stiffness():
     """With every segment compressed by 3%, the exact stretching Hessian has negative transverse curvature (force
     differences find p across the cloth with p.K p < 0); the step's product clamps it (p.K p >= 0), and the
@@ -99,24 +115,15 @@ def test_compressed_stretching_keeps_a_positive_semidefinite_stiffness():
     model, solver, state = deformed_setup(seed=2, stretch=0.97)
     term = term_named(model, "stretch")
     rng = np.random.default_rng(11)
-    dev, h = model.device, solver.dt
     c = solver.configuration(state)
     q0 = state.q.numpy()
-
-    def forces(q_np):
-        out = wp.zeros_like(state.q)
-        run_launches(term.force_launches(model, c.at(wp.array(q_np, dtype=vec5d, device=dev)), out), dev)
-        return out.numpy()
-
     exact, projected = [], []
     for _ in range(20):
         p = np.zeros((1, model.node_count, 5))  # across the upright cloth (y): transverse to every segment
         p[..., 1] = rng.normal(size=model.node_count) * EPS_X * 100
-        exact.append(float(np.sum(p * -(forces(q0 + p) - forces(q0 - p)) / 2.0)))
-        p_wp = wp.array(p, dtype=vec5d, device=dev)
-        out = wp.zeros_like(p_wp)
-        run_launches(term.stiffness_product_launches(model, c, p_wp, h, None, out), dev)
-        projected.append(float(np.sum(p * out.numpy())) / h**2)
+        exact.append(float(np.sum(p * -(term_forces_at(model, term, c, q0 + p)
+                                        - term_forces_at(model, term, c, q0 - p)) / 2.0)))
+        projected.append(float(np.sum(p * term_product(model, term, c, p, solver.dt))))
     assert min(exact) < 0.0 <= min(projected)
     errors = stiffness_error(model, solver, state, term)
     assert abs(errors["assembled"] - errors["matrix_free"]) <= 1e-9
@@ -168,26 +175,18 @@ def test_sheared_crossings_keep_a_positive_semidefinite_shear_matrix():
     solver.eval_forces(state)
     term = term_named(model, "shear")
     rng = np.random.default_rng(5)
-    dev, h = model.device, solver.dt
     c = solver.configuration(state)
     mask = model.dof_mask.numpy()
 
-    def forces(q_np):
-        out = wp.zeros_like(state.q)
-        run_launches(term.force_launches(model, c.at(wp.array(q_np, dtype=vec5d, device=dev)), out), dev)
-        return out.numpy()
-
     def product(p):
-        out = wp.zeros_like(state.q)
-        run_launches(term.stiffness_product_launches(model, c, wp.array(p, dtype=vec5d, device=dev), h, None, out),
-                     dev)
-        return out.numpy() / h**2
+        return term_product(model, term, c, p, solver.dt)
 
     exact, gauss_newton = [], []
     for _ in range(20):
         across = rng.normal(size=(1, model.node_count, 1)) * normal[None, None] * EPS_X * 100
         p = np.concatenate([across, np.zeros((1, model.node_count, 2))], axis=-1) * mask
-        exact.append(float(np.sum(p * -(forces(q + p) - forces(q - p)) / 2.0)))
+        exact.append(float(np.sum(p * -(term_forces_at(model, term, c, q + p)
+                                        - term_forces_at(model, term, c, q - p)) / 2.0)))
         p = rng.normal(size=(1, model.node_count, 5)) * mask
         gauss_newton.append(float(np.sum(p * product(p))))
     assert min(exact) < 0.0 <= min(gauss_newton)
