@@ -47,7 +47,7 @@ from ._schema import (
     Simulation,
     Wind,
 )
-from ._simulate import SimulationRun, simulate_scene
+from ._simulate import SimulationRun, simulate_scene, with_scene_advice
 from ._writer import scene_to_dict, scene_to_json, scene_to_toml
 from .export import EXPORT_FORMATS, ExportError, export_obj, export_trajectory, export_vtk
 from .render import RenderError, render_animation, render_file, render_image
@@ -113,6 +113,7 @@ __all__ = [
     "scene_to_toml",
     "set_warp_messages",
     "simulate_scene",
+    "with_scene_advice",
     "suggestion",
     "with_parameters",
 ]

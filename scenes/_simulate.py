@@ -16,7 +16,7 @@ from ._schema import Scene
 from ._writer import scene_to_json
 from .trajectory import Trajectory
 
-__all__ = ["SimulationRun", "simulate_scene"]
+__all__ = ["SimulationRun", "simulate_scene", "with_scene_advice"]
 
 
 @dataclass(frozen=True)
