@@ -61,7 +61,7 @@ def main() -> None:
                 row.append(f"{name} {error[0]:.2f}/{error[1]:.2f}")
             with torch.no_grad():
                 weights = infomax.critic(infomax.encode(observed).expand(table_theta.shape[0], -1),
-                                         infomax._theta_scale(table_theta))
+                                         infomax.standardised_parameters(table_theta))
             drawn = table_theta[torch.multinomial(torch.softmax(weights, 0), 4000, replacement=True, generator=g)]
             error = w2(drawn, exact) / scale
             row.append(f"infomax ratio {error[0]:.2f}/{error[1]:.2f}")

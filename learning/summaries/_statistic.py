@@ -109,6 +109,12 @@ class _TrainedStatistic:
         with torch.no_grad():
             return self.encoder(self._x_scale(_flat(x).to(self._x_scale.mean.dtype)))
 
+    def standardised_parameters(self, theta: torch.Tensor) -> torch.Tensor:
+        """theta [n, k] in the standardised units the statistic (and its critic) was trained on."""
+        if self._theta_scale is None:
+            raise RuntimeError("the statistic is not trained: call fit(theta, x) first")
+        return self._theta_scale(theta.to(self._theta_scale.mean.dtype))
+
     def fit(self, theta: torch.Tensor, x: torch.Tensor, *, epochs: int = 2000, batch: int = 200, lr: float = 5e-4,
             validation: float = 0.2, patience: int = 200, generator: torch.Generator | None = None) -> FitHistory:
         """Train on simulated pairs (theta [n, k], x [n, ...]) and keep the weights of the best validation epoch.
@@ -219,6 +225,11 @@ class MeanStatistic(_TrainedStatistic):
             raise ValueError(f"summary_dim = {s.shape[1]} and {theta.shape[1]} parameters: the mean statistic has one "
                              "summary per parameter")
         return -((s - theta) ** 2).sum(dim=1).mean()
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """The regressed parameters [n, k] of data x, in the parameters' own units."""
+        scale = self._theta_scale
+        return self.encode(x) * scale.scale + scale.mean
 
 
 class _CriticReader(_TrainedStatistic):
