@@ -38,7 +38,8 @@ def test_an_interrupted_run_resumes_from_its_cached_chunks(scene, tmp_path):
     only those two and returns the same pairs; a cache of another prior is refused."""
     low, high = bounds(scene)
     first = simulate_prior(scene, names=NAMES, low=low, high=high, count=4, chunk=2, cache=tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["chunk_00000.npz", "chunk_00001.npz", "prior.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chunk_00000.npz", "chunk_00001.npz", "draws.npy",
+                                                           "prior.json"]
     (tmp_path / "chunk_00001.npz").unlink()
     again = simulate_prior(scene, names=NAMES, low=low, high=high, count=4, chunk=2, cache=tmp_path)
     assert (first.simulated, again.simulated) == (4, 2)

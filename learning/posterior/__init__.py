@@ -1,10 +1,36 @@
-"""Posteriors of simulator parameters from simulated pairs (theta, summaries): neural posterior estimation through
-the ``sbi`` package (``train_posterior``) and a calibration check on held-out simulations (``interval_coverage``).
-The summaries come from any statistic, e.g. a learned one of ``learning.summaries``. ``simulate_prior`` simulates a
-scene under a prior as the worlds of batched rollouts, cached on disk in chunks (imports the simulator)."""
+"""Posteriors of simulator parameters by simulation-based inference.
 
-from ._calibration import interval_coverage
-from ._npe import NullTracker, train_posterior
-from ._simulations import PriorSimulations, prior_draws, simulate_prior
+- ``train_posterior``: neural posterior estimation through the ``sbi`` package on simulated pairs (theta, summaries)
+  under a uniform prior on a box (a flow in the box's logit coordinates); ``interval_coverage`` checks calibration
+  on held-out simulations. The summaries come from any statistic, e.g. a learned one of ``learning.summaries``.
+- ``simulate_prior`` / ``simulate_draws``: a scene simulated for many parameter draws as the worlds of batched
+  rollouts, cached on disk in chunks (resumable; shared out over the processes of a torchrun launch).
+- ``trajectory_features``, ``handmade_summaries``, ``SensitivityProjection`` (score compression), ``observe``: what a
+  statistic sees of a cloth trajectory.
+- ``infer_posterior``: a scene's posterior given observed motion, end to end (``warpweave posterior``).
+"""
 
-__all__ = ["NullTracker", "PriorSimulations", "interval_coverage", "prior_draws", "simulate_prior", "train_posterior"]
+from ._calibration import coverage_of, interval_coverage
+from ._features import SensitivityProjection, handmade_summaries, observe, trajectory_features
+from ._gauss_newton import GaussNewtonIntervals, gauss_newton_intervals
+from ._npe import BoxPosterior, NullTracker, SequentialPosterior, box_coordinates, train_posterior
+from ._plots import corner_figure, plot_corner
+from ._scene import (
+    MIN_ROUND_BUDGET,
+    STATISTICS,
+    BudgetError,
+    PosteriorCheck,
+    PosteriorOptions,
+    ScenePosterior,
+    calibration_check,
+    infer_posterior,
+    observed_frames,
+)
+from ._simulations import PriorSimulations, check_prior, prior_draws, simulate_draws, simulate_prior
+
+__all__ = ["MIN_ROUND_BUDGET", "STATISTICS", "BoxPosterior", "BudgetError", "GaussNewtonIntervals", "NullTracker",
+           "PosteriorCheck", "PosteriorOptions", "PriorSimulations", "ScenePosterior", "SensitivityProjection",
+           "SequentialPosterior", "box_coordinates", "calibration_check", "check_prior", "corner_figure", "coverage_of",
+           "gauss_newton_intervals", "handmade_summaries", "infer_posterior", "interval_coverage", "observe",
+           "observed_frames", "plot_corner", "prior_draws", "simulate_draws", "simulate_prior", "train_posterior",
+           "trajectory_features"]

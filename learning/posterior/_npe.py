@@ -1,9 +1,22 @@
 """Neural posterior estimation through the ``sbi`` package: a conditional density q(theta | s) trained on simulated
-pairs (theta, s), with s the data's summaries (a learned statistic's, or any), under a uniform prior on a box."""
+pairs (theta, s), with s the data's summaries (a learned statistic's, or any), under a uniform prior on a box.
+
+The flow is trained on the box's logit coordinates u = logit((theta - low) / (high - low)) (each in R), where the
+uniform prior is a product of standard logistic densities: a density on all of R^k has no mass to leak out of the
+box (no rejection of draws that fall outside it), and the box's edges, where an undetermined parameter's posterior
+is flat up to a cliff, become smooth tails that a flow represents well.
+"""
+
+import contextlib
+import io
 
 import torch
+from torch.distributions import Independent, SigmoidTransform, TransformedDistribution, Uniform
 
-__all__ = ["NullTracker", "train_posterior"]
+__all__ = ["BoxPosterior", "NullTracker", "SequentialPosterior", "box_coordinates", "train_posterior"]
+
+#: draws on the box's edge (or rounded onto it in float32) are moved this share of the box inside it
+_EDGE = 1e-6
 
 
 class NullTracker:
@@ -27,22 +40,107 @@ class NullTracker:
         pass
 
 
-def train_posterior(theta: torch.Tensor, summaries: torch.Tensor, *, low, high, density_estimator: str = "maf",
-                    seed: int = 0, max_epochs: int = 2**31 - 1):
-    """q(theta | s) by neural posterior estimation (sbi's NPE, its own early stopping) on pairs theta [n, k] and
-    summaries [n, d], with the uniform prior on the box [low, high] [k]; returns sbi's posterior (``.sample((m,),
-    x=s_observed)``, ``.log_prob``)."""
-    from sbi.inference import NPE
-    from sbi.utils import BoxUniform
+class _LogisticPrior(Independent):
+    """The uniform prior on the unit box seen in logit coordinates: independent standard logistic densities (mean 0,
+    standard deviation pi / sqrt(3), which sbi reads to standardise the parameters)."""
 
+    def __init__(self, dim: int):
+        zeros, ones = torch.zeros(dim), torch.ones(dim)
+        super().__init__(TransformedDistribution(Uniform(zeros, ones), [SigmoidTransform().inv]), 1)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return torch.zeros(self.event_shape)
+
+    @property
+    def stddev(self) -> torch.Tensor:
+        return torch.full(self.event_shape, torch.pi / 3.0**0.5)
+
+
+def box_coordinates(theta: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """u = logit((theta - low) / (high - low)), draws on the box's edge moved ``_EDGE`` of it inside."""
+    p = ((theta - low) / (high - low)).clamp(_EDGE, 1.0 - _EDGE)
+    return torch.log(p) - torch.log1p(-p)
+
+
+class BoxPosterior:
+    """q(theta | s) on the box [low, high]: sbi's posterior in logit coordinates, mapped back to theta.
+
+    ``sample((m,), x=s)`` -> [m, k]; ``sample_batched((m,), x=S)`` -> [m, n, k] for summaries S [n, d] (the form
+    ``sbi.diagnostics`` asks of a posterior); ``log_prob(theta, x=s)`` -> [n] (the density of theta, the change of
+    coordinates included).
+    """
+
+    def __init__(self, posterior, low: torch.Tensor, high: torch.Tensor):
+        self.flow = posterior
+        self.low, self.high = low, high
+
+    def _theta(self, u: torch.Tensor) -> torch.Tensor:
+        return self.low + (self.high - self.low) * torch.sigmoid(u)
+
+    def sample(self, sample_shape, x, show_progress_bars: bool = False) -> torch.Tensor:
+        x = torch.as_tensor(x, dtype=torch.float32)
+        return self._theta(self.flow.sample(sample_shape, x=x, show_progress_bars=show_progress_bars))
+
+    def sample_batched(self, sample_shape, x, show_progress_bars: bool = False, **_) -> torch.Tensor:
+        x = torch.as_tensor(x, dtype=torch.float32)
+        return self._theta(self.flow.sample_batched(sample_shape, x=x, show_progress_bars=show_progress_bars))
+
+    def log_prob(self, theta, x) -> torch.Tensor:
+        theta = torch.as_tensor(theta, dtype=torch.float32).reshape(-1, self.low.numel())
+        u = box_coordinates(theta, self.low, self.high)
+        p = torch.sigmoid(u)
+        jacobian = -(torch.log(p) + torch.log1p(-p) + torch.log(self.high - self.low)).sum(dim=-1)
+        return self.flow.log_prob(u, x=torch.as_tensor(x, dtype=torch.float32)) + jacobian
+
+
+def _check_pairs(theta, summaries, low, high) -> None:
     if theta.ndim != 2 or summaries.ndim != 2 or theta.shape[0] != summaries.shape[0]:
         raise ValueError(f"theta {tuple(theta.shape)} and summaries {tuple(summaries.shape)}: expected [n, k] and "
                          "[n, d] with one row of summaries per theta")
-    low = torch.as_tensor(low, dtype=torch.float32)
-    high = torch.as_tensor(high, dtype=torch.float32)
-    torch.manual_seed(seed)
-    inference = NPE(prior=BoxUniform(low=low, high=high), density_estimator=density_estimator,
-                    tracker=NullTracker(), show_progress_bars=False)
-    inference.append_simulations(theta.to(torch.float32), summaries.to(torch.float32))
-    inference.train(max_num_epochs=max_epochs, show_train_summary=False)
-    return inference.build_posterior()
+    if low.shape != (theta.shape[1],) or high.shape != low.shape or not bool((low < high).all()):
+        raise ValueError(f"prior box low {low.tolist()}, high {high.tolist()}: expected {theta.shape[1]} intervals "
+                         "with low < high")
+    if bool(((theta < low) | (theta > high)).any()):
+        raise ValueError("theta has draws outside the prior box: expected draws inside it")
+
+
+class SequentialPosterior:
+    """sbi's NPE in the box's logit coordinates, trained round by round: the first round's pairs come from the
+    uniform prior on the box [low, high] [k]; after ``propose(posterior, s_observed)`` the next rounds' pairs are
+    taken to come from that posterior given the observed summaries (sbi's sequential NPE corrects for the proposal).
+    """
+
+    def __init__(self, *, low, high, density_estimator: str = "maf", seed: int = 0):
+        from sbi.inference import NPE
+
+        self.low = torch.as_tensor(low, dtype=torch.float32)
+        self.high = torch.as_tensor(high, dtype=torch.float32)
+        torch.manual_seed(seed)
+        self.inference = NPE(prior=_LogisticPrior(self.low.numel()), density_estimator=density_estimator,
+                             tracker=NullTracker(), show_progress_bars=False)
+        self.proposal = None
+
+    def train(self, theta, summaries, *, max_epochs: int = 2**31 - 1) -> BoxPosterior:
+        """Add pairs theta [n, k] (inside the box) and summaries [n, d], train on every round's pairs (sbi's early
+        stopping) and return the posterior."""
+        theta = torch.as_tensor(theta, dtype=torch.float32)
+        summaries = torch.as_tensor(summaries, dtype=torch.float32)
+        _check_pairs(theta, summaries, self.low, self.high)
+        self.inference.append_simulations(box_coordinates(theta, self.low, self.high), summaries,
+                                          proposal=self.proposal)
+        with contextlib.redirect_stdout(io.StringIO()):  # sbi prints that training converged
+            self.inference.train(max_num_epochs=max_epochs, show_train_summary=False)
+        return BoxPosterior(self.inference.build_posterior(), self.low, self.high)
+
+    def propose(self, posterior: BoxPosterior, observed) -> None:
+        """Take the next round's pairs to come from ``posterior`` given the observed summaries [d]."""
+        self.proposal = posterior.flow.set_default_x(torch.as_tensor(observed, dtype=torch.float32))
+
+
+def train_posterior(theta: torch.Tensor, summaries: torch.Tensor, *, low, high, density_estimator: str = "maf",
+                    seed: int = 0, max_epochs: int = 2**31 - 1) -> BoxPosterior:
+    """q(theta | s) by neural posterior estimation (sbi's NPE, its own early stopping) on pairs theta [n, k] (inside
+    the box [low, high] [k] of the uniform prior) and summaries [n, d]; a ``BoxPosterior``."""
+    return SequentialPosterior(low=low, high=high, density_estimator=density_estimator, seed=seed).train(
+        theta, summaries, max_epochs=max_epochs)

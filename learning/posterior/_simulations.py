@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PriorSimulations", "prior_draws", "simulate_prior"]
+__all__ = ["PriorSimulations", "check_prior", "prior_draws", "simulate_draws", "simulate_prior"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,8 @@ def prior_draws(low, high, count: int, *, seed: int) -> np.ndarray:
     return low + (high - low) * np.random.default_rng(seed).random((count, low.size))
 
 
-def _check_prior(scene, names, low, high) -> None:
+def check_prior(scene, names, low, high) -> None:
+    """Refuse a prior box that is not one finite interval per scalar parameter holding the scene's value."""
     import scenes
 
     if not (len(names) == len(low) == len(high)) or not names:
@@ -61,12 +62,10 @@ def _check_prior(scene, names, low, high) -> None:
             raise ValueError(f"prior of {name}: [{lo:g}, {hi:g}] excludes the scene's value {float(value):g}")
 
 
-def _manifest(scene, names, low, high, count, chunk, seed) -> dict:
+def _manifest(scene, names, chunk, extra) -> dict:
     import scenes
 
-    return {"scene": json.loads(scenes.scene_to_json(scene)), "names": list(names),
-            "low": [float(v) for v in low], "high": [float(v) for v in high], "count": int(count),
-            "chunk": int(chunk), "seed": int(seed)}
+    return {"scene": json.loads(scenes.scene_to_json(scene)), "names": list(names), "chunk": int(chunk), **extra}
 
 
 def _simulate_chunk(scene, names, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,57 +86,126 @@ def _simulate_chunk(scene, names, theta: np.ndarray) -> tuple[np.ndarray, np.nda
     return result.x, result.t
 
 
+def _open_cache(folder: Path, manifest: dict, theta: np.ndarray) -> np.ndarray:
+    """The draws of the cache ``folder``: those recorded there (``draws.npy``) when its record matches ``manifest``,
+    else ``theta``, recorded with the manifest in a new folder."""
+    import scenes
+
+    record, stored = folder / "prior.json", folder / "draws.npy"
+    if record.exists():
+        if json.loads(record.read_text()) != manifest:
+            raise ValueError(f"{folder}: holds simulations of another scene or prior ({record}): use another "
+                             "cache folder")
+        if stored.exists():
+            return np.load(stored)
+    folder.mkdir(parents=True, exist_ok=True)
+    with scenes.atomic_path(stored) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, theta)
+    with scenes.atomic_path(record) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+    return theta
+
+
+def _process_group():
+    """(rank, processes) of the torch.distributed group a torchrun launch initialised, else (0, 1)."""
+    import sys
+
+    dist = sys.modules.get("torch.distributed")  # never import torch just to learn that there is no group
+    if dist is not None and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def simulate_draws(scene, *, names, theta, chunk: int = 64, cache: str | Path | None = None,
+                   manifest: dict | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> PriorSimulations:
+    """Simulate ``scene`` once per row of ``theta`` [n, k] (values of the scalar parameters ``names``), ``chunk``
+    rows at a time as the worlds of one batched rollout.
+
+    Args:
+        cache: a folder for the chunks (``chunk_NNNNN.npz``), the draws (``draws.npy``) and ``prior.json`` (the scene,
+            the names, the chunk size and ``manifest``): chunks already there are read instead of simulated, and a
+            folder that already records draws simulates those (so that a stopped run resumes with the draws it
+            started, even when they came from a trained proposal); a folder of another scene or setup is refused.
+        manifest: what else the cache must match (e.g. the prior's box and seed).
+        progress: called as ``progress(simulations_done, count)`` after every chunk (of this process's share).
+
+    Under a torch.distributed group of P processes (a torchrun launch) process r simulates the chunks r, r + P, ...
+    and every process then reads all of them from the cache, which is required (a folder all processes see) and
+    must be given the same draws by every process.
+    """
+    names = tuple(names)
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.ndim != 2 or theta.shape[1] != len(names) or theta.shape[0] < 1:
+        raise ValueError(f"draws of shape {theta.shape}: expected [count >= 1, {len(names)} parameters]")
+    if chunk < 1:
+        raise ValueError(f"chunk = {chunk!r}: expected an integer >= 1")
+    rank, processes = _process_group()
+    folder = None if cache is None else Path(cache)
+    if folder is None and processes > 1:
+        raise ValueError(f"{processes} processes share the simulations through a cache folder: give one")
+    if folder is not None:
+        if rank == 0:
+            theta = _open_cache(folder, _manifest(scene, names, chunk, manifest or {}), theta)
+        if processes > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+            theta = np.load(folder / "draws.npy")
+    count = theta.shape[0]
+    starts = list(range(0, count, chunk))
+    mine = list(range(rank, len(starts), processes))
+    share = sum(min(chunk, count - starts[index]) for index in mine)
+    held, simulated, seconds, done = {}, 0, 0.0, 0
+    for index in mine:
+        rows = theta[starts[index]:starts[index] + chunk]
+        path = None if folder is None else folder / f"chunk_{index:05d}.npz"
+        if path is None or not path.exists():
+            began = time.perf_counter()
+            x, t = _simulate_chunk(scene, names, rows)
+            seconds += time.perf_counter() - began
+            simulated += len(rows)
+            if path is None:
+                held[index] = (x, t)
+            else:
+                import scenes
+
+                with scenes.atomic_path(path) as tmp, open(tmp, "wb") as handle:
+                    np.savez(handle, theta=rows, x=x, t=t)
+        done += len(rows)
+        if progress is not None:
+            progress(done, share)
+    if processes > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+    positions, times = [], None
+    for index in range(len(starts)):
+        if index not in held:
+            with np.load(folder / f"chunk_{index:05d}.npz") as stored:
+                held[index] = (stored["x"], stored["t"])
+        x, times = held.pop(index)
+        positions.append(x)
+    return PriorSimulations(names=names, theta=theta, x=np.concatenate(positions), t=times, simulated=simulated,
+                            seconds=seconds)
+
+
 def simulate_prior(scene, *, names, low, high, count: int, chunk: int = 64, seed: int = 0,
                    cache: str | Path | None = None,
                    progress: Callable[[int, int], None] | None = None) -> PriorSimulations:
     """Simulate ``scene`` for ``count`` draws of the uniform prior on the box [low, high] of the parameters ``names``
     (dotted scene paths of scalars; the box must hold the scene's own values), ``chunk`` draws at a time as the worlds
-    of one batched rollout.
+    of one batched rollout (``simulate_draws``; its cache records the prior's box, count and seed too).
 
     Args:
         seed: the draws' random seed (the same seed, the same draws).
-        cache: a folder for the chunks (``chunk_NNNNN.npz`` and ``prior.json``, which records the scene and prior):
-            chunks already there are read instead of simulated; a folder of another scene or prior is refused.
-        progress: called as ``progress(simulations_done, count)`` after every chunk.
+        cache, progress: see ``simulate_draws``.
     """
-    import scenes
-
     names = tuple(names)
     low, high = [float(v) for v in low], [float(v) for v in high]
-    _check_prior(scene, names, low, high)
-    if count < 1 or chunk < 1:
-        raise ValueError(f"count = {count!r}, chunk = {chunk!r}: expected integers >= 1")
-    theta = prior_draws(low, high, count, seed=seed)
-    folder = None if cache is None else Path(cache)
-    if folder is not None:
-        manifest = _manifest(scene, names, low, high, count, chunk, seed)
-        record = folder / "prior.json"
-        if record.exists():
-            if json.loads(record.read_text()) != manifest:
-                raise ValueError(f"{folder}: holds simulations of another scene or prior ({record}): use another "
-                                 "cache folder")
-        else:
-            folder.mkdir(parents=True, exist_ok=True)
-            with scenes.atomic_path(record) as tmp:
-                tmp.write_text(json.dumps(manifest, indent=1) + "\n")
-    positions, times, simulated, seconds = [], None, 0, 0.0
-    for start in range(0, count, chunk):
-        rows = theta[start:start + chunk]
-        path = None if folder is None else folder / f"chunk_{start // chunk:05d}.npz"
-        if path is not None and path.exists():
-            with np.load(path) as stored:
-                x, t = stored["x"], stored["t"]
-        else:
-            began = time.perf_counter()
-            x, t = _simulate_chunk(scene, names, rows)
-            seconds += time.perf_counter() - began
-            simulated += len(rows)
-            if path is not None:
-                with scenes.atomic_path(path) as tmp, open(tmp, "wb") as handle:
-                    np.savez(handle, theta=rows, x=x, t=t)
-        positions.append(x)
-        times = t
-        if progress is not None:
-            progress(min(start + chunk, count), count)
-    return PriorSimulations(names=names, theta=theta, x=np.concatenate(positions), t=times, simulated=simulated,
-                            seconds=seconds)
+    check_prior(scene, names, low, high)
+    if count < 1:
+        raise ValueError(f"count = {count!r}: expected an integer >= 1")
+    return simulate_draws(scene, names=names, theta=prior_draws(low, high, count, seed=seed), chunk=chunk,
+                          cache=cache, progress=progress,
+                          manifest={"low": low, "high": high, "count": int(count), "seed": int(seed)})

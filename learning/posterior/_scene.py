@@ -1,0 +1,355 @@
+"""The posterior of a scene's parameters given observed motion, by simulation-based inference end to end.
+
+1. Draw ``budget / rounds`` parameter vectors from the uniform prior on a box and simulate them as the worlds of
+   batched rollouts (``simulate_prior``, cached and resumable).
+2. Measure them as the observations were measured: the observed frames, with Gaussian noise of the observations'
+   standard deviation added to every position.
+3. Summarise: the score compression (the positions projected on their sensitivities to the parameters at the prior
+   box's centre, from 2k + 1 more simulations), hand-made summaries, or a statistic learned on part of the
+   simulations (the InfoMax statistic or the posterior-mean regression, on ``trajectory_features``). A learned
+   statistic is trained on its own share of the first round, and the density estimator on the rest: summaries of
+   the pairs a statistic was fitted to are more informative than those of new data, and a posterior trained on them
+   would be overconfident.
+4. Train q(theta | s) by neural posterior estimation; with ``rounds`` > 1, draw each later round from the current
+   posterior given the observed summaries and train on all rounds (sbi's sequential NPE).
+5. Optionally check calibration on held-out prior simulations (interval coverage, simulation-based calibration and
+   TARP, ``sbi.diagnostics``), with the first round's amortised posterior.
+"""
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ._calibration import coverage_of
+from ._features import SensitivityProjection, handmade_summaries, observe, trajectory_features
+from ._npe import BoxPosterior, SequentialPosterior
+from ._simulations import check_prior, prior_draws, simulate_draws, simulate_prior
+
+__all__ = ["MIN_ROUND_BUDGET", "STATISTICS", "BudgetError", "PosteriorCheck", "PosteriorOptions", "ScenePosterior",
+           "calibration_check", "infer_posterior", "observed_frames"]
+
+#: the statistics a scene posterior can summarise its simulations with
+STATISTICS = ("score", "handmade", "infomax", "mean")
+#: the statistics trained on simulations (on their own share of the first round)
+LEARNED = ("infomax", "mean")
+#: the score statistic's central-difference steps, as a share of the prior box
+SCORE_STEP = 1e-3
+#: the fewest simulations per round that a statistic and a density estimator can be trained on
+MIN_ROUND_BUDGET = 100
+
+
+class BudgetError(ValueError):
+    """A simulation budget too small to train on."""
+
+
+@dataclass(frozen=True)
+class PosteriorOptions:
+    """How a scene posterior is inferred.
+
+    Attributes:
+        budget: simulations in all rounds together (the check's are extra).
+        rounds: 1 (amortised neural posterior estimation) or more (later rounds drawn from the posterior given the
+            observation).
+        statistic: "score", "handmade", "infomax" or "mean" (``STATISTICS``).
+        statistic_share: the share of the first round a learned statistic is trained on (the rest trains q).
+        summary_dim: summaries of the InfoMax statistic (default two per parameter).
+        samples: posterior draws reported.
+        check: held-out prior simulations for the calibration check (0: no check).
+        chunk: simulations per batched rollout.
+        density_estimator: sbi's name of the density estimator ("maf": a masked autoregressive flow, default;
+            "nsf", "mdn", ...).
+        seed: the seed of draws, noise, splits and training.
+    """
+
+    budget: int = 2000
+    rounds: int = 1
+    statistic: str = "score"
+    statistic_share: float = 0.5
+    summary_dim: int | None = None
+    samples: int = 10000
+    check: int = 0
+    chunk: int = 100
+    density_estimator: str = "maf"
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.statistic not in STATISTICS:
+            raise ValueError(f"statistic = {self.statistic!r} is unknown: expected one of {', '.join(STATISTICS)}")
+        if self.rounds < 1:
+            raise ValueError(f"rounds = {self.rounds!r}: expected an integer >= 1")
+        per_round = self.budget // self.rounds
+        learned = self.statistic in LEARNED
+        trained = int(per_round * (1.0 - self.statistic_share)) if learned else per_round
+        if min(per_round, trained) < MIN_ROUND_BUDGET:
+            raise BudgetError(f"a budget of {self.budget} simulations in {self.rounds} round(s) is too small to train "
+                              f"on: expected at least {MIN_ROUND_BUDGET} per round for the density estimator"
+                              + (" besides the statistic's share" if learned else ""))
+        if not 0.0 < self.statistic_share < 1.0:
+            raise ValueError(f"statistic_share = {self.statistic_share!r}: expected a share in (0, 1)")
+        if self.check < 0 or self.samples < 10:
+            raise ValueError(f"check = {self.check!r}, samples = {self.samples!r}: expected >= 0 and >= 10")
+
+
+@dataclass(frozen=True)
+class PosteriorCheck:
+    """Calibration on held-out simulations from the prior (of the first round's amortised posterior).
+
+    Attributes:
+        simulations: held-out simulations.
+        coverage: {level: share of simulations whose truth lies in the central marginal interval, per parameter}.
+        sbc_ks_pvalues: Kolmogorov-Smirnov p-values of the simulation-based-calibration ranks' uniformity, per
+            parameter (small: miscalibrated).
+        tarp_atc, tarp_ks_pvalue: TARP's area to curve (0 for a calibrated posterior) and its KS p-value.
+        width_90: the mean width of the 90% intervals as a share of the prior box, per parameter (how much the data
+            say: 0.9 for a posterior that learned nothing).
+        log_density: the mean log posterior density of the true parameters (in the box's units scaled to 1: the
+            prior's is 0; larger is better).
+    """
+
+    simulations: int
+    coverage: dict
+    sbc_ks_pvalues: list
+    tarp_atc: float
+    tarp_ks_pvalue: float
+    width_90: list
+    log_density: float
+
+
+@dataclass(frozen=True)
+class ScenePosterior:
+    """The posterior of a scene's parameters given an observation.
+
+    Attributes:
+        names, low, high: the parameters and their prior box.
+        samples: posterior draws [m, k].
+        observed_summaries: the observation's summaries [d].
+        posterior: the trained q(theta | s) (``BoxPosterior``) of the last round.
+        simulations: simulations per round (from the cache or simulated now).
+        simulated: of these, simulated by this call.
+        seconds: wall time per phase: "simulation", "statistic", "density", "check" [s].
+        check: the calibration check, or None.
+    """
+
+    names: tuple
+    low: np.ndarray
+    high: np.ndarray
+    samples: np.ndarray
+    observed_summaries: np.ndarray
+    posterior: BoxPosterior
+    simulations: list
+    simulated: int
+    seconds: dict = field(default_factory=dict)
+    check: PosteriorCheck | None = None
+
+    def marginals(self, levels=(0.05, 0.5, 0.95)) -> np.ndarray:
+        """Quantiles [len(levels), k] of each parameter's posterior marginal (default 5%, median, 95%)."""
+        return np.quantile(self.samples, levels, axis=0)
+
+    @property
+    def simulations_per_second(self) -> float:
+        seconds = self.seconds.get("simulation", 0.0)
+        return self.simulated / seconds if seconds > 0 else math.nan
+
+
+def observed_frames(times: np.ndarray, observed_steps: np.ndarray, dt: float) -> np.ndarray:
+    """The indices of the simulated frames (times [F] [s], steps of ``dt``) at the observed steps; a ValueError
+    names the first observed step that is not a simulated frame."""
+    steps = np.rint(np.asarray(times) / dt).astype(np.int64)
+    where = {int(s): k for k, s in enumerate(steps)}
+    missing = [int(s) for s in observed_steps if int(s) not in where]
+    if missing:
+        raise ValueError(f"observed frame at step {missing[0]} (t = {missing[0] * dt:g} s) is not a frame the scene "
+                         f"saves (steps {steps[0]}, {steps[1] if len(steps) > 1 else ''}, ... {steps[-1]}): give "
+                         "the scene the observation's save_every and duration")
+    return np.array([where[int(s)] for s in observed_steps], dtype=np.int64)
+
+
+class _Summaries:
+    """S: positions [n, F, W, H, 3] -> standardised summaries [n, d] (float32 tensors), set up on the first round."""
+
+    def __init__(self, options: PosteriorOptions, dim: int, projection: SensitivityProjection | None = None):
+        self.options = options
+        self.dim = dim
+        self.projection = projection
+        self.statistic = None
+        self.scale = None
+
+    def _fixed(self, x: np.ndarray) -> np.ndarray:
+        return handmade_summaries(x) if self.projection is None else self.projection(x)
+
+    def fit(self, theta: np.ndarray, x: np.ndarray) -> None:
+        options = self.options
+        if options.statistic not in LEARNED:
+            values = self._fixed(x)
+            self.scale = (values.mean(axis=0), values.std(axis=0) + 1e-300)
+            return
+        from learning.summaries import InfoMaxStatistic, MeanStatistic
+
+        torch.manual_seed(options.seed)
+        if options.statistic == "infomax":
+            self.statistic = InfoMaxStatistic(summary_dim=options.summary_dim or 2 * self.dim)
+        else:
+            self.statistic = MeanStatistic(summary_dim=self.dim)
+        self.statistic.fit(torch.as_tensor(theta), torch.as_tensor(trajectory_features(x)), epochs=500, patience=50,
+                           generator=torch.Generator().manual_seed(options.seed))
+
+    def __call__(self, x: np.ndarray) -> torch.Tensor:
+        if self.statistic is None:
+            mean, scale = self.scale
+            return torch.as_tensor((self._fixed(x) - mean) / scale, dtype=torch.float32)
+        return self.statistic.encode(torch.as_tensor(trajectory_features(x))).to(torch.float32)
+
+
+def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, names, low, high, noise: float,
+                    options: PosteriorOptions | None = None, cache: str | Path | None = None,
+                    progress: Callable[[str, int, int], None] | None = None) -> ScenePosterior:
+    """The posterior of the scene parameters ``names`` (uniform prior on the box [low, high]) given observed
+    positions [F, W, H, 3] [m] at the engine steps ``observed_steps`` [F] (frames the scene saves).
+
+    Args:
+        noise: the standard deviation of the observations' Gaussian position noise [m] (> 0: the simulator's
+            likelihood; a noiseless simulator has a point posterior that no density estimator represents).
+        cache: a folder for the simulations (``round_1``, ``round_2``, ..., ``check``): a stopped run resumes.
+        progress: called as ``progress(phase, done, total)`` while simulating.
+
+    Raises:
+        ValueError: a bad prior (naming the parameter), options, noise, or observed frames; ``BudgetError`` for a
+            budget too small to train on.
+    """
+    options = options or PosteriorOptions()
+    options.validate()
+    names = tuple(names)
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    check_prior(scene, names, low.tolist(), high.tolist())
+    if not 0.0 < noise < np.inf:
+        raise ValueError(f"noise = {noise!r}: expected the observations' standard deviation > 0 [m]")
+    folder = None if cache is None else Path(cache)
+    per_round = options.budget // options.rounds
+    seconds = {"simulation": 0.0, "statistic": 0.0, "density": 0.0, "check": 0.0}
+    simulated, counts = 0, []
+
+    def simulate(label, function, **arguments):
+        nonlocal simulated
+        report = None if progress is None else (lambda done, total: progress(label, done, total))
+        result = function(scene, names=names, chunk=options.chunk, cache=None if folder is None else folder / label,
+                          progress=report, **arguments)
+        seconds["simulation"] += result.seconds
+        simulated += result.simulated
+        return result
+
+    box = {"low": low.tolist(), "high": high.tolist(), "seed": options.seed}
+    first = simulate("round_1", simulate_prior, low=low, high=high, count=per_round, seed=options.seed)
+    frames = observed_frames(first.t, np.asarray(observed_steps), scene.simulation.solver_dt)
+    observed = np.asarray(observed_positions, dtype=np.float64)[None]
+
+    def measured(result, round_index):
+        return observe(result.x[:, frames], noise, seed=options.seed + 7919 * round_index)
+
+    x1 = measured(first, 1)
+    projection = None
+    if options.statistic == "score":
+        step = SCORE_STEP * (high - low)
+        centre = 0.5 * (low + high)
+        sensitivity = simulate("score", simulate_draws, theta=_stencil(centre, step),
+                               manifest={**box, "step": SCORE_STEP})
+        projection = SensitivityProjection.from_differences(sensitivity.x[:, frames], step)
+    began = time.perf_counter()
+    summaries = _Summaries(options, len(names), projection)
+    rows = np.arange(per_round)
+    if options.statistic in LEARNED:
+        order = np.random.default_rng(options.seed).permutation(per_round)
+        cut = int(round(options.statistic_share * per_round))
+        summaries.fit(first.theta[order[:cut]], x1[order[:cut]])
+        rows = order[cut:]
+    else:
+        summaries.fit(first.theta, x1)
+    s_observed = summaries(observed)[0]
+    seconds["statistic"] = time.perf_counter() - began
+    began = time.perf_counter()
+    estimator = SequentialPosterior(low=low, high=high, density_estimator=options.density_estimator,
+                                    seed=options.seed)
+    posterior = estimator.train(first.theta[rows], summaries(x1[rows]))
+    amortised = posterior
+    seconds["density"] = time.perf_counter() - began
+    counts.append(per_round)
+    for index in range(2, options.rounds + 1):
+        estimator.propose(posterior, s_observed)
+        torch.manual_seed(options.seed + index)
+        draws = posterior.sample((per_round,), x=s_observed).numpy().astype(np.float64)
+        result = simulate(f"round_{index}", simulate_draws, theta=draws, manifest={**box, "round": index})
+        began = time.perf_counter()
+        posterior = estimator.train(result.theta, summaries(measured(result, index)))
+        seconds["density"] += time.perf_counter() - began
+        counts.append(per_round)
+    torch.manual_seed(options.seed)
+    samples = posterior.sample((options.samples,), x=s_observed).numpy().astype(np.float64)
+    check = None
+    if options.check:
+        draws = prior_draws(low, high, options.check, seed=options.seed + 104729)
+        held = simulate("check", simulate_draws, theta=draws, manifest={**box, "check": options.check})
+        began = time.perf_counter()
+        check = calibration_check(amortised, held.theta, summaries(measured(held, 0)))
+        seconds["check"] = time.perf_counter() - began
+    return ScenePosterior(names=names, low=low, high=high, samples=samples,
+                          observed_summaries=s_observed.numpy(), posterior=posterior, simulations=counts,
+                          simulated=simulated, seconds=seconds, check=check)
+
+
+def _stencil(centre: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """[2k + 1, k]: centre, then centre + step_i e_i and centre - step_i e_i for each i."""
+    rows = [centre]
+    for i in range(centre.size):
+        for sign in (1.0, -1.0):
+            row = centre.copy()
+            row[i] += sign * step[i]
+            rows.append(row)
+    return np.array(rows)
+
+
+class _Drawn:
+    """A posterior whose draws are already made ([m, n, k] for the n summaries asked next): lets ``sbi.diagnostics``
+    read the draws the coverage was computed from instead of drawing again."""
+
+    def __init__(self, draws: torch.Tensor):
+        self.draws = draws
+
+    def sample_batched(self, sample_shape, x, **_) -> torch.Tensor:
+        if tuple(sample_shape) + tuple(x.shape[:1]) != tuple(self.draws.shape[:2]):
+            raise ValueError(f"draws {tuple(self.draws.shape)} are not {tuple(sample_shape)} per row of x")
+        return self.draws
+
+
+def calibration_check(posterior: BoxPosterior, theta: np.ndarray, summaries: torch.Tensor, *,
+                      samples: int = 1000) -> PosteriorCheck:
+    """Interval coverage (50% and 90%), simulation-based calibration and TARP of ``posterior`` on held-out pairs
+    (theta [n, k] from the prior, their summaries [n, d]), all from the same ``samples`` draws per pair."""
+    import warnings
+
+    from sbi.diagnostics import check_sbc, check_tarp, run_tarp
+
+    theta = torch.as_tensor(theta, dtype=torch.float32)
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sbi says it draws in batches of 1000
+        draws = posterior.sample_batched((samples,), x=summaries)  # [m, n, k]
+    coverage = coverage_of(draws, theta, levels=(0.5, 0.9))
+    box = posterior.high - posterior.low
+    bounds = torch.quantile(draws.to(torch.float64), torch.tensor([0.05, 0.95], dtype=torch.float64), dim=0)
+    width = ((bounds[1] - bounds[0]) / box).mean(dim=0)
+    log_density = torch.stack([posterior.log_prob(t, x=s)[0] for t, s in zip(theta, summaries, strict=True)])
+    log_density = log_density + torch.log(box).sum()  # the density of theta in units of the box
+    ranks = (draws < theta[None]).sum(dim=0).to(torch.float32)  # [n, k]: the truth's rank among the draws
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sbi warns of fewer than 100 held-out simulations: the report says how many
+        sbc = check_sbc(ranks, theta, draws[0], num_posterior_samples=samples)
+        ecp, alpha = run_tarp(theta, summaries, _Drawn(draws), num_posterior_samples=samples, show_progress_bar=False)
+        atc, ks = check_tarp(ecp, alpha)
+    return PosteriorCheck(simulations=int(theta.shape[0]),
+                          coverage={level: value.tolist() for level, value in coverage.items()},
+                          sbc_ks_pvalues=[float(v) for v in sbc["ks_pvals"]], tarp_atc=float(atc),
+                          tarp_ks_pvalue=float(ks), width_90=width.tolist(), log_density=float(log_density.mean()))

@@ -1,0 +1,125 @@
+"""A scene's posterior end to end: the statistics' building blocks, the pipeline on a small cloth (the truth inside
+its intervals, resumption from the cache, sequential rounds), and its refusals."""
+
+import numpy as np
+import pytest
+
+import scenes
+from learning.posterior import (
+    BudgetError,
+    PosteriorOptions,
+    SensitivityProjection,
+    handmade_summaries,
+    infer_posterior,
+    observe,
+    observed_frames,
+    trajectory_features,
+)
+
+NAMES = ("materials.cotton.density", "materials.cotton.young_modulus")
+NOISE = 1e-6  # [m]
+
+
+@pytest.fixture(scope="module")
+def small():
+    """A 5 x 5 hanging cloth, 20 steps, 11 frames; its own trajectory with noise as the observation."""
+    base = scenes.load_scene(scenes.__path__[0] + "/examples/hanging_wind.toml", check_device=False)
+    scene = scenes.with_parameters(base, {"cloth.nodes": [5, 5], "simulation.steps": 20, "simulation.save_every": 2,
+                                          "simulation.device": "cpu"})
+    trajectory = scenes.simulate_scene(scene).trajectory
+    steps = np.rint(trajectory.t / scene.simulation.solver_dt).astype(np.int64)
+    truth = np.array([scenes.get_parameter(scene, name) for name in NAMES])
+    return scene, observe(trajectory.x[0], NOISE, seed=5), steps, truth
+
+
+def test_the_sensitivity_projection_of_a_linear_simulator_is_its_score():
+    """For x = mu + A theta (A [k, ...]), central differences give A exactly and s(x) = A^T (x - mu)."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(2, 3, 2, 2, 3))
+    mu = rng.normal(size=(3, 2, 2, 3))
+    step = np.array([0.1, 0.3])
+    stencil = [mu, mu + step[0] * a[0], mu - step[0] * a[0], mu + step[1] * a[1], mu - step[1] * a[1]]
+    projection = SensitivityProjection.from_differences(np.stack(stencil), step)
+    x = mu + rng.normal(size=(4, 3, 2, 2, 3))
+    expected = (x - mu).reshape(4, -1) @ a.reshape(2, -1).T
+    np.testing.assert_allclose(projection(x), expected, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="expected 2k \\+ 1"):
+        SensitivityProjection.from_differences(np.stack(stencil[:4]), step)
+
+
+def test_features_keep_a_coarse_grid_and_handmade_summaries_see_a_rigid_shift():
+    x = np.zeros((1, 11, 9, 9, 3))
+    x[:, :, :, :, 0] = np.arange(11)[None, :, None, None] * 1e-3  # the whole cloth moves 1 mm per frame along x
+    features = trajectory_features(x, nodes=5, frames=4)
+    assert features.shape == (1, 4 * 25 * 3)
+    np.testing.assert_allclose(features.reshape(4, 25, 3)[:, :, 0], np.array([1, 4, 7, 10])[:, None] * 1e-3
+                               * np.ones((1, 25)), rtol=0, atol=1e-15)
+    handmade = handmade_summaries(x, frames=4, frequencies=2)
+    assert handmade.shape == (1, 4 * 4 + 3 * 2)
+    np.testing.assert_allclose(handmade[0, :12].reshape(4, 3)[:, 0], [1e-3, 4e-3, 7e-3, 10e-3], atol=1e-15)
+    np.testing.assert_allclose(handmade[0, 12:16], 0.0, atol=1e-15)  # a rigid shift does not spread the nodes
+
+
+def test_observed_frames_must_be_frames_the_scene_saves():
+    times = np.arange(0, 21, 2) * 1e-3
+    np.testing.assert_array_equal(observed_frames(times, [0, 4, 20], 1e-3), [0, 2, 10])
+    with pytest.raises(ValueError, match="step 3 .* is not a frame the scene saves"):
+        observed_frames(times, [0, 3], 1e-3)
+
+
+def test_the_posterior_of_a_small_cloth_holds_the_truth_and_resumes_from_its_cache(small, tmp_path):
+    """300 prior simulations of the 5 x 5 cloth, the score statistic: the 90% intervals hold the true density and
+    Young's modulus and are narrower than the prior's (0.9 of the box; density: under 0.3); a second call reads every
+    simulation from the cache and gives the same posterior; 100 held-out simulations cover the 90% intervals 80% of
+    the time or more."""
+    scene, observed, steps, truth = small
+    low, high = 0.5 * truth, 1.5 * truth
+    options = PosteriorOptions(budget=300, samples=2000, check=100)
+    first = infer_posterior(scene, observed, steps, names=NAMES, low=low, high=high, noise=NOISE, options=options,
+                            cache=tmp_path)
+    q = first.marginals()
+    assert np.all(q[0] <= truth) and np.all(truth <= q[2])
+    width = (q[2] - q[0]) / (high - low)
+    assert width[0] < 0.3 and width[1] < 0.8
+    assert first.simulated == 300 + 5 + 100  # the prior's, the score stencil's and the held-out ones
+    assert min(first.check.coverage[0.9]) >= 0.8
+    assert len(first.check.sbc_ks_pvalues) == 2 and 0.0 <= first.check.tarp_atc
+    options = PosteriorOptions(budget=300, samples=2000)  # no check this time
+    again = infer_posterior(scene, observed, steps, names=NAMES, low=low, high=high, noise=NOISE, options=options,
+                            cache=tmp_path)
+    assert again.simulated == 0
+    np.testing.assert_allclose(again.samples, first.samples, rtol=1e-6)
+
+
+def test_a_second_round_draws_from_the_first_posterior(small, tmp_path):
+    scene, observed, steps, truth = small
+    low, high = 0.5 * truth, 1.5 * truth
+    result = infer_posterior(scene, observed, steps, names=NAMES, low=low, high=high, noise=NOISE,
+                             options=PosteriorOptions(budget=400, rounds=2, samples=2000), cache=tmp_path)
+    assert result.simulations == [200, 200]
+    second = np.load(tmp_path / "round_2" / "draws.npy")
+    first_q = np.quantile(np.load(tmp_path / "round_1" / "draws.npy"), [0.05, 0.95], axis=0)
+    # the second round's draws concentrate where the first posterior put the truth
+    assert np.all(np.ptp(np.quantile(second, [0.05, 0.95], axis=0), axis=0) < 0.7 * np.ptp(first_q, axis=0))
+    q = result.marginals()
+    assert np.all(q[0] <= truth) and np.all(truth <= q[2])
+
+
+@pytest.mark.parametrize(("change", "error", "message"), [
+    ({"low": [0.5, 1.1]}, ValueError, "young_modulus.*excludes the scene's value"),
+    ({"options": PosteriorOptions(budget=150, statistic="infomax")}, BudgetError, "too small to train on"),
+    ({"options": PosteriorOptions(budget=300, rounds=4)}, BudgetError, "at least 100 per round"),
+    ({"noise": 0.0}, ValueError, "noise = 0.0"),
+    ({"steps": np.arange(11) * 2 + 1}, ValueError, "step 1 .* is not a frame"),
+])
+def test_bad_setups_are_refused_before_simulating(small, tmp_path, change, error, message):
+    scene, observed, steps, truth = small
+    arguments = {"low": 0.5 * truth, "high": 1.5 * truth, "noise": NOISE, "options": PosteriorOptions(budget=300),
+                 "steps": steps}
+    if "low" in change:
+        change = {"low": np.array(change["low"]) * truth}
+    arguments.update(change)
+    steps = arguments.pop("steps")
+    with pytest.raises(error, match=message):
+        infer_posterior(scene, observed, steps, names=NAMES, cache=tmp_path, **arguments)
+    assert not (tmp_path / "round_1").exists() or "step" in message  # frames are known once round 1 ran
