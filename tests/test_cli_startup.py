@@ -9,6 +9,7 @@ from pathlib import Path
 
 import learning.fit
 import learning.gradcheck
+import learning.posterior
 import scenes
 from warpweave import _choices
 
@@ -43,6 +44,7 @@ def test_the_parser_offers_the_packages_own_choices():
     assert _choices.LOSSES == learning.gradcheck.LOSSES
     assert _choices.ESTIMATORS == learning.fit.ESTIMATORS
     assert _choices.OPTIMIZERS == learning.fit.OPTIMIZERS
+    assert _choices.STATISTICS == learning.posterior.STATISTICS
 
 
 def test_help_and_argument_errors_import_no_engine():

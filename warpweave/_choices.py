@@ -3,10 +3,10 @@
 ``warpweave --help`` and argument errors must answer at once, so the parser cannot import numpy, Warp,
 torch or pyvista to ask the packages for their names; a test checks that these tuples equal the
 packages' own (``scenes.QUANTITIES``, ``scenes.render.STYLES``, ``scenes.EXPORT_FORMATS``,
-``learning.gradcheck.LOSSES``, ``learning.fit.ESTIMATORS`` and ``OPTIMIZERS``).
+``learning.gradcheck.LOSSES``, ``learning.fit.ESTIMATORS`` and ``OPTIMIZERS``, ``learning.posterior.STATISTICS``).
 """
 
-__all__ = ["COLORS", "ESTIMATORS", "EXPORT_FORMATS", "LOSSES", "OPTIMIZERS", "STYLES"]
+__all__ = ["COLORS", "ESTIMATORS", "EXPORT_FORMATS", "LOSSES", "OPTIMIZERS", "STATISTICS", "STYLES"]
 
 #: per-node quantities a render can be coloured by (``scenes.QUANTITIES``)
 COLORS = ("strain", "sliding", "speed")
@@ -19,3 +19,5 @@ LOSSES = ("final", "trajectory")
 #: gradient estimators and optimizers of ``warpweave fit`` (``learning.fit``)
 ESTIMATORS = ("reverse", "truncated", "forward", "zeroth", "two-phase")
 OPTIMIZERS = ("sgd", "adam", "pnm", "adapnm", "lbfgs", "gauss-newton")
+#: summary statistics of ``warpweave posterior`` (``learning.posterior.STATISTICS``)
+STATISTICS = ("score", "handmade", "infomax", "mean")

@@ -8,12 +8,12 @@ import argparse
 import os
 import sys
 
-from . import _export, _fit, _gradcheck, _info, _lab, _optimize, _params, _render, _simulate
+from . import _export, _fit, _gradcheck, _info, _lab, _optimize, _params, _posterior, _render, _simulate
 from ._args import UsageError
 
 __all__ = ["build_parser", "main"]
 
-_COMMANDS = (_simulate, _fit, _optimize, _gradcheck, _render, _export, _info, _params, _lab)
+_COMMANDS = (_simulate, _fit, _posterior, _optimize, _gradcheck, _render, _export, _info, _params, _lab)
 
 
 class _Parser(argparse.ArgumentParser):
