@@ -45,6 +45,7 @@ def test_the_parser_offers_the_packages_own_choices():
     assert _choices.ESTIMATORS == learning.fit.ESTIMATORS
     assert _choices.OPTIMIZERS == learning.fit.OPTIMIZERS
     assert _choices.STATISTICS == learning.posterior.STATISTICS
+    assert _choices.POSTERIOR_METHODS == learning.posterior.METHODS
 
 
 def test_help_and_argument_errors_import_no_engine():

@@ -74,6 +74,7 @@ def command(observed, *extra) -> list[str]:
       "materials.cotton.young_modulus=2.5e5:7.5e5"], "excludes the scene's value 0.002"),
     ([*PARAMS, *PRIORS, "--budget", "150", "--statistic", "infomax"], "too small to train on"),
     ([*PARAMS, *PRIORS, "--prior", "materials.cotton.density=0.001:0.002"], "has two --prior options"),
+    ([*PARAMS, *PRIORS, "--method", "smc-abc", "--check"], "needs an amortised posterior"),
     (["--params", "materials.cotton.stiffness", "--prior", "materials.cotton.stiffness=1:2"], "stiffness"),
 ])
 def test_bad_input_is_one_line_with_status_2(observed, tmp_path, capsys, arguments, message):
@@ -101,6 +102,19 @@ def test_a_posterior_run_writes_its_files_with_the_truth_inside(observed, tmp_pa
         assert list(stored["names"]) == ["materials.cotton.density", "materials.cotton.young_modulus"]
     assert (out / "corner.png").stat().st_size > 10_000
     assert report["simulations"]["simulated_now"] == 205  # the prior's 200 and the score statistic's 5
+
+
+def test_an_smc_abc_run_reports_its_populations(observed, tmp_path, capsys):
+    out = tmp_path / "abc"
+    assert main(command(observed, *PARAMS, *PRIORS, "--method", "smc-abc", "--budget", "400", "--samples", "1000",
+                        "--no-gauss-newton", "--out", str(out))) == 0
+    printed = capsys.readouterr().out
+    report = json.loads((out / "posterior.json").read_text())
+    abc = report["smc_abc"]
+    assert report["method"] == "smc-abc" and abc["particles"] == 20 and report["simulations"]["rounds"][0] == 200
+    assert len(abc["tolerances"]) >= 2 and abc["tolerances"] == sorted(abc["tolerances"], reverse=True)
+    assert f"populations of 20 particles, tolerance {abc['tolerances'][0]:.3g}" in printed
+    assert all(entry["truth_in_interval_90"] for entry in report["parameters"].values())
 
 
 @pytest.mark.slow  # two launches, one on two processes: about 60 s

@@ -105,11 +105,37 @@ def test_a_second_round_draws_from_the_first_posterior(small, tmp_path):
     assert np.all(q[0] <= truth) and np.all(truth <= q[2])
 
 
+def test_smc_abc_moves_the_closest_prior_simulations_to_the_observation_and_resumes(small, tmp_path):
+    """SMC-ABC with the score statistic's distance: 300 prior simulations (population 0: the 30 closest), then
+    populations of 30 simulated 100 at a time; the truth lies inside the 90% intervals, which are narrower than the
+    prior's; tolerances shrink; a second call reads every simulation from the cache and gives the same draws."""
+    scene, observed, steps, truth = small
+    low, high = 0.5 * truth, 1.5 * truth
+    options = PosteriorOptions(budget=600, method="smc-abc", samples=2000)
+    first = infer_posterior(scene, observed, steps, names=NAMES, low=low, high=high, noise=NOISE, options=options,
+                            cache=tmp_path)
+    assert first.posterior is None and len(first.abc.weights) == 30
+    assert first.simulations == [300, 100, 100, 100] and first.simulated == 600 + 5
+    assert np.all(np.diff(first.abc.epsilons) < 0)
+    q = first.marginals()
+    assert np.all(q[0] <= truth) and np.all(truth <= q[2])
+    width = (q[2] - q[0]) / (high - low)
+    assert width[0] < 0.3 and width[1] < 0.8
+    again = infer_posterior(scene, observed, steps, names=NAMES, low=low, high=high, noise=NOISE, options=options,
+                            cache=tmp_path)
+    assert again.simulated == 0
+    np.testing.assert_array_equal(again.samples, first.samples)
+
+
 @pytest.mark.parametrize(("change", "error", "message"), [
     ({"low": [0.5, 1.1]}, ValueError, "young_modulus.*excludes the scene's value"),
     ({"options": PosteriorOptions(budget=150, statistic="infomax")}, BudgetError, "too small to train on"),
     ({"options": PosteriorOptions(budget=300, rounds=4)}, BudgetError, "at least 100 per round"),
     ({"noise": 0.0}, ValueError, "noise = 0.0"),
+    ({"options": PosteriorOptions(budget=600, method="smc-abc", check=100)}, ValueError, "amortised posterior"),
+    ({"options": PosteriorOptions(budget=600, method="smc-abc", rounds=2)}, ValueError, "give rounds = 1"),
+    ({"options": PosteriorOptions(budget=300, method="smc-abc", particles=200)}, BudgetError,
+     "particles = 200: expected 2 to the 150"),
     ({"steps": np.arange(11) * 2 + 1}, ValueError, "step 1 .* is not a frame"),
 ])
 def test_bad_setups_are_refused_before_simulating(small, tmp_path, change, error, message):

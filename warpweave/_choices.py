@@ -3,10 +3,12 @@
 ``warpweave --help`` and argument errors must answer at once, so the parser cannot import numpy, Warp,
 torch or pyvista to ask the packages for their names; a test checks that these tuples equal the
 packages' own (``scenes.QUANTITIES``, ``scenes.render.STYLES``, ``scenes.EXPORT_FORMATS``,
-``learning.gradcheck.LOSSES``, ``learning.fit.ESTIMATORS`` and ``OPTIMIZERS``, ``learning.posterior.STATISTICS``).
+``learning.gradcheck.LOSSES``, ``learning.fit.ESTIMATORS`` and ``OPTIMIZERS``, ``learning.posterior.STATISTICS``
+and ``METHODS``).
 """
 
-__all__ = ["COLORS", "ESTIMATORS", "EXPORT_FORMATS", "LOSSES", "OPTIMIZERS", "STATISTICS", "STYLES"]
+__all__ = ["COLORS", "ESTIMATORS", "EXPORT_FORMATS", "LOSSES", "OPTIMIZERS", "POSTERIOR_METHODS", "STATISTICS",
+           "STYLES"]
 
 #: per-node quantities a render can be coloured by (``scenes.QUANTITIES``)
 COLORS = ("strain", "sliding", "speed")
@@ -21,3 +23,5 @@ ESTIMATORS = ("reverse", "truncated", "forward", "zeroth", "two-phase")
 OPTIMIZERS = ("sgd", "adam", "pnm", "adapnm", "lbfgs", "gauss-newton")
 #: summary statistics of ``warpweave posterior`` (``learning.posterior.STATISTICS``)
 STATISTICS = ("score", "handmade", "infomax", "mean")
+#: inference methods of ``warpweave posterior`` (``learning.posterior.METHODS``)
+POSTERIOR_METHODS = ("npe", "smc-abc")

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from ._args import UsageError, positive_float, positive_int, trajectory_path
-from ._choices import STATISTICS
+from ._choices import POSTERIOR_METHODS, STATISTICS
 from ._fit import _frame_count
 from ._fitting import _bounds, _names, device_of
 
@@ -43,6 +43,11 @@ def add_parser(commands):
                         "are measured with the same noise)")
     parser.add_argument("--budget", type=positive_int, default=2000, metavar="N",
                         help="simulations in all rounds (default 2000)")
+    parser.add_argument("--method", choices=POSTERIOR_METHODS, default="npe",
+                        help="npe (neural posterior estimation, default) or smc-abc (sequential Monte Carlo ABC with "
+                        "the statistic's distance: half the budget is the first round, half moves the population)")
+    parser.add_argument("--particles", type=positive_int, metavar="N",
+                        help="SMC-ABC's population (default a tenth of the first round)")
     parser.add_argument("--rounds", type=positive_int, default=1, metavar="R",
                         help="rounds of sequential estimation (default 1: amortised; later rounds are drawn from "
                         "the posterior given the observation)")
@@ -86,8 +91,9 @@ def run(args) -> int:
     trajectory = scenes.load_trajectory(args.observed)
     observations = observations_of(trajectory, scene, frames=args.frames, sliding=False)
     names, low, high = _prior_box(args.params, args.prior)
-    options = posterior.PosteriorOptions(budget=args.budget, rounds=args.rounds, statistic=args.statistic,
-                                         samples=args.samples, check=args.check, seed=args.seed)
+    options = posterior.PosteriorOptions(budget=args.budget, method=args.method, rounds=args.rounds,
+                                         statistic=args.statistic, samples=args.samples, check=args.check,
+                                         particles=args.particles, seed=args.seed)
     scenes.init_warp_quietly()
     bar = None if quiet else _SimulationProgress()
     try:
@@ -142,10 +148,13 @@ def posterior_report(result, *, gauss_newton, reference, scene_path: str, observ
             entry["truth"] = reference[name]
             entry["truth_in_interval_90"] = bool(quantiles[0, k] <= reference[name] <= quantiles[2, k])
         parameters[name] = entry
-    check = result.check
+    check, abc = result.check, result.abc
     return {
         "format": FORMAT, "scene": scene_path, "observed": observed_path, "noise": noise,
-        "parameters": parameters,
+        "method": "npe" if abc is None else "smc-abc", "parameters": parameters,
+        "smc_abc": None if abc is None else {
+            "particles": len(abc.weights), "tolerances": abc.epsilons,
+            "effective_sample_size": abc.effective_sample_size},
         "simulations": {"rounds": result.simulations, "simulated_now": result.simulated,
                         "per_second": result.simulations_per_second},
         "seconds": result.seconds,
@@ -191,9 +200,17 @@ def print_report(report: dict) -> None:
         print(f"  TARP: area to curve {check['tarp_atc']:.3f}, KS p-value {check['tarp_ks_pvalue']:.2g}")
     simulations = report["simulations"]
     seconds = report["seconds"]
-    print(f"{sum(simulations['rounds'])} simulations in {len(simulations['rounds'])} round(s) "
+    abc = report["smc_abc"]
+    if abc is not None:
+        print(f"SMC-ABC: {len(abc['tolerances'])} populations of {abc['particles']} particles, tolerance "
+              f"{abc['tolerances'][0]:.3g} -> {abc['tolerances'][-1]:.3g} (summary units), effective sample size "
+              f"{abc['effective_sample_size']:.0f}")
+    fitted = (f"density estimator {seconds['density']:.1f} s" if abc is None else
+              f"SMC-ABC besides simulating {seconds['abc']:.1f} s")
+    print(f"{sum(simulations['rounds'])} simulations in {len(simulations['rounds'])} "
+          f"{'round(s)' if abc is None else 'phases (first round, populations)'} "
           f"({simulations['simulated_now']} simulated now, {simulations['per_second']:.1f}/s); statistic "
-          f"{seconds['statistic']:.1f} s, density estimator {seconds['density']:.1f} s")
+          f"{seconds['statistic']:.1f} s, {fitted}")
 
 
 class _SimulationProgress:

@@ -7,15 +7,18 @@
   rollouts, cached on disk in chunks (resumable; shared out over the processes of a torchrun launch).
 - ``trajectory_features``, ``handmade_summaries``, ``SensitivityProjection`` (score compression), ``observe``: what a
   statistic sees of a cloth trajectory.
+- ``smc_abc``: sequential Monte Carlo ABC with any statistic's distance, from a pool of prior simulations.
 - ``infer_posterior``: a scene's posterior given observed motion, end to end (``warpweave posterior``).
 """
 
+from ._abc import AbcPosterior, smc_abc
 from ._calibration import coverage_of, interval_coverage
 from ._features import SensitivityProjection, handmade_summaries, observe, trajectory_features
 from ._gauss_newton import GaussNewtonIntervals, gauss_newton_intervals
 from ._npe import BoxPosterior, NullTracker, SequentialPosterior, box_coordinates, train_posterior
 from ._plots import corner_figure, plot_corner
 from ._scene import (
+    METHODS,
     MIN_ROUND_BUDGET,
     STATISTICS,
     BudgetError,
@@ -28,9 +31,9 @@ from ._scene import (
 )
 from ._simulations import PriorSimulations, check_prior, prior_draws, simulate_draws, simulate_prior
 
-__all__ = ["MIN_ROUND_BUDGET", "STATISTICS", "BoxPosterior", "BudgetError", "GaussNewtonIntervals", "NullTracker",
-           "PosteriorCheck", "PosteriorOptions", "PriorSimulations", "ScenePosterior", "SensitivityProjection",
-           "SequentialPosterior", "box_coordinates", "calibration_check", "check_prior", "corner_figure", "coverage_of",
-           "gauss_newton_intervals", "handmade_summaries", "infer_posterior", "interval_coverage", "observe",
-           "observed_frames", "plot_corner", "prior_draws", "simulate_draws", "simulate_prior", "train_posterior",
-           "trajectory_features"]
+__all__ = ["METHODS", "MIN_ROUND_BUDGET", "STATISTICS", "AbcPosterior", "BoxPosterior", "BudgetError",
+           "GaussNewtonIntervals", "NullTracker", "PosteriorCheck", "PosteriorOptions", "PriorSimulations",
+           "ScenePosterior", "SensitivityProjection", "SequentialPosterior", "box_coordinates", "calibration_check",
+           "check_prior", "corner_figure", "coverage_of", "gauss_newton_intervals", "handmade_summaries",
+           "infer_posterior", "interval_coverage", "observe", "observed_frames", "plot_corner", "prior_draws",
+           "simulate_draws", "simulate_prior", "smc_abc", "train_posterior", "trajectory_features"]

@@ -14,6 +14,10 @@
    posterior given the observed summaries and train on all rounds (sbi's sequential NPE).
 5. Optionally check calibration on held-out prior simulations (interval coverage, simulation-based calibration and
    TARP, ``sbi.diagnostics``), with the first round's amortised posterior.
+
+With ``method = "smc-abc"`` steps 4 and 5 are SMC-ABC instead: half the budget is the first round, whose
+simulations closest to the observation in summary space are the first population, and the other half moves the
+population to ever smaller tolerances (``smc_abc``); there is no amortised posterior to check.
 """
 
 import math
@@ -25,16 +29,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ._abc import AbcPosterior, smc_abc
 from ._calibration import coverage_of
 from ._features import SensitivityProjection, handmade_summaries, observe, trajectory_features
 from ._npe import BoxPosterior, SequentialPosterior
 from ._simulations import check_prior, prior_draws, simulate_draws, simulate_prior
 
-__all__ = ["MIN_ROUND_BUDGET", "STATISTICS", "BudgetError", "PosteriorCheck", "PosteriorOptions", "ScenePosterior",
-           "calibration_check", "infer_posterior", "observed_frames"]
+__all__ = ["METHODS", "MIN_ROUND_BUDGET", "STATISTICS", "BudgetError", "PosteriorCheck", "PosteriorOptions",
+           "ScenePosterior", "calibration_check", "infer_posterior", "observed_frames"]
 
 #: the statistics a scene posterior can summarise its simulations with
 STATISTICS = ("score", "handmade", "infomax", "mean")
+#: how the posterior is inferred from the summaries: neural posterior estimation or SMC-ABC
+METHODS = ("npe", "smc-abc")
 #: the statistics trained on simulations (on their own share of the first round)
 LEARNED = ("infomax", "mean")
 #: the score statistic's central-difference steps, as a share of the prior box
@@ -53,8 +60,9 @@ class PosteriorOptions:
 
     Attributes:
         budget: simulations in all rounds together (the check's are extra).
+        method: "npe" (neural posterior estimation, default) or "smc-abc" (``METHODS``).
         rounds: 1 (amortised neural posterior estimation) or more (later rounds drawn from the posterior given the
-            observation).
+            observation); SMC-ABC's populations are its rounds (rounds = 1).
         statistic: "score", "handmade", "infomax" or "mean" (``STATISTICS``).
         statistic_share: the share of the first round a learned statistic is trained on (the rest trains q).
         summary_dim: summaries of the InfoMax statistic (default two per parameter).
@@ -63,10 +71,13 @@ class PosteriorOptions:
         chunk: simulations per batched rollout.
         density_estimator: sbi's name of the density estimator ("maf": a masked autoregressive flow, default;
             "nsf", "mdn", ...).
+        particles: SMC-ABC's population (default a tenth of the first round's simulations it starts from).
+        abc_quantile: each SMC-ABC tolerance is this quantile of the last population's distances.
         seed: the seed of draws, noise, splits and training.
     """
 
     budget: int = 2000
+    method: str = "npe"
     rounds: int = 1
     statistic: str = "score"
     statistic_share: float = 0.5
@@ -75,24 +86,58 @@ class PosteriorOptions:
     check: int = 0
     chunk: int = 100
     density_estimator: str = "maf"
+    particles: int | None = None
+    abc_quantile: float = 0.5
     seed: int = 0
+
+    @property
+    def first_round(self) -> int:
+        """Simulations of the first round (from the prior)."""
+        return self.budget // 2 if self.method == "smc-abc" else self.budget // self.rounds
+
+    @property
+    def trained(self) -> int:
+        """Of the first round's simulations, those the density estimator (or SMC-ABC's first population) is drawn
+        from: all but a learned statistic's share."""
+        if self.statistic in LEARNED:
+            return self.first_round - int(round(self.statistic_share * self.first_round))
+        return self.first_round
+
+    @property
+    def population(self) -> int:
+        """SMC-ABC's population size."""
+        return self.particles or max(2, self.trained // 10)
 
     def validate(self) -> None:
         if self.statistic not in STATISTICS:
             raise ValueError(f"statistic = {self.statistic!r} is unknown: expected one of {', '.join(STATISTICS)}")
+        if self.method not in METHODS:
+            raise ValueError(f"method = {self.method!r} is unknown: expected one of {', '.join(METHODS)}")
         if self.rounds < 1:
             raise ValueError(f"rounds = {self.rounds!r}: expected an integer >= 1")
-        per_round = self.budget // self.rounds
         learned = self.statistic in LEARNED
-        trained = int(per_round * (1.0 - self.statistic_share)) if learned else per_round
-        if min(per_round, trained) < MIN_ROUND_BUDGET:
+        if min(self.first_round, self.trained) < MIN_ROUND_BUDGET:
             raise BudgetError(f"a budget of {self.budget} simulations in {self.rounds} round(s) is too small to train "
                               f"on: expected at least {MIN_ROUND_BUDGET} per round for the density estimator"
                               + (" besides the statistic's share" if learned else ""))
+        if self.method == "smc-abc":
+            self._validate_abc()
         if not 0.0 < self.statistic_share < 1.0:
             raise ValueError(f"statistic_share = {self.statistic_share!r}: expected a share in (0, 1)")
         if self.check < 0 or self.samples < 10:
             raise ValueError(f"check = {self.check!r}, samples = {self.samples!r}: expected >= 0 and >= 10")
+
+    def _validate_abc(self) -> None:
+        if self.rounds != 1:
+            raise ValueError(f"rounds = {self.rounds}: SMC-ABC's populations are its rounds; give rounds = 1")
+        if self.check:
+            raise ValueError("the calibration check needs an amortised posterior (method npe); SMC-ABC infers one "
+                             "observation's posterior only")
+        if not 1 < self.population <= self.trained:  # then the other half of the budget holds a population too
+            raise BudgetError(f"particles = {self.population}: expected 2 to the {self.trained} first-round "
+                              "simulations SMC-ABC starts from")
+        if not 0.0 < self.abc_quantile < 1.0:
+            raise ValueError(f"abc_quantile = {self.abc_quantile!r}: expected a share in (0, 1)")
 
 
 @dataclass(frozen=True)
@@ -128,11 +173,14 @@ class ScenePosterior:
         names, low, high: the parameters and their prior box.
         samples: posterior draws [m, k].
         observed_summaries: the observation's summaries [d].
-        posterior: the trained q(theta | s) (``BoxPosterior``) of the last round.
-        simulations: simulations per round (from the cache or simulated now).
+        posterior: the trained q(theta | s) (``BoxPosterior``) of the last round (None for SMC-ABC).
+        simulations: simulations per round (from the cache or simulated now; for SMC-ABC the first round, then
+            each population's).
         simulated: of these, simulated by this call.
-        seconds: wall time per phase: "simulation", "statistic", "density", "check" [s].
+        seconds: wall time per phase: "simulation", "statistic", "density", "check" (or for SMC-ABC "abc": its own
+            work besides simulating) [s].
         check: the calibration check, or None.
+        abc: SMC-ABC's last population (its tolerances, particles and weights), or None.
     """
 
     names: tuple
@@ -140,11 +188,12 @@ class ScenePosterior:
     high: np.ndarray
     samples: np.ndarray
     observed_summaries: np.ndarray
-    posterior: BoxPosterior
+    posterior: BoxPosterior | None
     simulations: list
     simulated: int
     seconds: dict = field(default_factory=dict)
     check: PosteriorCheck | None = None
+    abc: AbcPosterior | None = None
 
     def marginals(self, levels=(0.05, 0.5, 0.95)) -> np.ndarray:
         """Quantiles [len(levels), k] of each parameter's posterior marginal (default 5%, median, 95%)."""
@@ -229,7 +278,7 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
     if not 0.0 < noise < np.inf:
         raise ValueError(f"noise = {noise!r}: expected the observations' standard deviation > 0 [m]")
     folder = None if cache is None else Path(cache)
-    per_round = options.budget // options.rounds
+    per_round = options.first_round
     seconds = {"simulation": 0.0, "statistic": 0.0, "density": 0.0, "check": 0.0}
     simulated, counts = 0, []
 
@@ -270,6 +319,24 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
         summaries.fit(first.theta, x1)
     s_observed = summaries(observed)[0]
     seconds["statistic"] = time.perf_counter() - began
+    if options.method == "smc-abc":
+        began, simulation_seconds_before = time.perf_counter(), seconds["simulation"]
+
+        def simulate_summaries(theta, population, call):
+            label = f"abc_{population:02d}_{call:03d}"
+            result = simulate(label, simulate_draws, theta=theta,
+                              manifest={**box, "population": population, "call": call})
+            return summaries(measured(result, 1000 * population + call + 2)).numpy()
+
+        abc = smc_abc(first.theta[rows], summaries(x1[rows]).numpy(), s_observed.numpy(), low=low, high=high,
+                      simulate=simulate_summaries, budget=options.budget - per_round, particles=options.population,
+                      quantile=options.abc_quantile, batch=max(options.population, options.chunk), seed=options.seed)
+        seconds["abc"] = time.perf_counter() - began - (seconds["simulation"] - simulation_seconds_before)
+        counts.extend([per_round, *abc.simulations])
+        samples = abc.sample(options.samples, seed=options.seed)
+        return ScenePosterior(names=names, low=low, high=high, samples=samples,
+                              observed_summaries=s_observed.numpy(), posterior=None, simulations=counts,
+                              simulated=simulated, seconds=seconds, abc=abc)
     began = time.perf_counter()
     estimator = SequentialPosterior(low=low, high=high, density_estimator=options.density_estimator,
                                     seed=options.seed)
