@@ -77,22 +77,24 @@ def smc_abc(theta: np.ndarray, summaries: np.ndarray, observed: np.ndarray, *, l
         raise ValueError(f"quantile = {quantile!r}: expected a share in (0, 1)")
     batch = batch or particles
     rng = np.random.default_rng(seed)
+    scale = high - low  # moves and weights in box units: parameters of different units would make the kernel's
+    unit = (theta - low) / scale  # covariance too ill-conditioned to factor
     distances = np.linalg.norm(summaries - observed, axis=1)
     best = np.argsort(distances, kind="stable")[:particles]
-    population = (theta[best], np.full(particles, 1.0 / particles), distances[best])
+    population = (unit[best], np.full(particles, 1.0 / particles), distances[best])
     epsilons, spent_per_population, spent = [float(distances[best[-1]])], [], 0
     index = 1
     while budget - spent >= particles:
         points, weights, dists = population
         epsilon = float(np.quantile(dists, quantile))
         covariance = 2.0 * np.cov(points, rowvar=False, aweights=weights).reshape(len(low), len(low))
-        covariance += np.diag(1e-12 * (high - low) ** 2)  # a parameter the population agrees on exactly
+        covariance += 1e-12 * np.eye(len(low))  # a parameter the population agrees on exactly
         chosen, chosen_distances, used = [], [], 0
         calls = 0
         while sum(len(c) for c in chosen) < particles and budget - spent - used > 0:
             size = min(batch, budget - spent - used)
-            candidates = _moves(rng, points, weights, covariance, low, high, size)
-            found = np.linalg.norm(simulate(candidates, index, calls) - observed, axis=1)
+            candidates = _moves(rng, points, weights, covariance, size)
+            found = np.linalg.norm(simulate(low + scale * candidates, index, calls) - observed, axis=1)
             used += size
             calls += 1
             keep = found <= epsilon
@@ -108,17 +110,18 @@ def smc_abc(theta: np.ndarray, summaries: np.ndarray, observed: np.ndarray, *, l
         epsilons.append(epsilon)
         index += 1
     points, weights, dists = population
-    return AbcPosterior(particles=points, weights=weights, distances=dists, epsilons=epsilons,
+    return AbcPosterior(particles=low + scale * points, weights=weights, distances=dists, epsilons=epsilons,
                         simulations=spent_per_population)
 
 
-def _moves(rng, points, weights, covariance, low, high, size) -> np.ndarray:
-    """``size`` moved particles inside the box (moves outside it have prior density 0: drawn again)."""
+def _moves(rng, points, weights, covariance, size) -> np.ndarray:
+    """``size`` moved particles inside the unit box (moves outside it have prior density 0: drawn again)."""
     moved = []
     while sum(len(m) for m in moved) < size:
         rows = rng.choice(len(weights), size=2 * size, p=weights)
-        candidates = points[rows] + rng.multivariate_normal(np.zeros(len(low)), covariance, size=2 * size)
-        moved.append(candidates[np.all((candidates >= low) & (candidates <= high), axis=1)])
+        steps = rng.standard_normal((2 * size, len(covariance))) @ np.linalg.cholesky(covariance).T
+        candidates = points[rows] + steps
+        moved.append(candidates[np.all((candidates >= 0.0) & (candidates <= 1.0), axis=1)])
     return np.concatenate(moved)[:size]
 
 

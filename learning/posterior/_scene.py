@@ -326,6 +326,9 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
             label = f"abc_{population:02d}_{call:03d}"
             result = simulate(label, simulate_draws, theta=theta,
                               manifest={**box, "population": population, "call": call})
+            if not np.allclose(result.theta, theta, rtol=1e-12, atol=0.0):
+                raise ValueError(f"{folder / label}: holds other SMC-ABC candidates than this run draws (a cache "
+                                 "of another version or setup): use another cache folder")
             return summaries(measured(result, 1000 * population + call + 2)).numpy()
 
         abc = smc_abc(first.theta[rows], summaries(x1[rows]).numpy(), s_observed.numpy(), low=low, high=high,
