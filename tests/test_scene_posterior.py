@@ -134,6 +134,7 @@ def test_smc_abc_moves_the_closest_prior_simulations_to_the_observation_and_resu
     ({"noise": 0.0}, ValueError, "noise = 0.0"),
     ({"options": PosteriorOptions(budget=600, method="smc-abc", check=100)}, ValueError, "amortised posterior"),
     ({"options": PosteriorOptions(budget=600, method="smc-abc", rounds=2)}, ValueError, "give rounds = 1"),
+    ({"options": PosteriorOptions(budget=300, particles=50)}, ValueError, "population size is for method smc-abc"),
     ({"options": PosteriorOptions(budget=300, method="smc-abc", particles=200)}, BudgetError,
      "particles = 200: expected 2 to the 150"),
     ({"steps": np.arange(11) * 2 + 1}, ValueError, "step 1 .* is not a frame"),

@@ -122,6 +122,9 @@ class PosteriorOptions:
                               + (" besides the statistic's share" if learned else ""))
         if self.method == "smc-abc":
             self._validate_abc()
+        elif self.particles is not None:
+            raise ValueError(f"particles = {self.particles}: a population size is for method smc-abc, not "
+                             f"{self.method}")
         if not 0.0 < self.statistic_share < 1.0:
             raise ValueError(f"statistic_share = {self.statistic_share!r}: expected a share in (0, 1)")
         if self.check < 0 or self.samples < 10:
@@ -263,7 +266,9 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
     Args:
         noise: the standard deviation of the observations' Gaussian position noise [m] (> 0: the simulator's
             likelihood; a noiseless simulator has a point posterior that no density estimator represents).
-        cache: a folder for the simulations (``round_1``, ``round_2``, ..., ``check``): a stopped run resumes.
+        options: budget, method (NPE or SMC-ABC), statistic, rounds, check, ... (``PosteriorOptions``).
+        cache: a folder for the simulations (``round_1``, ``round_2``, ..., ``check``, SMC-ABC's ``abc_PP_CCC``, the
+            score statistic's ``score``): a stopped run resumes.
         progress: called as ``progress(phase, done, total)`` while simulating.
 
     Raises:
