@@ -2,7 +2,7 @@
 
 import torch
 
-from learning.posterior import interval_coverage, train_posterior
+from learning.posterior import box_coordinates, interval_coverage, train_posterior
 from learning.summaries import gaussian
 
 PRIOR_LOW, PRIOR_HIGH = [b[0] for b in gaussian.PRIOR], [b[1] for b in gaussian.PRIOR]
@@ -26,8 +26,31 @@ def test_a_neural_posterior_of_the_sufficient_statistic_is_calibrated_and_a_shru
         draws = sample(m, s)
         return draws.mean(dim=0) + 0.5 * (draws - draws.mean(dim=0))
 
+    # its density of theta integrates to one over the box (400 x 400 midpoints)
+    grid = [lo + (hi - lo) * (torch.arange(400) + 0.5) / 400 for lo, hi in zip(PRIOR_LOW, PRIOR_HIGH, strict=True)]
+    points = torch.cartesian_prod(*grid)
+    cell = (PRIOR_HIGH[0] - PRIOR_LOW[0]) * (PRIOR_HIGH[1] - PRIOR_LOW[1]) / 400**2
+    for s in held[:3]:
+        mass = posterior.log_prob(points, x=s).exp().sum() * cell
+        assert abs(float(mass) - 1.0) < 0.02, (s, float(mass))
     coverage = interval_coverage(sample, held_theta, held, samples=400)
     for level, covered in coverage.items():
         assert torch.all((covered - level).abs() <= 0.10), (level, covered)
     overconfident = interval_coverage(shrunk, held_theta, held, samples=400)
     assert torch.all(overconfident[0.5] < 0.35) and torch.all(overconfident[0.9] < 0.75), overconfident
+
+
+def test_the_posterior_density_of_theta_is_the_flows_density_times_the_coordinates_jacobian():
+    """log q(theta | s) = log q_u(u(theta) | s) + log |du/dtheta|, with du/dtheta by autograd of box_coordinates
+    (a briefly trained flow: the identity holds for any)."""
+    g = torch.Generator().manual_seed(1)
+    theta = gaussian.prior_sample(300, generator=g)
+    summaries = gaussian.sufficient_statistic(gaussian.simulate(theta, draws=10, generator=g))
+    low, high = torch.tensor(PRIOR_LOW), torch.tensor(PRIOR_HIGH)
+    posterior = train_posterior(theta, summaries, low=low, high=high, max_epochs=2)
+    points = gaussian.prior_sample(50, generator=g).requires_grad_(True)
+    u = box_coordinates(points, low, high)
+    derivative = torch.autograd.grad(u.sum(), points)[0]  # u_i depends on theta_i alone
+    expected = posterior.flow.log_prob(u.detach(), x=summaries[0]) + derivative.log().sum(dim=-1)
+    torch.testing.assert_close(posterior.log_prob(points.detach(), x=summaries[0]), expected, rtol=1e-4,
+                               atol=1e-4)

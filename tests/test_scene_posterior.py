@@ -107,7 +107,7 @@ def test_a_second_round_draws_from_the_first_posterior(small, tmp_path):
 
 def test_smc_abc_moves_the_closest_prior_simulations_to_the_observation_and_resumes(small, tmp_path):
     """SMC-ABC with the score statistic's distance: 300 prior simulations (population 0: the 30 closest), then
-    populations of 30 simulated 100 at a time; the truth lies inside the 90% intervals, which are narrower than the
+    populations of 30 simulated in batches of 100; the truth lies inside the 90% intervals, which are narrower than the
     prior's; tolerances shrink; a second call reads every simulation from the cache and gives the same draws."""
     scene, observed, steps, truth = small
     low, high = 0.5 * truth, 1.5 * truth
@@ -115,7 +115,9 @@ def test_smc_abc_moves_the_closest_prior_simulations_to_the_observation_and_resu
     first = infer_posterior(scene, observed, steps, names=NAMES, low=low, high=high, noise=NOISE, options=options,
                             cache=tmp_path)
     assert first.posterior is None and len(first.abc.weights) == 30
-    assert first.simulations == [300, 100, 100, 100] and first.simulated == 600 + 5
+    # how many batches a population needs depends on the draws (floating point differs between machines)
+    assert first.simulations[0] == 300 and sum(first.simulations) == 600 and first.simulated == 600 + 5
+    assert len(first.simulations) >= 3 and all(n % 100 == 0 for n in first.simulations[1:])
     assert np.all(np.diff(first.abc.epsilons) < 0)
     q = first.marginals()
     assert np.all(q[0] <= truth) and np.all(truth <= q[2])

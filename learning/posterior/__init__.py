@@ -1,7 +1,7 @@
 """Posteriors of simulator parameters by simulation-based inference.
 
 - ``train_posterior``: neural posterior estimation through the ``sbi`` package on simulated pairs (theta, summaries)
-  under a uniform prior on a box (a flow in the box's logit coordinates); ``interval_coverage`` checks calibration
+  under a uniform prior on a box (a flow in the box's probit coordinates); ``interval_coverage`` checks calibration
   on held-out simulations. The summaries come from any statistic, e.g. a learned one of ``learning.summaries``.
 - ``simulate_prior`` / ``simulate_draws``: a scene simulated for many parameter draws as the worlds of batched
   rollouts, cached on disk in chunks (resumable; shared out over the processes of a torchrun launch).

@@ -1,17 +1,21 @@
 """Neural posterior estimation through the ``sbi`` package: a conditional density q(theta | s) trained on simulated
 pairs (theta, s), with s the data's summaries (a learned statistic's, or any), under a uniform prior on a box.
 
-The flow is trained on the box's logit coordinates u = logit((theta - low) / (high - low)) (each in R), where the
-uniform prior is a product of standard logistic densities: a density on all of R^k has no mass to leak out of the
-box (no rejection of draws that fall outside it), and the box's edges, where an undetermined parameter's posterior
-is flat up to a cliff, become smooth tails that a flow represents well.
+The flow is trained on the box's probit coordinates u = Phi^-1((theta - low) / (high - low)) (each in R, Phi the
+standard normal distribution function), where the uniform prior is exactly the standard normal density: a density
+on all of R^k has no mass to leak out of the box (no rejection of draws that fall outside it), the box's edges, where
+an undetermined parameter's posterior is flat up to a cliff, become Gaussian tails, and a parameter the data do not
+determine has the flow's own base density as its posterior. (In logit coordinates the prior is logistic, whose tails
+an affine autoregressive flow only approximates: on a 9 x 9 cloth the undetermined friction's 50% intervals held
+the truth 58 to 63% of the time (four summary statistics), in probit coordinates 54% with each.)
 """
 
 import contextlib
 import io
+import math
 
 import torch
-from torch.distributions import Independent, SigmoidTransform, TransformedDistribution, Uniform
+from torch.distributions import Independent, Normal
 
 __all__ = ["BoxPosterior", "NullTracker", "SequentialPosterior", "box_coordinates", "train_posterior"]
 
@@ -40,31 +44,31 @@ class NullTracker:
         pass
 
 
-class _LogisticPrior(Independent):
-    """The uniform prior on the unit box seen in logit coordinates: independent standard logistic densities (mean 0,
-    standard deviation pi / sqrt(3), which sbi reads to standardise the parameters)."""
+class _StandardNormalPrior(Independent):
+    """The uniform prior on the unit box seen in probit coordinates: independent standard normal densities."""
 
     def __init__(self, dim: int):
-        zeros, ones = torch.zeros(dim), torch.ones(dim)
-        super().__init__(TransformedDistribution(Uniform(zeros, ones), [SigmoidTransform().inv]), 1)
-
-    @property
-    def mean(self) -> torch.Tensor:
-        return torch.zeros(self.event_shape)
-
-    @property
-    def stddev(self) -> torch.Tensor:
-        return torch.full(self.event_shape, torch.pi / 3.0**0.5)
+        super().__init__(Normal(torch.zeros(dim), torch.ones(dim)), 1)
 
 
 def box_coordinates(theta: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
-    """u = logit((theta - low) / (high - low)), draws on the box's edge moved ``_EDGE`` of it inside."""
+    """u = Phi^-1((theta - low) / (high - low)), draws on the box's edge moved ``_EDGE`` of it inside."""
     p = ((theta - low) / (high - low)).clamp(_EDGE, 1.0 - _EDGE)
-    return torch.log(p) - torch.log1p(-p)
+    return 2.0**0.5 * torch.erfinv(2.0 * p - 1.0)
+
+
+def _unit_box(u: torch.Tensor) -> torch.Tensor:
+    """(theta - low) / (high - low) = Phi(u)."""
+    return 0.5 * (1.0 + torch.erf(u / 2.0**0.5))
+
+
+def _log_unit_box_derivative(u: torch.Tensor) -> torch.Tensor:
+    """log dPhi/du = log of the standard normal density at u."""
+    return -0.5 * u**2 - 0.5 * math.log(2.0 * math.pi)
 
 
 class BoxPosterior:
-    """q(theta | s) on the box [low, high]: sbi's posterior in logit coordinates, mapped back to theta.
+    """q(theta | s) on the box [low, high]: sbi's posterior in probit coordinates, mapped back to theta.
 
     ``sample((m,), x=s)`` -> [m, k]; ``sample_batched((m,), x=S)`` -> [m, n, k] for summaries S [n, d] (the form
     ``sbi.diagnostics`` asks of a posterior); ``log_prob(theta, x=s)`` -> [n] (the density of theta, the change of
@@ -76,7 +80,7 @@ class BoxPosterior:
         self.low, self.high = low, high
 
     def _theta(self, u: torch.Tensor) -> torch.Tensor:
-        return self.low + (self.high - self.low) * torch.sigmoid(u)
+        return self.low + (self.high - self.low) * _unit_box(u)
 
     def sample(self, sample_shape, x, show_progress_bars: bool = False) -> torch.Tensor:
         x = torch.as_tensor(x, dtype=torch.float32)
@@ -89,8 +93,7 @@ class BoxPosterior:
     def log_prob(self, theta, x) -> torch.Tensor:
         theta = torch.as_tensor(theta, dtype=torch.float32).reshape(-1, self.low.numel())
         u = box_coordinates(theta, self.low, self.high)
-        p = torch.sigmoid(u)
-        jacobian = -(torch.log(p) + torch.log1p(-p) + torch.log(self.high - self.low)).sum(dim=-1)
+        jacobian = -(_log_unit_box_derivative(u) + torch.log(self.high - self.low)).sum(dim=-1)
         return self.flow.log_prob(u, x=torch.as_tensor(x, dtype=torch.float32)) + jacobian
 
 
@@ -106,7 +109,7 @@ def _check_pairs(theta, summaries, low, high) -> None:
 
 
 class SequentialPosterior:
-    """sbi's NPE in the box's logit coordinates, trained round by round: the first round's pairs come from the
+    """sbi's NPE in the box's probit coordinates, trained round by round: the first round's pairs come from the
     uniform prior on the box [low, high] [k]; after ``propose(posterior, s_observed)`` the next rounds' pairs are
     taken to come from that posterior given the observed summaries (sbi's sequential NPE corrects for the proposal).
     """
@@ -117,7 +120,7 @@ class SequentialPosterior:
         self.low = torch.as_tensor(low, dtype=torch.float32)
         self.high = torch.as_tensor(high, dtype=torch.float32)
         torch.manual_seed(seed)
-        self.inference = NPE(prior=_LogisticPrior(self.low.numel()), density_estimator=density_estimator,
+        self.inference = NPE(prior=_StandardNormalPrior(self.low.numel()), density_estimator=density_estimator,
                              tracker=NullTracker(), show_progress_bars=False)
         self.proposal = None
 
