@@ -127,6 +127,20 @@ def test_smc_abc_moves_the_closest_prior_simulations_to_the_observation_and_resu
                             cache=tmp_path)
     assert again.simulated == 0
     np.testing.assert_array_equal(again.samples, first.samples)
+    # another statistic shares the first round and has its own populations
+    other = infer_posterior(scene, observed, steps, names=NAMES, low=low, high=high, noise=NOISE, cache=tmp_path,
+                            options=PosteriorOptions(budget=600, method="smc-abc", statistic="handmade", samples=2000))
+    assert other.simulated == 300 and sum(other.simulations) == 600
+
+
+def test_observing_the_first_frames_simulates_only_as_far_as_the_last_of_them(small, tmp_path):
+    scene, observed, steps, _ = small
+    low, high = np.array([0.002, 2.5e5]), np.array([0.003, 7.5e5])
+    infer_posterior(scene, observed[:6], steps[:6], names=NAMES, low=low, high=high, noise=NOISE, cache=tmp_path,
+                    options=PosteriorOptions(budget=100, samples=10))
+    with np.load(tmp_path / "round_1" / "chunk_00000.npz") as chunk:
+        np.testing.assert_allclose(chunk["t"], steps[:6] * scene.simulation.solver_dt)
+        assert chunk["x"].shape[1] == 6
 
 
 @pytest.mark.parametrize(("change", "error", "message"), [

@@ -257,6 +257,16 @@ class _Summaries:
         return self.statistic.encode(torch.as_tensor(trajectory_features(x))).to(torch.float32)
 
 
+def _through_last_observed_step(scene, observed_steps):
+    """The scene cut after the step of its last observed frame (observations of the first frames of a long scene,
+    e.g. ``--frames``, need no more): ``simulation.steps`` of dt reaching the last observed engine step."""
+    import scenes
+
+    sim = scene.simulation
+    steps = -(-int(np.max(observed_steps)) // sim.substeps)
+    return scenes.with_parameters(scene, {"simulation.steps": steps}) if 0 < steps < sim.steps else scene
+
+
 def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, names, low, high, noise: float,
                     options: PosteriorOptions | None = None, cache: str | Path | None = None,
                     progress: Callable[[str, int, int], None] | None = None) -> ScenePosterior:
@@ -267,8 +277,9 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
         noise: the standard deviation of the observations' Gaussian position noise [m] (> 0: the simulator's
             likelihood; a noiseless simulator has a point posterior that no density estimator represents).
         options: budget, method (NPE or SMC-ABC), statistic, rounds, check, ... (``PosteriorOptions``).
-        cache: a folder for the simulations (``round_1``, ``round_2``, ..., ``check``, SMC-ABC's ``abc_PP_CCC``, the
-            score statistic's ``score``): a stopped run resumes.
+        cache: a folder for the simulations (``round_1``, ``round_2``, ..., ``check``, the score statistic's
+            ``score``, SMC-ABC's ``abc_STATISTIC_N_PP_CCC``: N particles, population PP, batch CCC): a stopped run
+            resumes.
         progress: called as ``progress(phase, done, total)`` while simulating.
 
     Raises:
@@ -280,6 +291,7 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
     names = tuple(names)
     low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
     check_prior(scene, names, low.tolist(), high.tolist())
+    scene = _through_last_observed_step(scene, observed_steps)
     if not 0.0 < noise < np.inf:
         raise ValueError(f"noise = {noise!r}: expected the observations' standard deviation > 0 [m]")
     folder = None if cache is None else Path(cache)
@@ -328,7 +340,7 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
         began, simulation_seconds_before = time.perf_counter(), seconds["simulation"]
 
         def simulate_summaries(theta, population, call):
-            label = f"abc_{population:02d}_{call:03d}"
+            label = f"abc_{options.statistic}_{options.population}_{population:02d}_{call:03d}"
             result = simulate(label, simulate_draws, theta=theta,
                               manifest={**box, "population": population, "call": call})
             if not np.allclose(result.theta, theta, rtol=1e-12, atol=0.0):
