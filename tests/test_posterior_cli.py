@@ -13,38 +13,11 @@ import pytest
 
 from warpweave.cli import main
 
+from .test_cli import TINY
+
 ROOT = Path(__file__).resolve().parents[1]
 
-SCENE = """\
-[simulation]
-dt = 0.001
-steps = 20
-device = "cpu"
-save_every = 2
-
-[cloth]
-nodes = [5, 5]
-spacing = 0.001
-yarn_radius = 0.0005
-origin = [0.0, 0.0, 5.0]
-warp_yarns = ["cotton", "polyester"]
-weft_yarns = ["cotton", "polyester"]
-
-[materials.cotton]
-preset = "gong2022_cotton"
-
-[materials.polyester]
-preset = "gong2022_polyester"
-
-[[pins]]
-nodes = "top_corners"
-stiffness = 10000.0
-
-[wind]
-velocity = [0.0, 5.0, 0.0]
-density = 2.0
-drag = 0.5
-"""
+SCENE = TINY.replace("steps = 5\n", "steps = 20\n")  # 5 x 5 cloth, 20 steps, 11 frames
 PARAMS = ["--params", "materials.cotton.density,materials.cotton.young_modulus"]
 PRIORS = ["--prior", "materials.cotton.density=0.001:0.003", "--prior", "materials.cotton.young_modulus=2.5e5:7.5e5"]
 
