@@ -1,6 +1,7 @@
 """Reading and validating scene files (TOML) into a Scene."""
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
@@ -26,6 +27,8 @@ from ._devices import check_device as _check_device_name
 from ._errors import SceneError, format_value, suggestion
 from ._reader import MISSING, TableReader
 from ._schema import (
+    CAMERA_LOOK_AT_KEYS,
+    CAMERA_OPENCV_KEYS,
     MAX_STEPS,
     MAX_SUBSTEPS,
     OBSTACLE_SHAPES,
@@ -35,6 +38,7 @@ from ._schema import (
     Keyframe,
     PinGroup,
     Scene,
+    SceneCamera,
     SceneObstacle,
     SelfContactTable,
     Simulation,
@@ -43,7 +47,9 @@ from ._schema import (
 
 __all__ = ["load_scene", "parse_scene"]
 
-_TOP_KEYS = ("simulation", "cloth", "fabric", "materials", "weave", "pins", "wind", "obstacles", "self_contact")
+_TOP_KEYS = ("simulation", "cloth", "fabric", "materials", "weave", "pins", "wind", "obstacles", "self_contact",
+             "cameras")
+_CAMERA_KEYS = ("name", "resolution", "fps", "start_time")
 _SELF_CONTACT_KEYS = ("enabled", "friction", "stiffness", "capacity")
 _OBSTACLE_CONTACT_KEYS = ("type", "friction", "thickness", "stiffness", "path")
 _SIMULATION_KEYS = ("dt", "steps", "gravity", "device", "precision", "save_every", "substeps", "tolerance",
@@ -132,6 +138,7 @@ def parse_scene(data, *, source: str = "<scene>", check_device: bool = True) -> 
         wind=wind,
         obstacles=_read_obstacles(top),
         self_contact=_read_self_contact(top.table("self_contact", keys=_SELF_CONTACT_KEYS)),
+        cameras=_read_cameras(top),
         fabric=fabric,
         source=source,
     )
@@ -431,6 +438,65 @@ def _read_obstacles(top: TableReader) -> tuple[SceneObstacle, ...]:
             raise SceneError(f"{top.source}: {exc}") from None
         obstacles.append(obstacle)
     return tuple(obstacles)
+
+
+def _read_cameras(top: TableReader) -> tuple[SceneCamera, ...]:
+    """``[[cameras]]`` tables: a unique name, resolution, fps (default 30), start_time (default 0), and either the
+    look-at keys (position, look_at, up, fov_y) or the OpenCV keys (K, R, t, optional dist)."""
+    entries = top.get("cameras", [], expected="[[cameras]] tables")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise top.error("cameras", entries, "expected an array of tables [[cameras]]")
+    cameras = []
+    for k, entry in enumerate(entries):
+        table = TableReader(entry, source=top.source, path=f"cameras[{k}]",
+                            keys=_CAMERA_KEYS + CAMERA_LOOK_AT_KEYS + CAMERA_OPENCV_KEYS)
+        name = table.get("name", expected="a name (letters, digits, _ or -)")
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise table.error("name", name, "expected a name (letters, digits, _ or -)")
+        if any(c.name == name for c in cameras):
+            raise table.error("name", name, "expected a name no other camera has")
+        look_at = [key for key in CAMERA_LOOK_AT_KEYS if table.has(key)]
+        opencv = [key for key in CAMERA_OPENCV_KEYS if table.has(key)]
+        if bool(look_at) == bool(opencv):
+            given = ", ".join(look_at + opencv) or "neither"
+            raise SceneError(f"{top.source}: cameras[{k}] ({name}): has {given}: expected either position, look_at, "
+                             "up and fov_y (look-at form) or K, R, t and optionally dist (OpenCV form)")
+        if look_at:
+            form, values = "look_at", tuple((key, table.vector(key)) for key in CAMERA_LOOK_AT_KEYS[:3]) \
+                + (("fov_y", table.number("fov_y")),)
+        else:
+            form, values = "opencv", (("K", _matrix(table, "K")), ("R", _matrix(table, "R")), ("t", table.vector("t")),
+                                      ("dist", _coefficients(table, "dist")))
+        resolution = table.get("resolution", expected="[width, height] in pixels")
+        camera = SceneCamera(name=name, resolution=tuple(resolution) if isinstance(resolution, list) else resolution,
+                             fps=table.number("fps", 30.0, check=_positive),
+                             start_time=table.number("start_time", 0.0), form=form, values=values)
+        try:
+            camera.build()
+        except ValueError as exc:
+            raise SceneError(f"{top.source}: cameras[{k}]: {exc}") from None
+        cameras.append(camera)
+    return tuple(cameras)
+
+
+def _matrix(table: TableReader, key: str) -> tuple[tuple[float, ...], ...]:
+    """A 3 x 3 matrix of finite numbers, as a list of 3 rows."""
+    value = table.get(key, expected="a 3 x 3 matrix [[a, b, c], [d, e, f], [g, h, i]]")
+    if not isinstance(value, list) or len(value) != 3 or not all(isinstance(row, list) and len(row) == 3
+                                                                  for row in value) \
+            or not all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+                       for row in value for x in row):
+        raise table.error(key, value, "expected a 3 x 3 matrix [[a, b, c], [d, e, f], [g, h, i]] of finite numbers")
+    return tuple(tuple(float(x) for x in row) for row in value)
+
+
+def _coefficients(table: TableReader, key: str) -> tuple[float, ...]:
+    """Distortion coefficients: [] (default), [k1, k2, p1, p2] or [k1, k2, p1, p2, k3]."""
+    value = table.get(key, [], expected="[k1, k2, p1, p2] or [k1, k2, p1, p2, k3]")
+    if not isinstance(value, list) or len(value) not in (0, 4, 5) or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in value):
+        raise table.error(key, value, "expected [k1, k2, p1, p2] or [k1, k2, p1, p2, k3] (finite numbers)")
+    return tuple(float(x) for x in value)
 
 
 def _read_shape_value(table: TableReader, key: str):

@@ -248,6 +248,44 @@ class SceneObstacle:
         return getattr(Obstacle, self.type)(**shape, **contact)
 
 
+#: the keys of a ``[[cameras]]`` table's two forms (see ``scenes.cameras``)
+CAMERA_LOOK_AT_KEYS = ("position", "look_at", "up", "fov_y")
+CAMERA_OPENCV_KEYS = ("K", "R", "t", "dist")
+
+
+@dataclass(frozen=True)
+class SceneCamera:
+    """One ``[[cameras]]`` table, as written: a name, the footage's resolution, frame rate and start, and either the
+    look-at form (position, look_at, up [m], fov_y [deg]) or the OpenCV form (K [px], R, t [m], dist).
+
+    Attributes:
+        name: the camera's name (unique in the scene).
+        resolution: (width, height) [px].
+        fps: frames per second of its footage [1/s].
+        start_time: simulation time of its first frame [s].
+        form: "look_at" or "opencv".
+        values: the form's keys and values, e.g. (("position", (0, -1, 5)), ..., ("fov_y", 40.0)); matrices as
+            tuples of rows.
+    """
+
+    name: str
+    resolution: tuple[int, int]
+    fps: float
+    start_time: float
+    form: str
+    values: tuple[tuple[str, object], ...]
+
+    def build(self):
+        """The ``scenes.cameras.Camera`` (raises ValueError naming the camera for one that is not a camera)."""
+        from .cameras import Camera
+
+        values = dict(self.values)
+        common = dict(name=self.name, resolution=self.resolution, fps=self.fps, start_time=self.start_time)
+        if self.form == "look_at":
+            return Camera.look_at(**values, **common)
+        return Camera(K=values["K"], R=values["R"], t=values["t"], dist=values.get("dist", ()), **common)
+
+
 @dataclass(frozen=True)
 class SelfContactTable:
     """``[self_contact]``: contact between layers of the cloth (folds, crumpling).
@@ -278,6 +316,7 @@ class Scene:
         pins: pinned node groups.
         wind: the wind.
         obstacles: rigid obstacles.
+        cameras: calibrated cameras (``[[cameras]]``) that film the scene.
         self_contact: contact between layers of the cloth.
         fabric: the ``[fabric]`` table the cloth's yarn radius, materials and weave were derived from, or None;
             not compared (the derived values are) and not written back by ``scene_to_dict``.
@@ -292,13 +331,14 @@ class Scene:
     wind: Wind = field(default_factory=Wind)
     obstacles: tuple[SceneObstacle, ...] = ()
     self_contact: SelfContactTable = field(default_factory=SelfContactTable)
+    cameras: tuple[SceneCamera, ...] = ()
     fabric: FabricSpec | None = field(default=None, compare=False)
     source: str = field(default="<scene>", compare=False)
 
     def __hash__(self):
         return hash(
             (self.simulation, self.cloth, tuple(self.materials.items()), self.weave, self.pins, self.wind,
-             self.obstacles, self.self_contact)
+             self.obstacles, self.self_contact, self.cameras)
         )
 
     @property

@@ -46,7 +46,17 @@ def scene_to_dict(scene: Scene) -> dict:
             for o in scene.obstacles
         ],
         "self_contact": {k: v for k, v in dataclasses.asdict(scene.self_contact).items() if v is not None},
+        "cameras": [
+            {"name": c.name, "resolution": list(c.resolution), "fps": c.fps, "start_time": c.start_time,
+             **{k: _nested_lists(v) for k, v in c.values}}
+            for c in scene.cameras
+        ],
     }
+
+
+def _nested_lists(value):
+    """Tuples (of tuples) as lists (of lists); anything else as it is."""
+    return [_nested_lists(v) for v in value] if isinstance(value, tuple) else value
 
 
 def _keyframes(path, key: str) -> list[dict]:
@@ -80,6 +90,8 @@ def scene_to_toml(scene: Scene, *, header: str = "") -> str:
         lines += ["", "[[obstacles]]"] + [f"{_key(k)} = {_value(v)}" for k, v in obstacle.items()]
     if data["self_contact"]:
         lines += _table(["self_contact"], data["self_contact"])
+    for camera in data["cameras"]:
+        lines += ["", "[[cameras]]"] + [f"{_key(k)} = {_value(v)}" for k, v in camera.items()]
     return "\n".join(lines).lstrip("\n") + "\n"
 
 

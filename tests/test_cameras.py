@@ -1,12 +1,17 @@
 """Pinhole cameras (scenes.cameras): the look-at form's geometry, the OpenCV form's projection and distortion, the
 projection's Jacobian against central differences, and refusals of cameras that are not cameras."""
 
+import json
 import math
 
 import numpy as np
 import pytest
 
+import scenes
+from scenes import SceneError
 from scenes.cameras import Camera
+
+from .test_scenes_loader import VALID, load_text, write_scene
 
 FRONT = dict(name="front", resolution=(640, 480), position=(0.0, -1.0, 5.0), look_at=(0.0, 0.0, 5.0),
              up=(0.0, 0.0, 1.0), fov_y=40.0)
@@ -80,3 +85,70 @@ def test_the_projection_jacobian_matches_central_differences(dist):
 def test_a_camera_that_is_not_one_is_refused_with_its_name_field_and_value(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# -- [[cameras]] in scene files ----------------------------------------------------------------------------------
+LOOK_AT_TABLE = """
+[[cameras]]
+name = "front"
+resolution = [640, 480]
+fps = 100.0
+position = [0.0, -1.0, 5.0]
+look_at = [0.0, 0.0, 5.0]
+up = [0.0, 0.0, 1.0]
+fov_y = 40.0
+"""
+OPENCV_TABLE = """
+[[cameras]]
+name = "side"
+resolution = [320, 240]
+start_time = 0.01
+K = [[400.0, 0.0, 159.5], [0.0, 400.0, 119.5], [0.0, 0.0, 1.0]]
+R = [[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]]
+t = [0.0, 5.0, 1.0]
+dist = [0.01, -0.002, 0.0, 0.0]
+"""
+
+
+def test_scene_file_cameras_load_in_both_forms_build_and_write_back(tmp_path):
+    scene = load_text(tmp_path, VALID + LOOK_AT_TABLE + OPENCV_TABLE)
+    front, side = (camera.build() for camera in scene.cameras)
+    expected = Camera.look_at(**FRONT)
+    np.testing.assert_allclose(front.K, expected.K)
+    np.testing.assert_allclose(front.R, expected.R)
+    assert front.fps == 100.0 and side.fps == 30.0 and side.start_time == 0.01 and side.dist == (0.01, -0.002, 0, 0)
+    np.testing.assert_allclose(side.project([0.0, 0.0, 5.0]), [159.5, 119.5])  # on its optical axis
+    again = scenes.load_scene(write_scene(tmp_path, scenes.scene_to_toml(scene), name="again.toml"))
+    assert again == scene
+    assert scenes.parse_scene(json.loads(scenes.scene_to_json(scene))) == scene  # as a trajectory stores it
+
+
+@pytest.mark.parametrize(("table", "fragments"), [
+    (LOOK_AT_TABLE + "K = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]\n",
+     ["cameras[0] (front): has position, look_at, up, fov_y, K: expected either position"]),
+    ('\n[[cameras]]\nname = "x"\nresolution = [4, 3]\n', ["cameras[0] (x): has neither: expected either"]),
+    (LOOK_AT_TABLE + LOOK_AT_TABLE, ['cameras[1].name = "front": expected a name no other camera has']),
+    (LOOK_AT_TABLE.replace("fov_y = 40.0", "fov_y = 0.0"), ["cameras[0]: camera 'front': fov_y = 0.0: expected"]),
+    (OPENCV_TABLE.replace("[0.0, 0.0, 1.0]]\nR", "[0.0, 0.0]]\nR"), ["cameras[0].K = ", "expected a 3 x 3 matrix"]),
+    (OPENCV_TABLE.replace("[-1.0, 0.0, 0.0]]", "[1.0, 0.0, 0.0]]"), ["camera 'side': R = ", "expected a rotation"]),
+    (OPENCV_TABLE.replace("dist = [0.01, -0.002, 0.0, 0.0]", "dist = [0.01]"),
+     ["cameras[0].dist = [0.01]: expected [k1, k2, p1, p2] or [k1, k2, p1, p2, k3]"]),
+    (OPENCV_TABLE.replace("resolution = [320, 240]", "resolution = [320.5, 240]"),
+     ["camera 'side': resolution = (320.5, 240): expected [width, height] in whole pixels > 0"]),
+    (LOOK_AT_TABLE.replace("fov_y", "fovy"), ["cameras[0].fovy = 40.0: unknown key"]),
+])
+def test_a_bad_scene_camera_is_one_line_naming_the_file_camera_and_value(tmp_path, table, fragments):
+    with pytest.raises(SceneError) as error:
+        load_text(tmp_path, VALID + table)
+    message = str(error.value)
+    assert message.startswith(str(tmp_path / "scene.toml")) and "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_info_lists_the_scene_cameras(tmp_path, capsys):
+    from warpweave.cli import main
+
+    assert main(["info", str(write_scene(tmp_path, VALID + LOOK_AT_TABLE + OPENCV_TABLE))]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("cameras"))
+    assert "front 640x480 px at 100 fps from 0 s (look-at)" in line and "side 320x240 px at 30 fps from 0.01 s" in line

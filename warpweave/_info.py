@@ -102,6 +102,10 @@ def describe(scene, *, worlds: int = 1) -> list[tuple[str, str]]:
             else "none",
         )
     )
+    if scene.cameras:
+        rows.append(("cameras", "; ".join(
+            f"{c.name} {c.resolution[0]}x{c.resolution[1]} px at {c.fps:g} fps from {c.start_time:g} s "
+            f"({'look-at' if c.form == 'look_at' else 'K, R, t'})" for c in scene.cameras)))
     rows.append(
         (
             "simulation",
