@@ -32,7 +32,8 @@ def _resolution(name: str, resolution) -> tuple[int, int]:
     """(width, height) in whole pixels > 0, or a ValueError naming the camera."""
     values = tuple(resolution) if isinstance(resolution, (list, tuple)) else ()
     if len(values) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in values):
-        raise ValueError(f"camera {name!r}: resolution = {resolution!r}: expected [width, height] in whole pixels > 0")
+        shown = list(resolution) if isinstance(resolution, (list, tuple)) else resolution
+        raise ValueError(f"camera {name!r}: resolution = {shown!r}: expected [width, height] in whole pixels > 0")
     return values
 
 

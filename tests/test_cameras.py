@@ -72,7 +72,7 @@ def test_the_projection_jacobian_matches_central_differences(dist):
     (lambda: Camera.look_at(**{**FRONT, "fov_y": 180.0}), "camera 'front': fov_y = 180.0: expected degrees in"),
     (lambda: Camera.look_at(**{**FRONT, "up": (0.0, 2.0, 0.0)}), "is parallel to the view direction"),
     (lambda: Camera.look_at(**{**FRONT, "look_at": FRONT["position"]}), "expected the point it looks at away"),
-    (lambda: Camera.look_at(**{**FRONT, "resolution": (640, 0)}), r"resolution = \(640, 0\): expected \[width, "),
+    (lambda: Camera.look_at(**{**FRONT, "resolution": (640, 0)}), r"resolution = \[640, 0\]: expected \[width, "),
     (lambda: Camera(name="c", resolution=(4, 3), K=np.eye(3) * [1, -1, 1], R=np.eye(3), t=np.zeros(3)),
      "expected \\[\\[fx, s, cx\\], \\[0, fy, cy\\], \\[0, 0, 1\\]\\] with fx, fy > 0"),
     (lambda: Camera(name="c", resolution=(4, 3), K=np.eye(3), R=np.diag([1.0, 1.0, -1.0]), t=np.zeros(3)),
@@ -134,7 +134,7 @@ def test_scene_file_cameras_load_in_both_forms_build_and_write_back(tmp_path):
     (OPENCV_TABLE.replace("dist = [0.01, -0.002, 0.0, 0.0]", "dist = [0.01]"),
      ["cameras[0].dist = [0.01]: expected [k1, k2, p1, p2] or [k1, k2, p1, p2, k3]"]),
     (OPENCV_TABLE.replace("resolution = [320, 240]", "resolution = [320.5, 240]"),
-     ["camera 'side': resolution = (320.5, 240): expected [width, height] in whole pixels > 0"]),
+     ["camera 'side': resolution = [320.5, 240]: expected [width, height] in whole pixels > 0"]),
     (LOOK_AT_TABLE.replace("fov_y", "fovy"), ["cameras[0].fovy = 40.0: unknown key"]),
 ])
 def test_a_bad_scene_camera_is_one_line_naming_the_file_camera_and_value(tmp_path, table, fragments):
