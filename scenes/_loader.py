@@ -493,10 +493,9 @@ def _matrix(table: TableReader, key: str) -> tuple[tuple[float, ...], ...]:
 def _coefficients(table: TableReader, key: str) -> tuple[float, ...]:
     """Distortion coefficients: [] (default), [k1, k2, p1, p2] or [k1, k2, p1, p2, k3]."""
     value = table.get(key, [], expected="[k1, k2, p1, p2] or [k1, k2, p1, p2, k3]")
-    if not isinstance(value, list) or len(value) not in (0, 4, 5) or not all(
-            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in value):
+    if not isinstance(value, list) or len(value) not in (0, 4, 5):
         raise table.error(key, value, "expected [k1, k2, p1, p2] or [k1, k2, p1, p2, k3] (finite numbers)")
-    return tuple(float(x) for x in value)
+    return table.vector(key, length=len(value)) if value else ()
 
 
 def _read_shape_value(table: TableReader, key: str):

@@ -124,10 +124,13 @@ class Camera:
 
     def project(self, points) -> np.ndarray:
         """Pixels (u, v) [..., 2] [px] of world points [..., 3] [m]; NaN for points not in front of the camera."""
-        return self.project_with_jacobian(points)[0]
+        return self._project(points, jacobian=False)[0]
 
     def project_with_jacobian(self, points) -> tuple[np.ndarray, np.ndarray]:
         """Pixels [..., 2] [px] and their derivatives d(u, v)/d(x, y, z)_world [..., 2, 3] [px/m] (NaN behind)."""
+        return self._project(points, jacobian=True)
+
+    def _project(self, points, *, jacobian: bool) -> tuple[np.ndarray, np.ndarray | None]:
         camera = self.to_camera(points)
         z = camera[..., 2]
         in_front = z > 0.0
@@ -136,23 +139,23 @@ class Camera:
         k1, k2, p1, p2, k3 = (*self.dist, 0.0, 0.0, 0.0, 0.0, 0.0)[:5]
         r2 = a * a + b * b
         radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-        radial_r2 = k1 + r2 * (2.0 * k2 + 3.0 * r2 * k3)  # d radial / d r^2
         xd = a * radial + 2.0 * p1 * a * b + p2 * (r2 + 2.0 * a * a)
         yd = b * radial + p1 * (r2 + 2.0 * b * b) + 2.0 * p2 * a * b
-        fx, s, cx, fy, cy = self.K[0, 0], self.K[0, 1], self.K[0, 2], self.K[1, 1], self.K[1, 2]
-        pixels = np.stack([fx * xd + s * yd + cx, fy * yd + cy], axis=-1)
-        # d(xd, yd)/d(a, b)
+        pixel_of_distorted = self.K[:2, :2]  # [[fx, s], [0, fy]]
+        pixels = np.stack([xd, yd], axis=-1) @ pixel_of_distorted.T + self.K[:2, 2]
+        pixels[~in_front] = np.nan
+        if not jacobian:
+            return pixels, None
+        radial_r2 = k1 + r2 * (2.0 * k2 + 3.0 * r2 * k3)  # d radial / d r^2
+        # d(xd, yd)/d(a, b): symmetric off the diagonal
         dxd_da = radial + 2.0 * a * a * radial_r2 + 2.0 * p1 * b + 6.0 * p2 * a
-        dxd_db = 2.0 * a * b * radial_r2 + 2.0 * p1 * a + 2.0 * p2 * b
-        dyd_da = 2.0 * a * b * radial_r2 + 2.0 * p1 * a + 2.0 * p2 * b
+        cross = 2.0 * a * b * radial_r2 + 2.0 * p1 * a + 2.0 * p2 * b
         dyd_db = radial + 2.0 * b * b * radial_r2 + 6.0 * p1 * b + 2.0 * p2 * a
-        distortion = np.stack([np.stack([dxd_da, dxd_db], -1), np.stack([dyd_da, dyd_db], -1)], -2)  # [..., 2, 2]
-        pixel_of_distorted = np.array([[fx, s], [0.0, fy]])
+        distortion = np.stack([np.stack([dxd_da, cross], -1), np.stack([cross, dyd_db], -1)], -2)  # [..., 2, 2]
         # d(a, b)/d camera = [[1/z, 0, -a/z], [0, 1/z, -b/z]]
         zeros = np.zeros_like(a)
         normalised = np.stack([np.stack([1.0 / z_safe, zeros, -a / z_safe], -1),
                                np.stack([zeros, 1.0 / z_safe, -b / z_safe], -1)], -2)  # [..., 2, 3]
-        jacobian = pixel_of_distorted @ distortion @ normalised @ self.R
-        pixels[~in_front] = np.nan
-        jacobian[~in_front] = np.nan
-        return pixels, jacobian
+        derivative = pixel_of_distorted @ distortion @ normalised @ self.R
+        derivative[~in_front] = np.nan
+        return pixels, derivative
