@@ -50,8 +50,7 @@ def main() -> None:
     held = simulate_prior(scene, names=NAMES, low=low, high=high, count=args.check, chunk=100, seed=2,
                           cache=cache / "held_out_seed2")
     centre, step = 0.5 * (low + high), STEP * (high - low)
-    stencil = np.array([centre] + [centre + sign * step[i] * np.eye(len(NAMES))[i] for i in range(len(NAMES))
-                                   for sign in (1.0, -1.0)])
+    stencil = SensitivityProjection.stencil(centre, step)
     projection = SensitivityProjection.from_differences(
         simulate_draws(scene, names=NAMES, theta=stencil, chunk=100, cache=cache / "budget_stencil").x, step)
     theta = np.concatenate([pool.theta for pool in pools])

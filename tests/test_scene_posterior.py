@@ -47,6 +47,16 @@ def test_the_sensitivity_projection_of_a_linear_simulator_is_its_score():
         SensitivityProjection.from_differences(np.stack(stencil[:4]), step)
 
 
+def test_the_stencil_is_what_from_differences_expects():
+    """Simulating x = A theta at the stencil's parameters and differencing gives A back."""
+    a = np.random.default_rng(2).normal(size=(3, 4, 2, 2, 3))
+    step = np.array([0.1, 0.01, 1.0])
+    theta = SensitivityProjection.stencil([1.0, 2.0, 3.0], step)
+    assert theta.shape == (7, 3)
+    projection = SensitivityProjection.from_differences(np.einsum("nk,k...->n...", theta, a), step)
+    np.testing.assert_allclose(projection.jacobian, a.reshape(3, -1), rtol=1e-9, atol=1e-12)
+
+
 def test_features_keep_a_coarse_grid_and_handmade_summaries_see_a_rigid_shift():
     x = np.zeros((1, 11, 9, 9, 3))
     x[:, :, :, :, 0] = np.arange(11)[None, :, None, None] * 1e-3  # the whole cloth moves 1 mm per frame along x

@@ -89,6 +89,15 @@ class SensitivityProjection:
         self.mean = np.asarray(mean, dtype=np.float64)
         self.jacobian = np.asarray(jacobian, dtype=np.float64).reshape(len(jacobian), -1)
 
+    @staticmethod
+    def stencil(centre, step) -> np.ndarray:
+        """The parameters [2k + 1, k] to simulate for ``from_differences``: centre, then centre + step_i e_i and
+        centre - step_i e_i for each i."""
+        centre = np.asarray(centre, dtype=np.float64)
+        offsets = np.diag(np.asarray(step, dtype=np.float64))
+        return np.concatenate([centre[None], np.stack([offsets, -offsets], axis=1).reshape(-1, centre.size)
+                               + centre])
+
     @classmethod
     def from_differences(cls, x: np.ndarray, step) -> "SensitivityProjection":
         x = np.asarray(x, dtype=np.float64)

@@ -321,7 +321,7 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
     if options.statistic == "score":
         step = SCORE_STEP * (high - low)
         centre = 0.5 * (low + high)
-        sensitivity = simulate("score", simulate_draws, theta=_stencil(centre, step),
+        sensitivity = simulate("score", simulate_draws, theta=SensitivityProjection.stencil(centre, step),
                                manifest={**box, "step": SCORE_STEP})
         projection = SensitivityProjection.from_differences(sensitivity.x[:, frames], step)
     began = time.perf_counter()
@@ -385,17 +385,6 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
     return ScenePosterior(names=names, low=low, high=high, samples=samples,
                           observed_summaries=s_observed.numpy(), posterior=posterior, simulations=counts,
                           simulated=simulated, seconds=seconds, check=check)
-
-
-def _stencil(centre: np.ndarray, step: np.ndarray) -> np.ndarray:
-    """[2k + 1, k]: centre, then centre + step_i e_i and centre - step_i e_i for each i."""
-    rows = [centre]
-    for i in range(centre.size):
-        for sign in (1.0, -1.0):
-            row = centre.copy()
-            row[i] += sign * step[i]
-            rows.append(row)
-    return np.array(rows)
 
 
 class _Drawn:
