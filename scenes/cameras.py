@@ -26,6 +26,9 @@ __all__ = ["Camera"]
 
 #: how far R may be from a rotation (|R R^T - I|, |det R - 1|) before it is refused
 _ROTATION_TOLERANCE = 1e-6
+#: Newton's method undoing the distortion: iterations, and how close [normalised units] it must come
+_NEWTON_ITERATIONS = 20
+_NEWTON_TOLERANCE = 1e-12
 
 
 def _resolution(name: str, resolution) -> tuple[int, int]:
@@ -130,28 +133,71 @@ class Camera:
         """Pixels [..., 2] [px] and their derivatives d(u, v)/d(x, y, z)_world [..., 2, 3] [px/m] (NaN behind)."""
         return self._project(points, jacobian=True)
 
+    def frame_times(self, until: float) -> np.ndarray:
+        """Times [s] of this camera's frames from ``start_time`` up to ``until`` [s] (within 1e-9 of a frame's
+        period), one every 1 / fps; empty when ``until`` is before the start."""
+        period = 1.0 / self.fps
+        count = math.floor((until - self.start_time) / period + 1e-9) + 1
+        return self.start_time + period * np.arange(max(count, 0))
+
+    def normalised(self, pixels) -> np.ndarray:
+        """The rays that pixels (u, v) [..., 2] [px] see, as undistorted normalised coordinates (x_cam / z_cam,
+        y_cam / z_cam) [..., 2]: K inverted, then the distortion by Newton's method.
+
+        Raises:
+            ValueError: the distortion folds over at some pixel (no unique ray), naming the camera and the pixel.
+        """
+        pixels = np.asarray(pixels, dtype=np.float64)
+        (fx, skew, cx), (_, fy, cy) = self.K[0], self.K[1]
+        y_distorted = (pixels[..., 1] - cy) / fy
+        distorted = np.stack([(pixels[..., 0] - cx - skew * y_distorted) / fx, y_distorted], axis=-1)
+        if not self.dist:
+            return distorted
+        rays = distorted.copy()
+        with np.errstate(all="ignore"):  # a singular derivative leaves NaN, refused below
+            for _ in range(_NEWTON_ITERATIONS):
+                where, derivative = self._distort(rays, jacobian=True)
+                a, b, c, d = (derivative[..., row, column] for row in (0, 1) for column in (0, 1))
+                rx, ry = (distorted - where)[..., 0], (distorted - where)[..., 1]
+                determinant = a * d - b * c
+                rays = rays + np.stack([d * rx - b * ry, a * ry - c * rx], axis=-1) / determinant[..., None]
+            miss = np.abs(self._distort(rays, jacobian=False)[0] - distorted).max(axis=-1)
+        if not np.all(miss < _NEWTON_TOLERANCE):
+            worst = np.unravel_index(np.argmax(np.where(np.isfinite(miss), miss, np.inf)), miss.shape)
+            raise ValueError(f"camera {self.name!r}: dist = {list(self.dist)} cannot be undone at pixel "
+                             f"{pixels[worst].tolist()}: expected a distortion that does not fold over in the picture")
+        return rays
+
+    def _distort(self, normalised: np.ndarray, *, jacobian: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Distorted normalised coordinates (x'', y'') [..., 2] of (x', y') [..., 2] and, with ``jacobian``, their
+        derivatives d(x'', y'')/d(x', y') [..., 2, 2] (symmetric off the diagonal)."""
+        a, b = normalised[..., 0], normalised[..., 1]
+        k1, k2, p1, p2, k3 = (*self.dist, 0.0, 0.0, 0.0, 0.0, 0.0)[:5]
+        r2 = a * a + b * b
+        radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+        xd = a * radial + 2.0 * p1 * a * b + p2 * (r2 + 2.0 * a * a)
+        yd = b * radial + p1 * (r2 + 2.0 * b * b) + 2.0 * p2 * a * b
+        distorted = np.stack([xd, yd], axis=-1)
+        if not jacobian:
+            return distorted, None
+        radial_r2 = k1 + r2 * (2.0 * k2 + 3.0 * r2 * k3)  # d radial / d r^2
+        dxd_da = radial + 2.0 * a * a * radial_r2 + 2.0 * p1 * b + 6.0 * p2 * a
+        cross = 2.0 * a * b * radial_r2 + 2.0 * p1 * a + 2.0 * p2 * b
+        dyd_db = radial + 2.0 * b * b * radial_r2 + 6.0 * p1 * b + 2.0 * p2 * a
+        return distorted, np.stack([np.stack([dxd_da, cross], -1), np.stack([cross, dyd_db], -1)], -2)
+
     def _project(self, points, *, jacobian: bool) -> tuple[np.ndarray, np.ndarray | None]:
         camera = self.to_camera(points)
         z = camera[..., 2]
         in_front = z > 0.0
         z_safe = np.where(in_front, z, 1.0)
         a, b = camera[..., 0] / z_safe, camera[..., 1] / z_safe
-        k1, k2, p1, p2, k3 = (*self.dist, 0.0, 0.0, 0.0, 0.0, 0.0)[:5]
-        r2 = a * a + b * b
-        radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-        xd = a * radial + 2.0 * p1 * a * b + p2 * (r2 + 2.0 * a * a)
-        yd = b * radial + p1 * (r2 + 2.0 * b * b) + 2.0 * p2 * a * b
+        distorted, distortion = self._distort(np.stack([a, b], axis=-1), jacobian=jacobian)
         pixel_of_distorted = self.K[:2, :2]  # [[fx, s], [0, fy]]
-        pixels = np.stack([xd, yd], axis=-1) @ pixel_of_distorted.T + self.K[:2, 2]
+        pixels = distorted @ pixel_of_distorted.T + self.K[:2, 2]
         pixels[~in_front] = np.nan
         if not jacobian:
             return pixels, None
-        radial_r2 = k1 + r2 * (2.0 * k2 + 3.0 * r2 * k3)  # d radial / d r^2
-        # d(xd, yd)/d(a, b): symmetric off the diagonal
-        dxd_da = radial + 2.0 * a * a * radial_r2 + 2.0 * p1 * b + 6.0 * p2 * a
-        cross = 2.0 * a * b * radial_r2 + 2.0 * p1 * a + 2.0 * p2 * b
-        dyd_db = radial + 2.0 * b * b * radial_r2 + 6.0 * p1 * b + 2.0 * p2 * a
-        distortion = np.stack([np.stack([dxd_da, cross], -1), np.stack([cross, dyd_db], -1)], -2)  # [..., 2, 2]
         # d(a, b)/d camera = [[1/z, 0, -a/z], [0, 1/z, -b/z]]
         zeros = np.zeros_like(a)
         normalised = np.stack([np.stack([1.0 / z_safe, zeros, -a / z_safe], -1),

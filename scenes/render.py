@@ -35,11 +35,13 @@ from materials import weave_flips
 
 from ._atomic import atomic_path
 from ._build import scene_flips
+from ._lens import CameraLens
 from ._mesh import cell_array, grid_quads, point_indices, warp_yarn_lines, weft_yarn_lines
 from ._offscreen import import_pyvista
 from ._quantities import QUANTITIES, node_quantity
 from ._tubes import YarnTubes
 from ._yarns import node_normals, spacing_estimate
+from .cameras import Camera
 from .trajectory import Trajectory
 
 __all__ = [
@@ -156,10 +158,15 @@ class ClothRenderer:
         size: image (width, height) [pixels].
         zoom: camera magnification (> 0); 1 frames the whole cloth.
         annotations: draw the colour bar (when colouring by a quantity) and the time caption.
+        camera: a calibrated camera (``scenes.cameras.Camera``) to draw what it sees instead of the three-quarter
+            view: the pictures have its resolution (``size`` is ignored), K, R, t and distortion, and no
+            annotations; ``zoom`` must be 1.
+        background: a colour (name or "#rrggbb") or, with a camera, an RGB picture [H, W, 3] uint8 at the camera's
+            resolution, seen wherever the cloth, the pins and the obstacles are not.
 
     Attributes:
         style: the style drawn, "tubes" or "surface".
-        camera: (position, focal point, view up) [m] of the camera (see ``camera_for``).
+        camera: (position, focal point, view up) [m] of VTK's camera (see ``camera_for``).
     """
 
     def __init__(
@@ -174,8 +181,13 @@ class ClothRenderer:
         size: tuple[int, int] = (800, 600),
         zoom: float = 1.0,
         annotations: bool = True,
+        camera: Camera | None = None,
+        background: str | np.ndarray = _BACKGROUND,
     ):
         _check_options(trajectory, world=world, color=color, style=style, zoom=zoom)
+        if camera is not None and zoom != 1.0:
+            raise RenderError(f"zoom = {zoom}: a calibrated camera ({camera.name!r}) sees what it sees: expected 1")
+        annotations = annotations and camera is None
         self.trajectory = trajectory
         self.world = world % trajectory.worlds
         self.frames = [
@@ -191,12 +203,21 @@ class ClothRenderer:
         self._pins = point_indices(trajectory.nodes, scene.pinned_nodes() if scene else [])
         self._obstacles = _drawable_obstacles(scene)
         self._usable_width = _BAR_LEFT if (annotations and color is not None) else 1.0
-        self.camera = camera_for(
-            _outer_points(self._x[self.frames], (1.0 + _TUBE_FRACTION) * self._yarn_radius),
-            aspect=self._usable_width * size[0] / size[1],
-        )
-        self._view_angle = _zoomed_view_angle(zoom)
-        self._pixels_per_metre = _pixels_per_metre(self.camera, self._view_angle, height=size[1])
+        self._lens = None if camera is None else self._camera_lens(camera)
+        if self._lens is None:
+            self.camera = camera_for(
+                _outer_points(self._x[self.frames], (1.0 + _TUBE_FRACTION) * self._yarn_radius),
+                aspect=self._usable_width * size[0] / size[1],
+            )
+            self._view_angle = _zoomed_view_angle(zoom)
+            self._window_centre = (1.0 - self._usable_width, 0.0)  # the focal point mid-way left of the bar
+            self._pixels_per_metre = _pixels_per_metre(self.camera, self._view_angle, height=size[1])
+        else:
+            depth = float(np.median(camera.to_camera(self._x[self.frames])[..., 2]))
+            self.camera, self._view_angle, self._window_centre = self._lens.view.vtk_camera(distance=depth)
+            self._pixels_per_metre = self._lens.view.focal / depth
+            size = self._lens.view.size
+        self._background = _background_picture(background, camera)
         self._tube_pixels = 2.0 * _TUBE_FRACTION * self._yarn_radius * self._pixels_per_metre  # tube diameter
         self.style = style if style != "auto" else ("tubes" if self._tube_pixels >= _MIN_TUBE_PIXELS else "surface")
         self._pv = import_pyvista()
@@ -209,7 +230,7 @@ class ClothRenderer:
 
     def _build_scene(self, yarns: bool) -> None:
         plotter = self._plotter
-        plotter.set_background(_BACKGROUND)
+        plotter.set_background(_BACKGROUND if isinstance(self._background, np.ndarray) else self._background)
         self._tubes = self._surface = None
         self._overlays, self._obstacle_meshes = [], []
         if self.style == "tubes":
@@ -220,7 +241,7 @@ class ClothRenderer:
         self._add_obstacles()
         plotter.camera_position = list(self.camera)
         plotter.camera.view_angle = self._view_angle
-        plotter.camera.SetWindowCenter(1.0 - self._usable_width, 0.0)  # the focal point mid-way left of the bar
+        plotter.camera.SetWindowCenter(*self._window_centre)
         plotter.reset_camera_clipping_range()
 
     def _add_tubes(self) -> None:
@@ -346,10 +367,40 @@ class ClothRenderer:
             height = self._plotter.window_size[1]  # bottom-left corner in pixels: the whole line stays in view
             self._plotter.add_text(caption, position=(8, height - 22), font_size=10, color="black", name="caption")
         self._plotter.render()
-        return np.asarray(self._plotter.screenshot(return_img=True))[..., :3].copy()
+        drawn = np.asarray(self._plotter.screenshot(return_img=True))[..., :3].copy()
+        if self._lens is None:
+            return drawn
+        picture = self._lens.picture(drawn)
+        if isinstance(self._background, np.ndarray):
+            depth = self._plotter.get_image_depth(fill_value=np.nan)
+            cover = self._lens.picture(np.isfinite(depth).astype(np.float64)[..., None])
+            picture = np.rint(cover * picture + (1.0 - cover) * self._background).astype(np.uint8)
+        return picture
+
+    def _camera_lens(self, camera: Camera) -> CameraLens:
+        """The lens that draws ``camera``'s pictures; a RenderError when it cannot, or when it sees no node of the
+        cloth in any frame drawn."""
+        try:
+            lens = CameraLens(camera)
+        except ValueError as exc:
+            raise RenderError(str(exc)) from None
+        pixels = camera.project(self._x[self.frames])
+        width, height = camera.resolution
+        seen = (pixels[..., 0] >= -0.5) & (pixels[..., 0] <= width - 0.5) & (pixels[..., 1] >= -0.5) \
+            & (pixels[..., 1] <= height - 0.5)
+        if not np.any(seen):
+            middle = self._x[self.frames].reshape(-1, 3).mean(axis=0)
+            raise RenderError(
+                f"camera {camera.name!r} does not see the cloth: none of its nodes is in front of the camera and "
+                f"inside its {width} x {height} pixels (the cloth's centre {np.round(middle, 6).tolist()} m lands "
+                f"on {np.round(camera.project(middle), 1).tolist()}): expected a camera that looks at the cloth"
+            )
+        return lens
 
     def pixels(self, points: np.ndarray) -> np.ndarray:
-        """Where points appear in the pictures: (column, row) from the top left [pixels], shape [N, 2].
+        """Where VTK draws points in the picture it draws: (column, row) [pixels] from the centre of the top-left
+        pixel (OpenCV's convention), shape [N, 2]. With a camera that is not an ideal pinhole this is the ideal
+        picture before resampling (``scenes._lens``).
 
         Args:
             points: positions [m], shape [N, 3].
@@ -360,8 +411,8 @@ class ClothRenderer:
         for point in np.asarray(points, dtype=float).reshape(-1, 3):
             renderer.SetWorldPoint(*point, 1.0)
             renderer.WorldToDisplay()
-            column, row, _ = renderer.GetDisplayPoint()
-            where.append((column, height - 1 - row))
+            column, row, _ = renderer.GetDisplayPoint()  # from the bottom-left corner of the window
+            where.append((column - 0.5, height - row - 0.5))
         return np.array(where).reshape(-1, 2)
 
     def close(self) -> None:
@@ -373,6 +424,19 @@ class ClothRenderer:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _background_picture(background, camera: Camera | None):
+    """The background colour, or the background picture checked against the camera's resolution."""
+    if not isinstance(background, np.ndarray):
+        return background
+    if camera is None:
+        raise RenderError("a background picture needs a camera (its resolution): expected a colour without one")
+    width, height = camera.resolution
+    if background.shape != (height, width, 3) or background.dtype != np.uint8:
+        raise RenderError(f"background picture of shape {list(background.shape)} ({background.dtype}): expected RGB "
+                          f"uint8 of shape [{height}, {width}, 3], the resolution of camera {camera.name!r}")
+    return background
 
 
 def _drawable_obstacles(scene) -> list:
@@ -508,10 +572,12 @@ def render_image(
     size: tuple[int, int] = (800, 600),
     zoom: float = 1.0,
     annotations: bool = True,
+    camera: Camera | None = None,
+    background: str | np.ndarray = _BACKGROUND,
 ) -> Path:
     """Write one frame (default the last) as a PNG, atomically. Returns the path.
 
-    The options are those of ``ClothRenderer``.
+    The options are those of ``ClothRenderer`` (with a camera the picture has its resolution, not ``size``).
     """
     path = _check_suffix(path, IMAGE_SUFFIXES)
     import imageio.v3 as iio
@@ -526,6 +592,8 @@ def render_image(
         size=size,
         zoom=zoom,
         annotations=annotations,
+        camera=camera,
+        background=background,
     ) as renderer:
         picture = renderer.image(frame)
     with atomic_path(path) as tmp:
@@ -546,6 +614,7 @@ def render_animation(
     size: tuple[int, int] = (640, 480),
     zoom: float = 1.0,
     annotations: bool = True,
+    background: str | np.ndarray = _BACKGROUND,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Write every ``every``-th frame (and the last) as a GIF or MP4 animation, atomically. Returns the path.
@@ -583,6 +652,7 @@ def render_animation(
         size=size,
         zoom=zoom,
         annotations=annotations,
+        background=background,
     ) as renderer:
         pictures = []
         for k in frames:
@@ -611,6 +681,7 @@ def render_file(
     size: tuple[int, int] | None = None,
     zoom: float = 1.0,
     annotations: bool = True,
+    background: str | np.ndarray = _BACKGROUND,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Render to ``path`` by its suffix: .png one frame (default the last), .gif/.mp4 an animation.
@@ -619,7 +690,7 @@ def render_file(
     """
     suffix = Path(path).suffix.lower()
     common = {"color": color, "style": style, "yarns": yarns, "world": world, "zoom": zoom,
-              "annotations": annotations}
+              "annotations": annotations, "background": background}
     common |= {"size": size} if size else {}
     if suffix in ANIMATION_SUFFIXES:
         if frame is not None:

@@ -83,6 +83,50 @@ class Trajectory:
         indices = list(range(0, self.frames, every))
         return indices if indices[-1] == self.frames - 1 else indices + [self.frames - 1]
 
+    def at_times(self, times) -> "Trajectory":
+        """The states at ``times`` [s] (increasing, within the frames' span), interpolated between the frames.
+
+        Between frames k and k + 1 the positions and material coordinates follow the cubic Hermite curve through
+        both frames' values and velocities when the file has velocities (exact for motion of constant
+        acceleration), else the straight line; velocities are the curve's derivatives.
+
+        Raises:
+            TrajectoryError: a time outside [t[0], t[-1]] (by more than 1e-9 of the span) or times not increasing.
+        """
+        times = np.asarray(times, dtype=np.float64).reshape(-1)
+        span = float(self.t[-1] - self.t[0])
+        slack = 1e-9 * max(span, 1e-12)
+        name = self.path or "the trajectory"
+        if times.size == 0 or times.min() < self.t[0] - slack or times.max() > self.t[-1] + slack:
+            shown = f"{times.min():.6g} .. {times.max():.6g} s" if times.size else "none"
+            raise TrajectoryError(f"{name}: states at times {shown}: expected times within the frames' "
+                                  f"{self.t[0]:.6g} .. {self.t[-1]:.6g} s")
+        if np.any(np.diff(times) <= 0.0):
+            raise TrajectoryError(f"{name}: states at times that do not increase: expected increasing times")
+        times = np.clip(times, self.t[0], self.t[-1])
+        after = np.clip(np.searchsorted(self.t, times, side="right"), 1, max(self.frames - 1, 1))
+        before = after - 1
+        if self.frames == 1:
+            after = before
+        period = (self.t[after] - self.t[before]) if self.frames > 1 else np.ones_like(times)
+        s = np.where(period > 0.0, (times - self.t[before]) / period, 0.0)
+        shape = (1, -1, 1, 1, 1)
+        s, period = s.reshape(shape), period.reshape(shape)
+        resampled = {}
+        for key, rate in (("x", "xdot"), ("u", "udot")):
+            start, end = getattr(self, key)[:, before], getattr(self, key)[:, after]
+            if self.xdot is None or self.udot is None:
+                resampled[key] = start + s * (end - start)
+                resampled[rate] = None
+                continue
+            start_rate, end_rate = getattr(self, rate)[:, before], getattr(self, rate)[:, after]
+            s2, s3 = s * s, s * s * s
+            resampled[key] = ((2 * s3 - 3 * s2 + 1) * start + (s3 - 2 * s2 + s) * period * start_rate
+                              + (3 * s2 - 2 * s3) * end + (s3 - s2) * period * end_rate)
+            resampled[rate] = ((6 * s2 - 6 * s) * (start - end) / period + (3 * s2 - 4 * s + 1) * start_rate
+                               + (3 * s2 - 2 * s) * end_rate)
+        return Trajectory(t=times, scene_json=self.scene_json, path=self.path, **resampled)
+
     def scene(self) -> Scene | None:
         """The stored scene, or None when the file holds no warpweave scene (e.g. reference files).
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ._args import check_output_file, positive_float, positive_int, window_size
+from ._args import UsageError, check_output_file, positive_float, positive_int, window_size
 from ._choices import COLORS, STYLES
 from ._progress import ProgressBar
 
@@ -38,7 +38,20 @@ def add_parser(commands):
         "auto (default): tubes unless they would be under 2 pixels wide",
     )
     parser.add_argument(
-        "--zoom", type=positive_float, default=1.0, help="magnify the view of the cloth's centre (default 1)"
+        "--zoom", type=positive_float, help="magnify the view of the cloth's centre (default 1)"
+    )
+    parser.add_argument(
+        "--camera",
+        metavar="NAME",
+        help="film the cloth with the scene's camera NAME ([[cameras]]): FILE.mp4 or FILE.gif is its footage at "
+        "its resolution and frame rate from its start time, states interpolated between the saved frames; "
+        "FILE.png shows frame K as it sees it. No annotations; --size, --zoom, --fps and --every do not apply",
+    )
+    parser.add_argument(
+        "--background",
+        metavar="COLOR|FILE",
+        help="behind the cloth: a colour (white, '#d0d0c8') or, with --camera, a picture (.png, .jpg) at the "
+        "camera's resolution (default white)",
     )
     parser.add_argument("--yarns", action="store_true", help="with the surface, draw the yarns as lines")
     parser.add_argument(
@@ -49,10 +62,10 @@ def add_parser(commands):
     )
     parser.add_argument("--world", type=int, default=0, metavar="b", help="world to show (default 0)")
     parser.add_argument(
-        "--every", type=positive_int, default=1, metavar="N", help="animate every N-th frame (default 1)"
+        "--every", type=positive_int, metavar="N", help="animate every N-th frame (default 1)"
     )
     parser.add_argument(
-        "--fps", type=positive_float, default=20.0, help="animation frames per second (default 20)"
+        "--fps", type=positive_float, help="animation frames per second (default 20)"
     )
     parser.add_argument(
         "--size",
@@ -71,28 +84,54 @@ def run(args) -> int:
     check_output_file(Path(args.out))
     trajectory = load_input(args.trajectory)
     bar = None if args.quiet else ProgressBar(label="render", unit="frame")
+    options = {"color": args.color, "style": args.style, "world": args.world}
     try:
-        path = scenes.render_file(
-            trajectory,
-            args.out,
-            frame=args.frame,
-            color=args.color,
-            style=args.style,
-            yarns=args.yarns,
-            world=args.world,
-            every=args.every,
-            fps=args.fps,
-            size=args.size,
-            zoom=args.zoom,
-            annotations=args.annotations,
-            progress=bar,
-        )
+        if args.camera is not None:
+            path = _render_camera(args, trajectory, options, progress=bar)
+        else:
+            given = {"every": args.every, "fps": args.fps, "size": args.size, "zoom": args.zoom}
+            if args.background is not None:
+                from scenes.footage import read_background
+
+                given["background"] = read_background(args.background)
+            path = scenes.render_file(
+                trajectory,
+                args.out,
+                frame=args.frame,
+                yarns=args.yarns,
+                annotations=args.annotations,
+                progress=bar,
+                **options,
+                **{key: value for key, value in given.items() if value is not None},
+            )
     finally:
         if bar is not None:
             bar.close()
     if not args.quiet:
         print(f"wrote {path}")
     return 0
+
+
+def _render_camera(args, trajectory, options: dict, *, progress) -> Path:
+    """``--camera NAME``: the camera's footage (.mp4, .gif) or its picture of one frame (.png)."""
+    from scenes import footage
+    from scenes.render import ANIMATION_SUFFIXES, render_image
+
+    unused = [flag for flag, value in (("--size", args.size), ("--zoom", args.zoom), ("--fps", args.fps),
+                                       ("--every", args.every), ("--yarns", args.yarns or None)) if value is not None]
+    if unused:
+        raise UsageError(f"{', '.join(unused)} with --camera {args.camera}: the camera sets the picture's size, "
+                         "view and frame rate: expected none of them")
+    camera = footage.scene_camera(trajectory, args.camera)
+    background = footage.read_background(args.background or "white", camera)
+    if Path(args.out).suffix.lower() in ANIMATION_SUFFIXES:
+        if args.frame is not None:
+            raise UsageError(f"--frame {args.frame} with an animation ({args.out}): a camera's footage shows every "
+                             "frame of its own; expected --frame with a .png only")
+        return footage.render_footage(trajectory, args.out, camera=camera, background=background,
+                                      progress=progress, **options)
+    frame = -1 if args.frame is None else args.frame
+    return render_image(trajectory, args.out, frame=frame, camera=camera, background=background, **options)
 
 
 def load_input(name: str):
