@@ -121,3 +121,30 @@ class TrajectoryLoss:
         wp.launch(position_loss_adjoint, dim=(self.model.world_count, self.model.node_count),
                   inputs=[state.q, self._targets[self._frame_of_step[step]], self._weight], outputs=[adj_q],
                   device=self.model.device)
+
+
+class LossSum:
+    """The sum of rollout losses (each with ``observes``, ``value(step, state)`` and ``add_adjoint``), as one.
+
+    Args:
+        losses: the terms; every one sees every step of a pass (``value`` is called for each).
+    """
+
+    def __init__(self, losses: Sequence):
+        self.losses = tuple(losses)
+        if not self.losses:
+            raise ValueError("LossSum needs at least one loss")
+        self.steps = sorted(set().union(*(loss.steps for loss in self.losses)))
+
+    def observes(self, step: int) -> bool:
+        """Whether any term reads the state at ``step``."""
+        return any(loss.observes(step) for loss in self.losses)
+
+    def value(self, step: int, state: State) -> np.ndarray:
+        """The terms' contributions [B] at ``step``, summed."""
+        return sum(np.asarray(loss.value(step, state), dtype=np.float64) for loss in self.losses)
+
+    def add_adjoint(self, step: int, state: State, adj_q: wp.array2d) -> None:
+        """Add every term's dL/dq at ``step`` into ``adj_q``."""
+        for loss in self.losses:
+            loss.add_adjoint(step, state, adj_q)

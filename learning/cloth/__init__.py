@@ -1,4 +1,5 @@
-"""Fitting a cloth scene's physical parameters to observed trajectories (imports Warp and the engine).
+"""Fitting a cloth scene's physical parameters to observed trajectories or to point tracks seen by calibrated
+cameras (imports Warp and the engine).
 
     observations = observations_from_trajectory(scenes.load_trajectory("obs.npz"), scene, frames=50)
     space = scene_parameter_space(scene, ["materials.cotton.young_modulus", "weave.shear_modulus"])
@@ -12,6 +13,7 @@ from ._report import FORMAT, OUTPUT_FILES, fit_report, reference_values, write_f
 from ._residuals import ObservationLoss
 from ._scene_parameters import ParameterTarget, SceneParameters, canonical_name, fittable_names, resolve_names
 from ._space import scene_parameter_space
+from ._tracks import PointTracks, TrackModel, material_points, material_positions, tracks_from_trajectory
 
 __all__ = [
     "FORMAT",
@@ -24,16 +26,21 @@ __all__ = [
     "ObservationLoss",
     "Observations",
     "ParameterTarget",
+    "PointTracks",
+    "TrackModel",
     "SceneParameters",
     "canonical_name",
     "fit_report",
     "fit_scene",
     "fittable_names",
+    "material_points",
+    "material_positions",
     "observations_from_trajectory",
     "observed_states",
     "random_crossings",
     "reference_values",
     "resolve_names",
     "scene_parameter_space",
+    "tracks_from_trajectory",
     "write_fit",
 ]

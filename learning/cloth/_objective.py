@@ -26,11 +26,12 @@ from torch import Tensor
 import scenes
 import simulator
 from learning.estimators import EvaluationFailed, default_group
-from learning.fit import ParameterSpace
+from learning.fit import FitError, ParameterSpace
 
 from ._observations import Observations
 from ._residuals import ObservationLoss
 from ._scene_parameters import SceneParameters
+from ._tracks import PointTracks
 
 __all__ = ["ClothObjective", "observed_states"]
 
@@ -54,11 +55,18 @@ def observed_states(model: simulator.Model, solver: simulator.SolverImplicit, st
 
 
 class ClothObjective:
-    """h(θ) = ObservationLoss of the scene simulated with the fitted parameters at p = space.to_values(θ).
+    """h(θ) = the sum of the observation models' losses of the scene simulated at p = space.to_values(θ).
+
+    An observation model maps the simulated states to predicted measurements and compares them with what was
+    observed: ``steps`` (the engine steps it reads), ``size`` (its residuals), ``residuals(q)`` (numpy, the
+    states at its steps [B, S, nodes, 5] -> r [B, M] with loss |r|^2) and ``engine_loss(model)`` (the same loss
+    for reverse mode: ``observes``, ``value``, ``add_adjoint``). Node trajectories (``Observations`` ->
+    ``ObservationLoss``) and point tracks through a camera (``PointTracks`` -> ``TrackModel``) are two.
 
     Args:
         scene: the scene (every value not fitted stays as in the scene).
-        observations: what was observed (its steps say how long each rollout is).
+        observations: what was observed: ``Observations``, ``PointTracks`` or a sequence of them (e.g. the tracks
+            of several cameras); the last step any of them reads says how long each rollout is.
         space: the fitted parameters (dotted scene names), bounds and transforms.
         slide_weight: weight of the sliding term of the loss (when sliding is observed).
         tolerance: relative tolerance of the solver's linear solves; forward differences need
@@ -83,7 +91,12 @@ class ClothObjective:
         self._models = {}
         model = self._model(1)[0]
         self.parameters = SceneParameters(scene, space.names, model)
-        self.loss = ObservationLoss(model, observations, slide_weight=slide_weight)
+        self.models = _observation_models(observations, model, slide_weight=slide_weight,
+                                          dt=scene.simulation.solver_dt)
+        self._steps = sorted(set().union(*(m.steps for m in self.models)))
+        if self._steps[-1] < 1:
+            raise FitError("the observations hold no motion (only the initial state): expected at least one "
+                           "observation after t = 0")
         self._base = {name: model.parameter(name) for name in self.parameters.arrays}
         self._trajectory_loss = None
         self._jacobian = None  # (θ, r, J) of the last residual_jacobian
@@ -93,8 +106,8 @@ class ClothObjective:
 
     @property
     def steps(self) -> int:
-        """Steps of every rollout (up to the last observed frame)."""
-        return self.observations.last_step
+        """Steps of every rollout (up to the last step an observation reads)."""
+        return self._steps[-1]
 
     # -- capabilities of learning.estimators.Objective -----------------------------------------
     def value(self, theta: Tensor) -> float:
@@ -124,7 +137,8 @@ class ClothObjective:
         theta_np = _numpy(theta)
         model, solver = self._prepare(theta_np[None])
         if self._trajectory_loss is None:
-            self._trajectory_loss = self.loss.trajectory_loss(model)
+            losses = [m.engine_loss(model) for m in self.models]
+            self._trajectory_loss = losses[0] if len(losses) == 1 else simulator.LossSum(losses)
         try:
             result = simulator.rollout_gradient(model, solver, self._trajectory_loss, steps=self.steps,
                                                 truncate_every=truncate_every)
@@ -145,7 +159,7 @@ class ClothObjective:
     # -- residuals -------------------------------------------------------------------------------
     def residuals(self, theta) -> np.ndarray:
         """Residuals r(θ) [M] with h = |r|²."""
-        return self.loss.residuals(self._simulate(_numpy(theta)[None]))[0]
+        return self._residuals(self._simulate(_numpy(theta)[None]))[0]
 
     def residual_jvp(self, theta: np.ndarray, tangents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(r(θ) [M], J(θ) v_i [b, M]) by central differences: worlds θ, θ ± ε_i v_i in one rollout (or from
@@ -177,7 +191,7 @@ class ClothObjective:
         eps = self.jvp_step / scale
         shifted = eps[:, None] * tangents
         thetas = np.concatenate([theta[None], theta + shifted, theta - shifted])
-        r = self.loss.residuals(self._simulate(thetas))
+        r = self._residuals(self._simulate(thetas))
         b = len(tangents)
         return r[0], (r[1 : b + 1] - r[b + 1 :]) / (2.0 * eps[:, None])
 
@@ -190,7 +204,8 @@ class ClothObjective:
         return r, jv.T
 
     def positions(self, thetas) -> np.ndarray:
-        """Simulated positions [m] at the observed steps for rows of ``thetas`` [b, N] → [b, F, W, H, 3]."""
+        """Simulated positions [m] at the steps the observations read for rows of ``thetas`` [b, N] → [b, F, W, H,
+        3]."""
         thetas = np.atleast_2d(_numpy(thetas))
         model = self._model(len(thetas))[0]
         q = self._simulate(thetas)  # [b, F, nodes, 5]
@@ -200,15 +215,20 @@ class ClothObjective:
 
     # -- engine ----------------------------------------------------------------------------------
     def _loss_values(self, thetas: np.ndarray) -> np.ndarray:
-        r = self.loss.residuals(self._simulate(thetas))
+        r = self._residuals(self._simulate(thetas))
         return (r * r).sum(axis=1)
+
+    def _residuals(self, states: np.ndarray) -> np.ndarray:
+        """Every observation model's residuals, concatenated [B, M], from the states at ``_steps``."""
+        index = {step: k for k, step in enumerate(self._steps)}
+        return np.concatenate([m.residuals(states[:, [index[t] for t in m.steps]]) for m in self.models], axis=1)
 
     def _simulate(self, thetas: np.ndarray) -> np.ndarray:
         model, solver = self._prepare(thetas)
         self.evaluations += len(thetas)
         health = simulator.SolveHealth()
         try:
-            states = observed_states(model, solver, self.loss.steps, health=health)
+            states = observed_states(model, solver, self._steps, health=health)
         except simulator.SimulationError as exc:
             raise EvaluationFailed(str(exc)) from exc
         self.solves["forward"].add(health)
@@ -226,6 +246,22 @@ class ClothObjective:
                                               reference_quirks=self.reference_quirks)
             self._models[worlds] = (model, solver)
         return self._models[worlds]
+
+
+def _observation_models(observations, model: simulator.Model, *, slide_weight: float, dt: float) -> list:
+    """The observation model of each kind of observations given."""
+    given = list(observations) if isinstance(observations, (list, tuple)) else [observations]
+    if not given:
+        raise FitError("no observations: expected node trajectories or point tracks")
+    models = []
+    for item in given:
+        if isinstance(item, Observations):
+            models.append(ObservationLoss(model, item, slide_weight=slide_weight))
+        elif isinstance(item, PointTracks):
+            models.append(item.model(model, dt=dt))
+        else:
+            raise TypeError(f"observations of type {type(item).__name__}: expected Observations or PointTracks")
+    return models
 
 
 def _numpy(x) -> np.ndarray:

@@ -62,6 +62,10 @@ class ObservationLoss:
         per_frame = r.reshape(*r.shape[:-1], self.observations.frames, -1)
         return per_frame[..., self._is_position] / self._sqrt_weight[self._is_position]
 
+    def engine_loss(self, model: simulator.Model) -> simulator.TrajectoryLoss:
+        """The same loss for reverse mode (the observation-model interface of ``ClothObjective``)."""
+        return self.trajectory_loss(model)
+
     def trajectory_loss(self, model: simulator.Model) -> simulator.TrajectoryLoss:
         """The same loss as a ``simulator.TrajectoryLoss`` of ``model`` (for ``simulator.rollout_gradient``)."""
         obs = self.observations

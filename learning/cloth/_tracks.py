@@ -1,0 +1,178 @@
+"""Point tracks: where material points of the cloth were seen in a calibrated camera's frames, and the observation
+model that compares a simulation with them (the reprojection loss).
+
+A material point is a fixed point of the cloth's parameter grid, given by grid coordinates (s, t): s in
+[0, W - 1] along the warp index i, t in [0, H - 1] along the weft index j; whole numbers are crossings, anything
+else the bilinear point of a cell. Frame f of the camera is taken at time tau_f; the simulated point then is the
+linear interpolation between the states of the steps around tau_f (``simulator.MaterialPointLoss``), and its
+pixel is the camera's projection (``scenes.cameras``). The loss is the mean squared pixel error over every
+(frame, point) seen,
+
+    L = (1 / S) sum over seen (f, p) of |pixel(x_p(tau_f)) - observed_fp|^2 / scale^2      (S of them)
+
+with ``scale`` = 1 px by default: a mean squared reprojection error in px^2.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import scenes
+import simulator
+from learning.fit import FitError
+from scenes.cameras import Camera
+
+__all__ = ["PointTracks", "TrackModel", "material_points", "material_positions", "tracks_from_trajectory"]
+
+#: a frame time within this fraction of a step of a step is taken at that step
+_STEP_SNAP = 1e-9
+
+
+def material_points(points, nodes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The four nodes (flat indices n = i + j W) and bilinear weights of material points [P, 2] of a W x H grid.
+
+    Raises:
+        FitError: a point outside the grid [0, W - 1] x [0, H - 1].
+    """
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    width, height = nodes
+    if not np.all(np.isfinite(points)) or np.any(points < 0) or np.any(points[:, 0] > width - 1) \
+            or np.any(points[:, 1] > height - 1):
+        raise FitError(f"material points must lie on the {width} x {height} grid: grid coordinates (s, t) with "
+                       f"0 <= s <= {width - 1} and 0 <= t <= {height - 1}")
+    i = np.minimum(np.floor(points[:, 0]), width - 2).astype(np.int64)
+    j = np.minimum(np.floor(points[:, 1]), height - 2).astype(np.int64)
+    a, b = points[:, 0] - i, points[:, 1] - j
+    corners = np.stack([i + j * width, i + 1 + j * width, i + (j + 1) * width, i + 1 + (j + 1) * width], axis=1)
+    weights = np.stack([(1 - a) * (1 - b), a * (1 - b), (1 - a) * b, a * b], axis=1)
+    return corners, weights
+
+
+def material_positions(x: np.ndarray, points) -> np.ndarray:
+    """Positions [..., P, 3] of material points [P, 2] on node positions x [..., W, H, 3]."""
+    x = np.asarray(x, dtype=np.float64)
+    width, height = x.shape[-3:-1]
+    corners, weights = material_points(points, (width, height))
+    flat = np.swapaxes(x, -3, -2).reshape(*x.shape[:-3], width * height, 3)  # node n = i + j W
+    return np.einsum("...pkc,pk->...pc", flat[..., corners, :], weights)
+
+
+@dataclass(frozen=True)
+class PointTracks:
+    """Material points of the cloth tracked through one camera's frames.
+
+    Attributes:
+        camera: the camera that saw them.
+        points: grid coordinates (s, t) of each tracked material point, shape [P, 2].
+        times: simulation time of each frame [s], increasing, shape [F] (dropped frames are simply absent).
+        pixels: where each point was seen [px], shape [F, P, 2]; NaN where it was not (lost, hidden, outside).
+        source: where they came from (a file name), for messages.
+    """
+
+    camera: Camera
+    points: np.ndarray
+    times: np.ndarray
+    pixels: np.ndarray
+    source: str = "<tracks>"
+
+    def __post_init__(self):
+        points, times, pixels = (np.asarray(a, dtype=np.float64) for a in (self.points, self.times, self.pixels))
+        where = f"{self.source} (camera {self.camera.name!r})"
+        if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+            raise FitError(f"{where}: points have shape {list(points.shape)}: expected [P, 2] grid coordinates")
+        if times.ndim != 1 or len(times) == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+            raise FitError(f"{where}: frame times must be finite and increasing, one per frame")
+        if pixels.shape != (len(times), len(points), 2):
+            raise FitError(f"{where}: pixels have shape {list(pixels.shape)}: expected [F, P, 2] = "
+                           f"[{len(times)}, {len(points)}, 2]")
+        if not np.any(np.isfinite(pixels).all(axis=-1)):
+            raise FitError(f"{where}: no point is seen in any frame")
+        for name, value in (("points", points), ("times", times), ("pixels", pixels)):
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+
+    @property
+    def seen(self) -> np.ndarray:
+        """Where a point was seen, shape [F, P]."""
+        return np.isfinite(self.pixels).all(axis=-1)
+
+    def model(self, model: simulator.Model, *, dt: float, scale: float = 1.0) -> "TrackModel":
+        """The observation model of these tracks for ``model`` stepped by ``dt`` [s]."""
+        return TrackModel(model, self, dt=dt, scale=scale)
+
+
+def tracks_from_trajectory(trajectory: scenes.Trajectory, camera: Camera, points, *, world: int = 0,
+                           noise: float = 0.0, seed: int = 0, source: str | None = None) -> PointTracks:
+    """Synthetic tracks: the camera's projections of material points [P, 2] at its frame times within the
+    trajectory (states between frames interpolated, ``Trajectory.at_times``), plus Gaussian noise of ``noise``
+    pixels; points outside the picture or behind the camera are not seen (NaN)."""
+    times = camera.frame_times(float(trajectory.t[-1]))
+    times = times[times >= trajectory.t[0]]
+    x = trajectory.at_times(times).x[world]
+    pixels = camera.project(material_positions(x, points))
+    width, height = camera.resolution
+    outside = (pixels[..., 0] < -0.5) | (pixels[..., 0] > width - 0.5) | (pixels[..., 1] < -0.5) \
+        | (pixels[..., 1] > height - 0.5)
+    pixels[outside] = np.nan
+    if noise > 0.0:
+        pixels = pixels + np.random.default_rng(seed).normal(scale=noise, size=pixels.shape)
+    return PointTracks(camera=camera, points=np.asarray(points, dtype=np.float64), times=times, pixels=pixels,
+                       source=source or f"{trajectory.path or 'trajectory'} through camera {camera.name!r}")
+
+
+class TrackModel:
+    """The reprojection loss of point tracks as an observation model of ``ClothObjective``.
+
+    Args:
+        model: any model of the scene (its grid and origin are used).
+        tracks: the tracks.
+        dt: the engine's step [s] (``scene.simulation.solver_dt``).
+        scale: pixel scale [px] of the loss (L in units of scale^2).
+
+    Attributes:
+        steps: the engine steps whose states the frames read (two around each frame time).
+        size: number of residuals M (2 per point seen in a frame).
+    """
+
+    def __init__(self, model: simulator.Model, tracks: PointTracks, *, dt: float, scale: float = 1.0):
+        where = f"{tracks.source} (camera {tracks.camera.name!r})"
+        if np.any(tracks.times < 0):
+            raise FitError(f"{where}: a frame at t = {tracks.times.min():g} s is before the simulation starts")
+        self.tracks = tracks
+        self.dt = float(dt)
+        position = tracks.times / self.dt
+        self.frame_steps = np.floor(position + _STEP_SNAP).astype(np.int64)
+        self.frame_fractions = position - self.frame_steps
+        self.frame_fractions[self.frame_fractions < _STEP_SNAP] = 0.0
+        self.corners, self.node_weights = material_points(tracks.points, model.nodes)
+        seen = tracks.seen
+        self._seen = seen
+        self._weight = np.where(seen, 1.0 / (seen.sum() * scale**2), 0.0)  # [F, P]
+        self._target = np.where(seen[..., None], tracks.pixels, 0.0)
+        reads = [(n, 1.0 - a) for n, a in zip(self.frame_steps, self.frame_fractions, strict=True)]
+        reads += [(n + 1, a) for n, a in zip(self.frame_steps, self.frame_fractions, strict=True) if a > 0.0]
+        self.steps = sorted({int(n) for n, _ in reads})
+        self.size = int(2 * seen.sum())
+        self._origin = model.origin_np  # [B, 3]
+
+    def residuals(self, states: np.ndarray) -> np.ndarray:
+        """r [B, M] (|r|^2 = L) from the generalized coordinates q at ``steps`` [B, S, nodes, 5]."""
+        states = np.asarray(states)
+        index = {step: k for k, step in enumerate(self.steps)}
+        points = np.einsum("bsnkc,nk->bsnc", states[:, :, self.corners, :3], self.node_weights)  # [B, S, P, 3]
+        before = points[:, [index[int(n)] for n in self.frame_steps]]
+        after_steps = [index.get(int(n) + 1, index[int(n)]) for n in self.frame_steps]
+        alpha = self.frame_fractions[None, :, None, None]
+        x = (1.0 - alpha) * before + alpha * points[:, after_steps] + self._origin[:1, None, None, :]
+        pixels = self.tracks.camera.project(x)  # [B, F, P, 2]
+        r = np.sqrt(self._weight)[None, ..., None] * (pixels - self._target[None])
+        return r[:, self._seen].reshape(len(states), -1)
+
+    def engine_loss(self, model: simulator.Model) -> simulator.MaterialPointLoss:
+        """The same loss as a ``simulator.MaterialPointLoss`` of ``model`` (for reverse mode)."""
+        camera = self.tracks.camera
+        measurement = simulator.PointMeasurement(kind="pixels", rotation=camera.R, translation=camera.t,
+                                                 intrinsics=camera.K, distortion=camera.dist)
+        return simulator.MaterialPointLoss(model, nodes=self.corners, node_weights=self.node_weights,
+                                           frame_steps=self.frame_steps, frame_fractions=self.frame_fractions,
+                                           targets=self._target, weights=self._weight, measurement=measurement)

@@ -1,0 +1,117 @@
+"""Point tracks through calibrated cameras as observations (learning.cloth._tracks, simulator.MaterialPointLoss):
+material points are bilinear on the grid, the engine's reprojection loss equals the numpy residuals, its reverse-
+mode gradient matches central differences, several observation models add up, and a fit from the tracks of one or
+two cameras recovers the yarns' density, Young's and bending moduli from 30% off."""
+
+import numpy as np
+import pytest
+import torch
+
+import scenes
+from learning import cloth
+from learning.fit import FitError
+from scenes.cameras import Camera
+
+from .test_cloth_objective import MATERIALS, small_scene, synthetic
+
+STEPS = 40
+
+
+def look(centre, name, offset, **options) -> Camera:
+    return Camera.look_at(name=name, resolution=(640, 480), position=centre + np.asarray(offset), look_at=centre,
+                          up=[0.0, 0.0, 1.0], fov_y=30.0, **options)
+
+
+@pytest.fixture(scope="module")
+def filmed():
+    """The 7 x 7 reference cloth for 40 steps, filmed by a 240 fps look-at camera and a 300 fps OpenCV camera
+    with skew and distortion starting between steps, tracking every crossing and ten points inside cells."""
+    scene = small_scene()
+    trajectory = synthetic(scene, STEPS)
+    centre = trajectory.x[0, 0].reshape(-1, 3).mean(axis=0)
+    front = look(centre, "front", [0.003, -0.03, 0.002], fps=240.0)
+    aside = look(centre, "aside", [0.025, -0.02, 0.004])
+    K = aside.K.copy()
+    K[0, 1] = 1.5
+    side = Camera(name="side", resolution=(640, 480), K=K, R=aside.R, t=aside.t, dist=(-0.1, 0.02, 0.001, -0.0005),
+                  fps=300.0, start_time=0.0021)
+    width, height = scene.cloth.nodes
+    crossings = np.stack(np.meshgrid(np.arange(width), np.arange(height), indexing="ij"), -1).reshape(-1, 2)
+    inside = crossings[(crossings < [width - 1, height - 1]).all(axis=1)][::3][:10] + [0.37, 0.61]
+    points = np.concatenate([crossings, inside]).astype(float)
+    tracks = [cloth.tracks_from_trajectory(trajectory, camera, points) for camera in (front, side)]
+    return scene, trajectory, tracks
+
+
+def test_material_points_are_bilinear_on_the_grid():
+    points = np.array([[0.0, 0.0], [2.0, 3.0], [4.0, 5.0], [1.25, 0.5], [3.9, 4.99]])
+    corners, weights = cloth.material_points(points, (5, 6))
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0)
+    assert corners[1, 0] == 2 + 3 * 5 and weights[1, 0] == 1.0  # a crossing is its node
+    assert weights[2, 3] == 1.0 and corners[2, 3] == 4 + 5 * 5  # the last node, through the last cell
+    affine = np.array([[0.3, -0.1, 0.2], [0.05, 0.4, -0.3]])
+    i, j = np.meshgrid(np.arange(5.0), np.arange(6.0), indexing="ij")
+    x = np.stack([i, j], axis=-1) @ affine + [1.0, 2.0, 3.0]  # [5, 6, 3]: bilinear is exact for an affine map
+    np.testing.assert_allclose(cloth.material_positions(x, points), points @ affine + [1.0, 2.0, 3.0], atol=1e-14)
+    with pytest.raises(FitError, match="must lie on the 5 x 6 grid"):
+        cloth.material_points([[4.5, 0.0]], (5, 6))
+
+
+def test_the_engine_loss_equals_the_residuals_and_its_gradient_matches_central_differences(filmed):
+    scene, _, tracks = filmed
+    names = MATERIALS[:3]
+    initial = {n: float(scenes.get_parameter(scene, n)) * 1.1 for n in names}
+    space = cloth.scene_parameter_space(scene, names, initial=initial)
+    objective = cloth.ClothObjective(scene, tracks, space)
+    # the rollout ends at the step after the last frame (side: 0.0021 s + 11 / 300 s = 38.8 steps), and reads only
+    # the steps around the frames
+    assert objective.steps == 39 and len(objective._steps) < 39
+    theta = torch.as_tensor(space.initial_theta())
+    value, grad = objective.value_and_grad(theta)  # simulator.MaterialPointLoss
+    r = objective.residuals(theta)  # numpy projections
+    assert value == pytest.approx(float(r @ r), rel=1e-11) and value > 0.1  # px^2
+    tangents = np.random.default_rng(0).normal(size=(3, space.dim))
+    step = 1e-5
+    central = np.array([(objective.value(theta + step * torch.as_tensor(v))
+                         - objective.value(theta - step * torch.as_tensor(v))) / (2 * step) for v in tangents])
+    np.testing.assert_allclose(tangents @ grad.numpy(), central, rtol=1e-5)
+
+
+def test_node_trajectories_and_tracks_add_up(filmed):
+    scene, trajectory, tracks = filmed
+    observations = cloth.observations_from_trajectory(trajectory, scene, frame_indices=[0, 10, 25, 40])
+    names = MATERIALS[3:5]
+    space = cloth.scene_parameter_space(scene, names, initial={n: scenes.get_parameter(scene, n) * 0.8 for n in names})
+    theta = torch.as_tensor(space.initial_theta())
+    parts = [cloth.ClothObjective(scene, o, space).value_and_grad(theta) for o in (observations, tracks[0])]
+    both = cloth.ClothObjective(scene, [observations, tracks[0]], space)
+    value, grad = both.value_and_grad(theta)
+    assert value == pytest.approx(parts[0][0] + parts[1][0], rel=1e-12)
+    np.testing.assert_allclose(grad.numpy(), (parts[0][1] + parts[1][1]).numpy(), rtol=1e-9)
+    assert len(both.residuals(theta)) == len(both.models[0].residuals(np.zeros((1, 4, 49, 5)))[0]) + both.models[1].size
+
+
+@pytest.mark.parametrize("cameras", [1, 2])
+def test_a_fit_from_tracks_recovers_density_youngs_and_bending_moduli_of_both_yarns(filmed, cameras):
+    scene, _, tracks = filmed
+    truth = np.array([float(scenes.get_parameter(scene, n)) for n in MATERIALS])
+    initial = {n: value * (1.3 if k % 2 else 0.7) for k, (n, value) in enumerate(zip(MATERIALS, truth, strict=True))}
+    space = cloth.scene_parameter_space(scene, MATERIALS, initial=initial)
+    fit = cloth.fit_scene(scene, tracks[:cameras], space, estimation="forward",
+                          optimization=cloth.Optimization(optimizer="gauss-newton", iterations=20))
+    np.testing.assert_allclose(fit.result.values, truth, rtol=1e-6)
+
+
+def test_tracks_that_do_not_fit_together_are_refused(filmed):
+    scene, trajectory, tracks = filmed
+    camera, points = tracks[0].camera, tracks[0].points
+    with pytest.raises(FitError, match=r"pixels have shape \[2, 3, 2\]: expected \[F, P, 2\]"):
+        cloth.PointTracks(camera=camera, points=points, times=[0.0, 0.01], pixels=np.zeros((2, 3, 2)))
+    with pytest.raises(FitError, match="frame times must be finite and increasing"):
+        cloth.PointTracks(camera=camera, points=points[:1], times=[0.01, 0.01], pixels=np.zeros((2, 1, 2)))
+    with pytest.raises(FitError, match="no point is seen in any frame"):
+        cloth.PointTracks(camera=camera, points=points[:1], times=[0.0], pixels=np.full((1, 1, 2), np.nan))
+    early = cloth.PointTracks(camera=camera, points=points[:1], times=[-0.001, 0.0], pixels=np.zeros((2, 1, 2)))
+    space = cloth.scene_parameter_space(scene, MATERIALS[:1])
+    with pytest.raises(FitError, match="before the simulation starts"):
+        cloth.ClothObjective(scene, early, space)
