@@ -8,6 +8,8 @@ Styles (``style``):
   up close. R is the scene's yarn radius. A trajectory without a scene (``trajectory.scene()`` is None) is
   drawn as a plain weave with R = half the median distance between neighbouring nodes.
 - "surface": a smooth surface over the W x H node grid, optionally with the yarns as lines (``yarns``).
+- "speckle": the surface painted with a random speckle pattern fixed in material coordinates, bilinear in each
+  cell (``scenes._speckle``): footage that optical tracking can follow (the weave's own texture is periodic).
 - "auto" (the default): tubes, unless a tube would be under 2 pixels wide in the picture (e.g. the
   501 x 501 sheet at 800 x 600 pixels), where the surface shows the same shape. An explicit "tubes" is
   always honoured.
@@ -39,6 +41,7 @@ from ._lens import CameraLens
 from ._mesh import cell_array, grid_quads, point_indices, warp_yarn_lines, weft_yarn_lines
 from ._offscreen import import_pyvista
 from ._quantities import QUANTITIES, node_quantity
+from ._speckle import SpeckledSurface
 from ._tubes import YarnTubes
 from ._yarns import node_normals, spacing_estimate
 from .cameras import Camera
@@ -59,7 +62,7 @@ __all__ = [
 
 IMAGE_SUFFIXES = (".png",)
 ANIMATION_SUFFIXES = (".gif", ".mp4")
-STYLES = ("auto", "tubes", "surface")
+STYLES = ("auto", "tubes", "surface", "speckle")
 _BACKGROUND = "white"
 _WARP_COLOR = "#4a7bd0"
 _WEFT_COLOR = "#e8873a"
@@ -231,10 +234,12 @@ class ClothRenderer:
     def _build_scene(self, yarns: bool) -> None:
         plotter = self._plotter
         plotter.set_background(_BACKGROUND if isinstance(self._background, np.ndarray) else self._background)
-        self._tubes = self._surface = None
+        self._tubes = self._surface = self._speckle = None
         self._overlays, self._obstacle_meshes = [], []
         if self.style == "tubes":
             self._add_tubes()
+        elif self.style == "speckle":
+            self._add_speckle()
         else:
             self._add_surface(yarns)
         self._add_pins()
@@ -257,6 +262,14 @@ class ClothRenderer:
         self._move(self.frames[0])
         for mesh, color in ((self._tubes.warp, _WARP_COLOR), (self._tubes.weft, _WEFT_COLOR)):
             self._add_shaded(mesh, color, scalar_bar=mesh is self._tubes.warp)
+
+    def _add_speckle(self) -> None:
+        samples = int(np.clip(np.ceil(self._spacing * self._pixels_per_metre / 4.0), 1, 16))  # ~4 px sub-quads
+        self._speckle = SpeckledSurface(self._pv, self.trajectory.nodes, samples=samples)
+        self._move(self.frames[0])
+        actor = self._plotter.add_mesh(self._speckle.mesh, texture=self._speckle.texture, ambient=0.45, diffuse=0.6,
+                                       specular=0.05)
+        actor.prop.interpolation = "phong"
 
     def _add_surface(self, yarns: bool) -> None:
         nodes = self.trajectory.nodes
@@ -324,6 +337,9 @@ class ClothRenderer:
         self._move_obstacles(frame)
         if self._tubes is not None:
             self._tubes.update(x, values)
+            return
+        if self._speckle is not None:
+            self._speckle.update(x)
             return
         self._surface.points = x.reshape(-1, 3)
         self._surface.point_data.set_array(node_normals(x).reshape(-1, 3), "normals")
@@ -487,6 +503,9 @@ def _check_options(trajectory: Trajectory, *, world: int, color, style: str, zoo
         raise RenderError(f"color = {color!r}: expected one of {', '.join(QUANTITIES)} (or None: yarn colours)")
     if style not in STYLES:
         raise RenderError(f"style = {style!r}: expected one of {', '.join(STYLES)}")
+    if style == "speckle" and color is not None:
+        raise RenderError(f"color = {color!r} with style = 'speckle': the speckle paints the cloth; expected a "
+                          "colour quantity with tubes or surface only")
     if not (isinstance(zoom, int | float) and math.isfinite(zoom) and zoom > 0):
         raise RenderError(f"zoom = {zoom!r}: expected a finite number > 0")
 

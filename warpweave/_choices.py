@@ -13,7 +13,7 @@ __all__ = ["COLORS", "ESTIMATORS", "EXPORT_FORMATS", "LOSSES", "OPTIMIZERS", "PO
 #: per-node quantities a render can be coloured by (``scenes.QUANTITIES``)
 COLORS = ("strain", "sliding", "speed")
 #: how a render draws the cloth (``scenes.render.STYLES``)
-STYLES = ("auto", "tubes", "surface")
+STYLES = ("auto", "tubes", "surface", "speckle")
 #: export formats (``scenes.EXPORT_FORMATS``)
 EXPORT_FORMATS = ("vtk", "obj")
 #: losses of ``warpweave gradcheck`` (``learning.gradcheck.LOSSES``)

@@ -34,7 +34,8 @@ def add_parser(commands):
         "--style",
         choices=STYLES,
         default="auto",
-        help="tubes: every yarn as a tube over and under its crossings; surface: a smooth sheet; "
+        help="tubes: every yarn as a tube over and under its crossings; surface: a smooth sheet; speckle: the "
+        "sheet painted with a random speckle pattern that optical tracking can follow; "
         "auto (default): tubes unless they would be under 2 pixels wide",
     )
     parser.add_argument(

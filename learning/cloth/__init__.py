@@ -13,6 +13,7 @@ from ._report import FORMAT, OUTPUT_FILES, fit_report, reference_values, write_f
 from ._residuals import ObservationLoss
 from ._scene_parameters import ParameterTarget, SceneParameters, canonical_name, fittable_names, resolve_names
 from ._space import scene_parameter_space
+from ._tracking import TrackingOptions, default_points, read_footage, track_footage, track_points
 from ._tracks import PointTracks, TrackModel, material_points, material_positions, tracks_from_trajectory
 
 __all__ = [
@@ -28,8 +29,10 @@ __all__ = [
     "ParameterTarget",
     "PointTracks",
     "TrackModel",
+    "TrackingOptions",
     "SceneParameters",
     "canonical_name",
+    "default_points",
     "fit_report",
     "fit_scene",
     "fittable_names",
@@ -38,9 +41,12 @@ __all__ = [
     "observations_from_trajectory",
     "observed_states",
     "random_crossings",
+    "read_footage",
     "reference_values",
     "resolve_names",
     "scene_parameter_space",
+    "track_footage",
+    "track_points",
     "tracks_from_trajectory",
     "write_fit",
 ]
