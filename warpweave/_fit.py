@@ -1,4 +1,5 @@
 """``warpweave fit SCENE --observed OBS.npz --params P1,P2,...``: fit scene parameters to observed motion;
+``warpweave fit SCENE --video CLIP --camera NAME --params ...``: to footage of it (``_fit_footage``);
 ``warpweave fit SCENE --lab MEASUREMENTS.toml --params ...``: to measured lab values (``_fit_lab``).
 
 Writes DIR/fit.json, DIR/loss.png, DIR/comparison.png and DIR/fitted.toml (atomically); Ctrl-C
@@ -10,6 +11,7 @@ the first one reports and writes.
 import argparse
 
 from ._args import UsageError, positive_int, trajectory_path
+from ._fit_footage import fit_footage
 from ._fit_lab import fit_lab
 from ._fitting import add_search_options, finish, observations_of, search, start
 
@@ -45,6 +47,13 @@ def add_parser(commands):
     parser.add_argument("--lab", metavar="MEASUREMENTS",
                         help="measured lab values (.toml: areal_density, [bending_length], [tensile_stiffness]) "
                         "instead of --observed; fitted by Gauss-Newton steps from the virtual tests")
+    parser.add_argument("--video", action="append", metavar="CLIP",
+                        help="footage of the cloth (.mp4) instead of --observed, its first frame the scene's initial "
+                        "state; each --video is followed by the --camera that filmed it (repeatable: several "
+                        "cameras). Points are tracked through it and the fit compares the cameras' projections "
+                        "of the simulation with the tracks; also writes DIR/tracks.mp4 and DIR/overlay.mp4")
+    parser.add_argument("--camera", action="append", metavar="NAME",
+                        help="with --video: the scene's camera ([[cameras]]) that filmed the clip before it")
     parser.add_argument("--segments", type=positive_int, default=20, metavar="N",
                         help="with --lab: the cantilever's segments (default 20: bending lengths 0.1%% low)")
     parser.add_argument("--frames", type=_frame_count, metavar="K",
@@ -62,10 +71,16 @@ def add_parser(commands):
 
 
 def run(args) -> int:
-    if (args.observed is None) == (args.lab is None):
-        raise UsageError("give one of --observed OBS.npz (motion) or --lab MEASUREMENTS.toml (lab values)")
+    given = [source for source in (args.observed, args.lab, args.video) if source is not None]
+    if len(given) != 1:
+        raise UsageError("give one of --observed OBS.npz (motion), --video CLIP --camera NAME (footage) or "
+                         "--lab MEASUREMENTS.toml (lab values)")
+    if args.camera is not None and args.video is None:
+        raise UsageError("--camera names the camera of a --video clip: expected --video CLIP --camera NAME")
     if args.lab is not None:
         return fit_lab(args)
+    if args.video is not None:
+        return fit_footage(args)
     from learning import cloth
 
     leader = join_process_group()

@@ -9,7 +9,7 @@ from ._choices import ESTIMATORS, OPTIMIZERS
 from ._progress import ProgressBar
 
 __all__ = ["add_search_options", "finish", "observations_of", "print_table", "report_solves", "search", "start",
-           "summary_line"]
+           "start_scene", "summary_line"]
 
 
 def add_search_options(parser, *, default_estimator: str | None = "reverse") -> None:
@@ -53,7 +53,15 @@ def add_search_options(parser, *, default_estimator: str | None = "reverse") -> 
 
 
 def start(args, *, trajectory_file, command: str):
-    """Load what a search reads and check where it writes: (scene, output folder, trajectory).
+    """Load what a search reads and check where it writes: (scene, output folder, trajectory) (see ``start_scene``)."""
+    import scenes
+
+    scene, out_dir = start_scene(args, command=command)
+    return scene, out_dir, scenes.load_trajectory(trajectory_file)
+
+
+def start_scene(args, *, command: str):
+    """Load the scene and check where a search writes: (scene, output folder).
 
     The folder is ``args.out`` or out/<command>-<scene name>; bad files and unwritable folders are UsageErrors
     or the loaders' errors (exit status 2).
@@ -65,7 +73,7 @@ def start(args, *, trajectory_file, command: str):
     scene = scenes.load_scene(args.scene, check_device=args.device is None)
     out_dir = Path(args.out) if args.out else Path("out") / f"{command}-{Path(args.scene).stem}"
     check_output_folder(out_dir)
-    return scene, out_dir, scenes.load_trajectory(trajectory_file)
+    return scene, out_dir
 
 
 def observations_of(trajectory, scene, **options):

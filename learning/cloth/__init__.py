@@ -7,6 +7,7 @@ cameras (imports Warp and the engine).
 """
 
 from ._fit import Estimation, ObjectiveOptions, Optimization, SceneFit, fit_scene
+from ._footage_report import clip_names, write_footage_fit
 from ._objective import ClothObjective, observed_states
 from ._observations import Observations, observations_from_trajectory, random_crossings
 from ._report import FORMAT, OUTPUT_FILES, fit_report, reference_values, write_fit
@@ -32,6 +33,7 @@ __all__ = [
     "TrackingOptions",
     "SceneParameters",
     "canonical_name",
+    "clip_names",
     "default_points",
     "fit_report",
     "fit_scene",
@@ -49,4 +51,5 @@ __all__ = [
     "track_points",
     "tracks_from_trajectory",
     "write_fit",
+    "write_footage_fit",
 ]

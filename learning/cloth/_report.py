@@ -37,7 +37,8 @@ import scenes
 from ._fit import SceneFit
 from ._plots import plot_comparison, plot_loss
 
-__all__ = ["FORMAT", "OUTPUT_FILES", "fit_report", "reference_values", "write_fit"]
+__all__ = ["FORMAT", "OUTPUT_FILES", "common_report", "fitted_header", "fit_report", "reference_values",
+           "write_fit"]
 
 FORMAT = "warpweave-fit/1"
 OUTPUT_FILES = ("fit.json", "loss.png", "comparison.png", "fitted.toml")
@@ -55,7 +56,7 @@ def reference_values(trajectory: scenes.Trajectory, names) -> dict[str, float] |
 
 def fit_report(fit: SceneFit, *, positions: np.ndarray, scene_path: str = "", observed_path: str = "",
                reference: dict[str, float] | None = None) -> dict:
-    """The contents of fit.json.
+    """The contents of fit.json of a fit to node trajectories.
 
     Args:
         fit: the fit.
@@ -63,11 +64,25 @@ def fit_report(fit: SceneFit, *, positions: np.ndarray, scene_path: str = "", ob
         scene_path, observed_path: where the scene and the observations came from.
         reference: known values by name (reported with the relative errors of the fit), or None.
     """
-    result, space, obs = fit.result, fit.space, fit.objective.observations
-    uncertainty = result.uncertainty
-    minimization = result.minimization
+    obs = fit.objective.observations
     mask = np.ones(obs.positions.shape[1:3], dtype=bool) if obs.nodes is None else obs.nodes
     rms = [float(np.sqrt(((p - obs.positions) ** 2).sum(-1)[:, mask].mean())) for p in positions]
+    report = common_report(
+        fit, scene_path=scene_path, observed_path=observed_path, reference=reference,
+        loss_definition="mean over observed frames and nodes of |x - x_observed|^2 / spacing^2 (+ sliding term)")
+    report["rms_position_error_m"] = {"initial": rms[0], "fitted": rms[1]}
+    report["observations"] = {"frames": obs.frames, "steps": obs.last_step, "observed_nodes": obs.node_count,
+                              "sliding": obs.sliding is not None, "noise_m": obs.noise}
+    return report
+
+
+def common_report(fit: SceneFit, *, scene_path: str, observed_path: str, reference: dict[str, float] | None,
+                  loss_definition: str) -> dict:
+    """What fit.json holds for every kind of observations: values, bounds, errors against ``reference``, the
+    search, the loss history, the solves, the uncertainty and the whitening."""
+    result, space = fit.result, fit.space
+    uncertainty = result.uncertainty
+    minimization = result.minimization
     parameters = {}
     for k, bounded in enumerate(space.parameters):
         entry = {"initial": bounded.initial, "fitted": float(result.values[k]), "lower": bounded.lower,
@@ -100,16 +115,13 @@ def fit_report(fit: SceneFit, *, positions: np.ndarray, scene_path: str = "", ob
         "wall_seconds": float(sum(result.seconds.values())),
         "seconds": {k: float(v) for k, v in result.seconds.items()},
         "loss": {
-            "definition": "mean over observed frames and nodes of |x - x_observed|^2 / spacing^2 (+ sliding term)",
+            "definition": loss_definition,
             "initial": minimization.initial_loss,
             "fitted": minimization.loss,
             "history": [{"evaluation": item.estimates, "iteration": item.iteration, "loss": item.loss,
                          "best": item.best, "seconds": item.seconds} for item in minimization.history],
         },
-        "rms_position_error_m": {"initial": rms[0], "fitted": rms[1]},
         "solver": {part: tally.summary() for part, tally in fit.objective.solves.items()},
-        "observations": {"frames": obs.frames, "steps": obs.last_step, "observed_nodes": obs.node_count,
-                         "sliding": obs.sliding is not None, "noise_m": obs.noise},
         "uncertainty": None,
     }
     if uncertainty is not None:
@@ -159,7 +171,7 @@ def write_fit(directory, fit: SceneFit, *, scene_path: str = "", observed_path: 
                         observed=obs.positions,
                         initial=positions[0], fitted=positions[1], nodes=obs.nodes,
                         title=f"observed ({obs.source}) vs simulated")
-        (tmp / scene_file).write_text(scenes.scene_to_toml(fit.scene, header=_fitted_header(report)))
+        (tmp / scene_file).write_text(scenes.scene_to_toml(fit.scene, header=fitted_header(report)))
         if more_files is not None:
             more_files(tmp)
         (tmp / "fit.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
@@ -170,7 +182,8 @@ def _relative(value: float, reference: float) -> float:
     return float(value / reference - 1.0) if reference != 0.0 else float(value - reference)
 
 
-def _fitted_header(report: dict) -> str:
+def fitted_header(report: dict) -> str:
+    """The comment at the top of fitted.toml: where the values came from, each with its spread."""
     lines = [f"Fitted by warpweave fit from {report['observed'] or 'observations'}: "
              f"{report['estimator']} + {report['optimizer']}, {report['iterations']} iterations."]
     for name, entry in report["parameters"].items():

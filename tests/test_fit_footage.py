@@ -1,0 +1,61 @@
+"""warpweave fit SCENE --video CLIP --camera NAME: footage rendered from a simulation is tracked and fitted, the
+results land in the output folder (fit.json with each camera's tracks and reprojection errors, the tracks and the
+overlays as clips), and bad requests are one-line errors with exit status 2."""
+
+import json
+from pathlib import Path
+
+import imageio.v3 as iio
+import pytest
+
+import scenes
+from warpweave.cli import main
+
+FILMED = Path(scenes.__file__).parent / "examples" / "filmed.toml"
+
+
+@pytest.fixture(scope="module")
+def filmed(tmp_path_factory):
+    """The example scene shortened to 60 steps, simulated and filmed by its camera 'front' (speckle)."""
+    folder = tmp_path_factory.mktemp("filmed")
+    scene = folder / "filmed.toml"
+    scene.write_text(FILMED.read_text().replace("steps = 150", "steps = 60"))
+    assert main(["simulate", str(scene), "--out", str(folder / "run"), "--quiet"]) == 0
+    clip = folder / "front.mp4"
+    assert main(["render", str(folder / "run" / "trajectory.npz"), "--camera", "front", "--style", "speckle",
+                 "--out", str(clip), "--quiet"]) == 0
+    return scene, clip
+
+
+def test_a_fit_to_footage_writes_the_results_and_lowers_the_reprojection_error(filmed, tmp_path, capsys):
+    scene, clip = filmed
+    out = tmp_path / "fit"
+    name = "materials.cotton.young_modulus"
+    assert main(["fit", str(scene), "--video", str(clip), "--camera", "front", "--params", name,
+                 "--initial", f"{name}=2.5e5", "--out", str(out), "--quiet"]) == 0
+    assert {p.name for p in out.iterdir()} == {"fit.json", "loss.png", "fitted.toml", "tracks.mp4", "overlay.mp4"}
+    report = json.loads((out / "fit.json").read_text())
+    camera = report["observations"]["cameras"][0]
+    assert camera["camera"] == "front" and camera["frames"] == 15 and camera["points"] > 100
+    assert camera["kept_to_last_frame"] > 0.8
+    errors = camera["rms_reprojection_error_px"]
+    assert errors["fitted"] < 0.7 * errors["initial"]
+    assert report["parameters"][name]["fitted"] == pytest.approx(5e5, rel=0.1)  # the truth: gong2022_cotton
+    overlay = iio.imread(out / "overlay.mp4")
+    assert overlay.shape == (15, 480, 1280, 3)  # initial and fitted side by side
+    assert iio.imread(out / "tracks.mp4").shape == (15, 480, 640, 3)
+
+
+@pytest.mark.parametrize(("extra", "fragment"), [
+    (["--camera", "front", "--camera", "side"], "1 --video but 2 --camera: expected one --camera NAME after each"),
+    (["--camera", "top"], "argument --camera: 'top' is not a camera of"),
+    (["--camera", "front", "--nodes", "0.5"], "--nodes with --video: these select and perturb observed trajectories"),
+    (["--camera", "front", "--video", "missing.mp4", "--camera", "front"], "missing.mp4: no such video file"),
+])
+def test_bad_footage_fits_are_one_line_errors(filmed, tmp_path, capsys, extra, fragment):
+    scene, clip = filmed
+    code = main(["fit", str(scene), "--video", str(clip), "--params", "materials.cotton.density",
+                 "--out", str(tmp_path / "fit"), "--quiet", *extra])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(error) == 1 and fragment in error[0], error
+    assert not (tmp_path / "fit").exists()
