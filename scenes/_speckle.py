@@ -65,6 +65,10 @@ class SpeckledSurface:
         self.mesh = pv.PolyData(np.zeros((fine[0] * fine[1], 3)), faces=cell_array(grid_quads(fine)))
         self.mesh.active_texture_coordinates = coordinates.reshape(-1, 2)
         self.texture = pv.Texture(speckle_pattern(nodes)[::-1])  # VTK's texture rows go up from t = 0
+        # filtered: a nearest-texel lookup makes the picture jump as the cloth moves by fractions of a pixel
+        self.texture.interpolate = True
+        self.texture.mipmap = True
+        self.texture.SetMaximumAnisotropicFiltering(16)
 
     def update(self, x: np.ndarray) -> None:
         """Move the surface to node positions x [m], shape [W, H, 3]."""

@@ -1,8 +1,9 @@
 """Footage: a trajectory as one of the scene's calibrated cameras films it, at the camera's frame rate and resolution.
 
 Frame k of a camera's clip shows the cloth at time ``start_time + k / fps`` (``Camera.frame_times``), the states
-between saved frames interpolated by ``Trajectory.at_times`` (cubic Hermite through positions and velocities), so
-the clip's frame rate need not divide the simulation's. The clip runs from the camera's ``start_time`` (not before
+between saved frames interpolated by ``Trajectory.at_times`` (cubic Hermite through positions and velocities; the
+straight line between frames one integrator step apart, as the implicit step moves), so the clip's frame rate need
+not divide the simulation's. The clip runs from the camera's ``start_time`` (not before
 the trajectory's first frame) to its last frame. Pictures are drawn by ``scenes.render.ClothRenderer`` with the
 camera (``scenes._lens`` for fx != fy, skew and distortion), without annotations, over a background colour or
 picture.
@@ -113,8 +114,9 @@ def render_footage(
     if mp4 and not any(importlib.util.find_spec(m) for m in ("imageio_ffmpeg", "av")):
         raise RenderError(f"{path}: writing .mp4 needs the imageio-ffmpeg package (pip install imageio-ffmpeg)")
     times = footage_times(trajectory, camera)
+    scene = trajectory.scene()
     try:
-        states = trajectory.at_times(times)
+        states = trajectory.at_times(times, integrator_step=scene.simulation.solver_dt if scene else None)
     except ValueError as exc:
         raise RenderError(str(exc)) from None
     import imageio.v3 as iio

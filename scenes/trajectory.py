@@ -83,12 +83,15 @@ class Trajectory:
         indices = list(range(0, self.frames, every))
         return indices if indices[-1] == self.frames - 1 else indices + [self.frames - 1]
 
-    def at_times(self, times) -> "Trajectory":
+    def at_times(self, times, *, integrator_step: float | None = None) -> "Trajectory":
         """The states at ``times`` [s] (increasing, within the frames' span), interpolated between the frames.
 
         Between frames k and k + 1 the positions and material coordinates follow the cubic Hermite curve through
         both frames' values and velocities when the file has velocities (exact for motion of constant
-        acceleration), else the straight line; velocities are the curve's derivatives.
+        acceleration), else the straight line; velocities are the curve's derivatives. Frames one step of the
+        implicit integrator apart (``integrator_step`` [s], e.g. the scene's ``simulation.solver_dt``) are joined
+        by the straight line: backward Euler moves each step at its end velocity, x_{n+1} = x_n + dt v_{n+1}, so
+        that is the simulated motion between them (and what ``learning.cloth.TrackModel`` assumes).
 
         Raises:
             TrajectoryError: a time outside [t[0], t[-1]] (by more than 1e-9 of the span) or times not increasing.
@@ -112,19 +115,24 @@ class Trajectory:
         s = np.where(period > 0.0, (times - self.t[before]) / period, 0.0)
         shape = (1, -1, 1, 1, 1)
         s, period = s.reshape(shape), period.reshape(shape)
+        one_step = np.zeros_like(s, dtype=bool) if integrator_step is None else \
+            np.abs(period - integrator_step) <= 1e-9 * integrator_step
         resampled = {}
         for key, rate in (("x", "xdot"), ("u", "udot")):
             start, end = getattr(self, key)[:, before], getattr(self, key)[:, after]
+            straight = start + s * (end - start)
             if self.xdot is None or self.udot is None:
-                resampled[key] = start + s * (end - start)
+                resampled[key] = straight
                 resampled[rate] = None
                 continue
             start_rate, end_rate = getattr(self, rate)[:, before], getattr(self, rate)[:, after]
             s2, s3 = s * s, s * s * s
-            resampled[key] = ((2 * s3 - 3 * s2 + 1) * start + (s3 - 2 * s2 + s) * period * start_rate
-                              + (3 * s2 - 2 * s3) * end + (s3 - s2) * period * end_rate)
-            resampled[rate] = ((6 * s2 - 6 * s) * (start - end) / period + (3 * s2 - 4 * s + 1) * start_rate
-                               + (3 * s2 - 2 * s) * end_rate)
+            curve = ((2 * s3 - 3 * s2 + 1) * start + (s3 - 2 * s2 + s) * period * start_rate
+                     + (3 * s2 - 2 * s3) * end + (s3 - s2) * period * end_rate)
+            slope = ((6 * s2 - 6 * s) * (start - end) / period + (3 * s2 - 4 * s + 1) * start_rate
+                     + (3 * s2 - 2 * s) * end_rate)
+            resampled[key] = np.where(one_step, straight, curve)
+            resampled[rate] = np.where(one_step, np.broadcast_to(end_rate, slope.shape), slope)
         return Trajectory(t=times, scene_json=self.scene_json, path=self.path, **resampled)
 
     def scene(self) -> Scene | None:

@@ -160,6 +160,13 @@ def test_states_between_frames_follow_the_hermite_curve_exactly_for_constant_acc
     np.testing.assert_allclose(straight.x[:, 0], 0.5 * (trajectory.x[:, 0] + trajectory.x[:, 1]), atol=1e-12)
     with pytest.raises(TrajectoryError, match=r"expected times within the frames' 0 \.\. 0\.012 s"):
         trajectory.at_times([0.0, 0.013])
+    # frames one integrator step apart (0.004 -> 0.005 s at a 1 ms step) are joined by the straight line, the others
+    # still by the curve
+    stepped = trajectory.at_times([0.0045, 0.007], integrator_step=0.001)
+    np.testing.assert_allclose(stepped.x[:, 0], 0.5 * (trajectory.x[:, 1] + trajectory.x[:, 2]), atol=1e-12)
+    np.testing.assert_allclose(stepped.xdot[:, 0], trajectory.xdot[:, 2], atol=1e-12)
+    exact = constant_acceleration(np.array([0.007]), velocities=True)
+    np.testing.assert_allclose(stepped.x[:, 1], exact.x[:, 0], atol=1e-12)
 
 
 def test_a_240_fps_camera_of_a_millisecond_simulation_films_between_the_steps():

@@ -43,7 +43,7 @@ def test_the_speckle_pattern_is_fixed_and_textured():
 def test_tracks_follow_the_projected_material_points(footage):
     scene, trajectory, camera, path = footage
     tracks = cloth.track_footage(path, camera, scene)
-    assert len(tracks.points) >= 0.9 * len(cloth.default_points(scene.cloth.nodes))
+    assert len(tracks.points) >= 0.4 * len(cloth.default_points(scene.cloth.nodes))  # on the cloth, textured
     assert tracks.seen[-1].mean() >= 0.8  # kept to the last frame
     np.testing.assert_allclose(tracks.times, np.arange(25) / 240.0)
     truth = cloth.tracks_from_trajectory(trajectory, camera, tracks.points)

@@ -46,7 +46,7 @@ class TrackingOptions:
     window: int = 21
     levels: int = 3
     forward_backward: float = 0.5
-    min_texture: float = 1e-4
+    min_texture: float = 1e-2
     min_tracks: int = 8
 
 
@@ -86,26 +86,99 @@ def default_points(nodes: tuple[int, int]) -> np.ndarray:
 
 def track_points(frames: np.ndarray, start: np.ndarray, *, options: TrackingOptions = TrackingOptions()) -> np.ndarray:
     """Pixels [F, P, 2] of points followed from ``start`` [P, 2] in frame 0 through grey frames [F, H, W]; NaN from
-    the frame where a point is lost."""
+    the frame where a point is lost.
+
+    Each frame, pyramidal Lucas-Kanade carries the points over from the frame before (checked by tracking back),
+    and each point is then refined against its window in frame 0 (``_refine``): an affine warp of the window with
+    a gain and an offset of the grey levels, so that the tracks do not drift as the cloth turns and stretches.
+    """
     import cv2
 
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-3)
     lucas_kanade = {"winSize": (options.window, options.window), "maxLevel": options.levels, "criteria": criteria}
     height, width = frames.shape[1:3]
+    reference = _Windows(frames[0], start, half=options.window // 2)
     current = np.ascontiguousarray(start, dtype=np.float32).reshape(-1, 1, 2)
     alive = np.ones(len(current), dtype=bool)
+    warps = np.broadcast_to(np.eye(2), (len(current), 2, 2)).copy()
     pixels = np.full((len(frames), len(current), 2), np.nan)
     pixels[0] = current[:, 0]
     for k in range(1, len(frames)):
         forward, found, _ = cv2.calcOpticalFlowPyrLK(frames[k - 1], frames[k], current, None, **lucas_kanade)
         back, found_back, _ = cv2.calcOpticalFlowPyrLK(frames[k], frames[k - 1], forward, None, **lucas_kanade)
         miss = np.linalg.norm((back - current)[:, 0], axis=1)
-        inside = (forward[:, 0, 0] >= 0) & (forward[:, 0, 0] <= width - 1) & (forward[:, 0, 1] >= 0) \
-            & (forward[:, 0, 1] <= height - 1)
-        alive &= (found[:, 0] == 1) & (found_back[:, 0] == 1) & (miss <= options.forward_backward) & inside
-        pixels[k, alive] = forward[alive, 0]
-        current = forward
+        alive &= (found[:, 0] == 1) & (found_back[:, 0] == 1) & (miss <= options.forward_backward)
+        refined, warps, converged = reference.refine(frames[k], forward[:, 0].astype(np.float64), warps, alive)
+        inside = (refined[:, 0] >= 0) & (refined[:, 0] <= width - 1) & (refined[:, 1] >= 0) \
+            & (refined[:, 1] <= height - 1)
+        alive &= converged & inside
+        pixels[k, alive] = refined[alive]
+        current = np.where(alive[:, None], refined, forward[:, 0]).astype(np.float32).reshape(-1, 1, 2)
     return pixels
+
+
+class _Windows:
+    """The windows of points in a reference frame, and their registration in later frames.
+
+    A window W(z) = y + A z (z over the (2h + 1)^2 offsets, Gaussian weights of standard deviation h / 1.5) of a
+    later frame I is matched to the reference window T(z) by Gauss-Newton on sum_z w(z) (g I(W(z)) + c - T(z))^2
+    over the point y, the affine A and the grey-level gain g and offset c, started from Lucas-Kanade's point and
+    the last frame's A. A point that moves more than ``_MAX_SHIFT`` px from where Lucas-Kanade put it, or whose A
+    folds or scales by more than 3, has lost its window.
+    """
+
+    _ITERATIONS = 20
+    _MAX_SHIFT = 2.0
+
+    def __init__(self, reference: np.ndarray, start: np.ndarray, *, half: int):
+        grid = np.arange(-half, half + 1, dtype=np.float64)
+        self.offsets = np.stack(np.meshgrid(grid, grid, indexing="xy"), axis=-1).reshape(-1, 2)  # [N, 2] as (x, y)
+        self.weights = np.exp(-(self.offsets**2).sum(axis=1) / (2.0 * (half / 1.5) ** 2))
+        self.template = _sample(reference.astype(np.float32), start[:, None, :] + self.offsets[None])  # [P, N]
+
+    def refine(self, frame: np.ndarray, guess: np.ndarray, warps: np.ndarray, alive: np.ndarray):
+        """(points [P, 2], warps [P, 2, 2], converged [P]) of the windows in ``frame`` from ``guess``."""
+        import cv2
+
+        image = frame.astype(np.float32)
+        grad_x = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3, scale=1.0 / 8.0)
+        grad_y = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3, scale=1.0 / 8.0)
+        index = np.flatnonzero(alive & np.isfinite(guess).all(axis=1))
+        point, warp = guess[index].copy(), warps[index].copy()
+        gain, offset = np.ones(len(index)), np.zeros(len(index))
+        z, w, template = self.offsets, self.weights, self.template[index]
+        for _ in range(self._ITERATIONS):
+            where = point[:, None, :] + np.einsum("pij,nj->pni", warp, z)  # [P, N, 2]
+            values, dx, dy = (_sample(a, where) for a in (image, grad_x, grad_y))
+            residual = gain[:, None] * values + offset[:, None] - template
+            gx, gy = gain[:, None] * dx, gain[:, None] * dy
+            jacobian = np.stack([gx, gy, gx * z[:, 0], gx * z[:, 1], gy * z[:, 0], gy * z[:, 1], values,
+                                 np.ones_like(values)], axis=-1)  # [P, N, 8]: y, A (row-major), g, c
+            weighted = jacobian * w[None, :, None]
+            normal = np.einsum("pni,pnj->pij", weighted, jacobian) + 1e-9 * np.eye(8)
+            step = -np.linalg.solve(normal, np.einsum("pni,pn->pi", weighted, residual)[..., None])[..., 0]
+            point += step[:, :2]
+            warp += step[:, 2:6].reshape(-1, 2, 2)
+            gain += step[:, 6]
+            offset += step[:, 7]
+            if np.abs(step[:, :2]).max(initial=0.0) < 1e-4:
+                break
+        scale = np.abs(np.linalg.det(warp))
+        converged = np.zeros(len(guess), dtype=bool)
+        converged[index] = (np.linalg.norm(point - guess[index], axis=1) <= self._MAX_SHIFT) & (scale > 1.0 / 9.0) \
+            & (scale < 9.0) & np.isfinite(point).all(axis=1)
+        points, new_warps = guess.copy(), warps.copy()
+        points[index], new_warps[index] = point, warp
+        return points, new_warps, converged
+
+
+def _sample(image: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Bilinear values of ``image`` [H, W] at (x, y) points ``where`` [P, N, 2] (borders repeated), [P, N]."""
+    import cv2
+
+    maps = where.astype(np.float32)
+    return cv2.remap(image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(
+        np.float64)
 
 
 def track_footage(path, camera: Camera, scene: scenes.Scene, *, points=None, times=None,
@@ -143,6 +216,7 @@ def track_footage(path, camera: Camera, scene: scenes.Scene, *, points=None, tim
     if not inside.any():
         raise FitError(f"{name}: camera {camera.name!r} does not see the cloth: no point of its initial state lands "
                        f"inside its {width} x {height} pixels")
+    inside &= _on_cloth(start, camera.project(_outline(rest)), margin=half)
     texture = cv2.cornerMinEigenVal(frames[0].astype(np.float32) / 255.0, blockSize=options.window)
     rows, columns = np.clip(np.rint(start[:, 1]), 0, height - 1), np.clip(np.rint(start[:, 0]), 0, width - 1)
     textured = inside.copy()
@@ -155,3 +229,22 @@ def track_footage(path, camera: Camera, scene: scenes.Scene, *, points=None, tim
                        "(sharper footage with texture on the cloth, e.g. warpweave render --style speckle)")
     return PointTracks(camera=camera, points=points[textured], times=times, pixels=followed,
                        source=f"{name} (tracked)")
+
+
+def _outline(x: np.ndarray, *, samples: int = 8) -> np.ndarray:
+    """Points around the border of the cloth x [W, H, 3] in order, ``samples`` per cell edge, [M, 3]."""
+    s = np.linspace(0.0, 1.0, samples, endpoint=False)[:, None, None]
+    edges = [x[:, 0], x[-1, :], x[::-1, -1], x[0, ::-1]]
+    return np.concatenate([(e[:-1] * (1 - s) + e[1:] * s).transpose(1, 0, 2).reshape(-1, 3) for e in edges])
+
+
+def _on_cloth(pixels: np.ndarray, outline: np.ndarray, *, margin: float) -> np.ndarray:
+    """Which pixels [P, 2] lie inside the projected outline [M, 2] by at least ``margin`` px: their tracking window
+    sees only the cloth, not what is behind it (a window half on the background is pulled towards it)."""
+    import cv2
+
+    if not np.isfinite(outline).all():
+        return np.isfinite(pixels).all(axis=1)
+    contour = outline.astype(np.float32).reshape(-1, 1, 2)
+    return np.array([np.isfinite(p).all() and cv2.pointPolygonTest(contour, (float(p[0]), float(p[1])), True)
+                     >= margin for p in pixels])

@@ -104,11 +104,12 @@ class PointTracks:
 def tracks_from_trajectory(trajectory: scenes.Trajectory, camera: Camera, points, *, world: int = 0,
                            noise: float = 0.0, seed: int = 0, source: str | None = None) -> PointTracks:
     """Synthetic tracks: the camera's projections of material points [P, 2] at its frame times within the
-    trajectory (states between frames interpolated, ``Trajectory.at_times``), plus Gaussian noise of ``noise``
-    pixels; points outside the picture or behind the camera are not seen (NaN)."""
+    trajectory (states between frames interpolated as footage is, ``Trajectory.at_times``), plus Gaussian noise of
+    ``noise`` pixels; points outside the picture or behind the camera are not seen (NaN)."""
     times = camera.frame_times(float(trajectory.t[-1]))
     times = times[times >= trajectory.t[0]]
-    x = trajectory.at_times(times).x[world]
+    scene = trajectory.scene()
+    x = trajectory.at_times(times, integrator_step=scene.simulation.solver_dt if scene else None).x[world]
     pixels = camera.project(material_positions(x, points))
     width, height = camera.resolution
     outside = (pixels[..., 0] < -0.5) | (pixels[..., 0] > width - 0.5) | (pixels[..., 1] < -0.5) \
