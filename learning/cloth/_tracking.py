@@ -3,7 +3,8 @@
 The first frame shows the cloth in the scene's initial state, so the camera's projections of material points of
 that state say where to start: the crossings and the centres of the cells by default. A point is kept where the
 picture has texture around it (the smaller eigenvalue of its structure tensor, ``cv2.cornerMinEigenVal``) and its
-window lies inside the picture. Each point is followed frame to frame by pyramidal Lucas-Kanade and checked by
+window lies on the cloth (inside the projected outline of its initial state), clear of the pins (whose clamps do
+not move with the cloth's texture). Each point is followed frame to frame by pyramidal Lucas-Kanade and checked by
 tracking it back: a point whose backward track misses its start by more than ``forward_backward`` pixels, or that
 Lucas-Kanade loses, or that leaves the picture, is lost from then on (NaN). Each track stays attached to its
 material point, so the tracks are observations of the cloth (``PointTracks``) that a fit compares with the
@@ -26,6 +27,9 @@ from scenes.cameras import Camera
 from ._tracks import PointTracks, material_positions
 
 __all__ = ["TrackingOptions", "default_points", "read_footage", "track_footage", "track_points"]
+
+#: how far [px] beyond its window a start point must be from a pinned node
+_PIN_CLEARANCE = 8.0
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,9 @@ def track_footage(path, camera: Camera, scene: scenes.Scene, *, points=None, tim
         raise FitError(f"{name}: camera {camera.name!r} does not see the cloth: no point of its initial state lands "
                        f"inside its {width} x {height} pixels")
     inside &= _on_cloth(start, camera.project(_outline(rest)), margin=half)
+    pins = camera.project(np.array([rest[i, j] for i, j in scene.pinned_nodes()]).reshape(-1, 3))
+    if len(pins):  # a pin (its clamp, or the dot a render draws) does not move with the cloth's texture
+        inside &= np.linalg.norm(start[:, None] - pins[None], axis=-1).min(axis=1) > half + _PIN_CLEARANCE
     texture = cv2.cornerMinEigenVal(frames[0].astype(np.float32) / 255.0, blockSize=options.window)
     rows, columns = np.clip(np.rint(start[:, 1]), 0, height - 1), np.clip(np.rint(start[:, 0]), 0, width - 1)
     textured = inside.copy()
