@@ -22,6 +22,7 @@ WIND_PATH_NAME = re.compile(r"^wind\.path\[(\d+)\]\.velocity\.([012])$")
 OBSTACLE_NAME = re.compile(r"^obstacles\[(\d+)\]\.(friction|thickness|stiffness)$")
 OBSTACLE_POSITION_NAME = re.compile(r"^obstacles\[(\d+)\]\.(center|point|position)\.([012])$")
 OBSTACLE_PATH_NAME = re.compile(r"^obstacles\[(\d+)\]\.path\[(\d+)\]\.offset\.([012])$")
+CAMERA_OFFSET_NAME = re.compile(r"^cameras\[(\d+)\]\.time_offset$")
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,12 @@ class FittableParameter:
     """Where a fittable scene parameter goes in the engine.
 
     Attributes:
-        array: the model parameter array (a name of ``simulator.PARAMETER_ARRAYS``).
+        array: the model parameter array (a name of ``simulator.PARAMETER_ARRAYS``); "" for a camera's time offset,
+            which no engine array holds.
         family: which elements of the array it can own: "segment", "triple", "stencil", "node" (per
             element), "world" (one value per world), "vector" (one component of a per-world vector), "keyframe"
-            (one component of one keyframe), "obstacle" (one obstacle's value) or "obstacle_vector" (one
-            component of one obstacle's position).
+            (one component of one keyframe), "obstacle" (one obstacle's value), "obstacle_vector" (one
+            component of one obstacle's position) or "camera" (a camera's time offset).
         cross_section: the array holds value * pi R^2 (moduli), else the value itself.
         unit: SI unit of the scene value.
         signed: the value may be negative (wind and gravity components); the others are > 0 or >= 0.
@@ -78,6 +80,8 @@ OBSTACLE_FIELDS = {
 }
 OBSTACLE_POSITION = FittableParameter("obstacle_position", "obstacle_vector", False, "m", signed=True)
 OBSTACLE_PATH = FittableParameter("obstacle_path_offset", "keyframe", False, "m", signed=True)
+#: a camera's time offset: not in the engine's arrays (array ""): the observation models of its footage read it
+CAMERA_OFFSET = FittableParameter("", "camera", False, "s", signed=True)
 #: the scene key that is an obstacle's position (its frame's origin), by type (a capsule's ends are not one)
 POSITION_KEYS = {"plane": "point", "sphere": "center", "box": "center", "mesh": "position"}
 
@@ -85,7 +89,7 @@ POSITION_KEYS = {"plane": "point", "sphere": "center", "box": "center", "mesh": 
 def canonical_name(name: str) -> str:
     """``pins.0.stiffness`` -> ``pins[0].stiffness``; ``wind.velocity[1]`` -> ``wind.velocity.1``."""
     name = str(name).strip()
-    name = re.sub(r"^(pins|obstacles)\.(\d+)\.", r"\1[\2].", name)
+    name = re.sub(r"^(pins|obstacles|cameras)\.(\d+)\.", r"\1[\2].", name)
     name = re.sub(r"\.path\.(\d+)(?=\.|$)", r".path[\1]", name)
     name = re.sub(r"\.(offset|velocity|center|point|position)\[(\d)\]$", r".\1.\2", name)
     return re.sub(r"^(wind\.velocity|simulation\.gravity)\[(\d)\]$", r"\1.\2", name)
@@ -94,8 +98,9 @@ def canonical_name(name: str) -> str:
 def fittable_names(scene: Scene) -> tuple[str, ...]:
     """Dotted names of the scene parameters that can be fitted (those that reach the engine's arrays):
     the density and moduli of every material some yarn uses, the crossing properties, the pin stiffness
-    (when something is pinned), wind density and drag, the components of wind and gravity, keyframes, and each
-    obstacle's friction, thickness, stiffness (when given), position (planes, spheres, boxes) and keyframes."""
+    (when something is pinned), wind density and drag, the components of wind and gravity, keyframes, each
+    obstacle's friction, thickness, stiffness (when given), position (planes, spheres, boxes) and keyframes, and
+    each camera's time offset (which the fit of its footage reads, not the engine)."""
     used = set(scene.warp_material_names()) | set(scene.weft_material_names())
     names = [f"materials.{m}.{field}" for m in scene.materials if m in used for field in MATERIAL_FIELDS]
     names += [name for name in NAMED if name != "pins[0].stiffness" or scene.pins]
@@ -109,6 +114,7 @@ def fittable_names(scene: Scene) -> tuple[str, ...]:
         if obstacle.type in POSITION_KEYS:
             names += [f"obstacles[{k}].{POSITION_KEYS[obstacle.type]}.{c}" for c in range(3)]
         names += [f"obstacles[{k}].path[{m}].offset.{c}" for m in range(len(obstacle.path)) for c in range(3)]
+    names += [f"cameras[{k}].time_offset" for k in range(len(scene.cameras))]
     return tuple(names)
 
 
@@ -142,6 +148,8 @@ def fittable_parameter(name: str) -> FittableParameter | None:
         return OBSTACLE_POSITION
     if OBSTACLE_PATH_NAME.match(name):
         return OBSTACLE_PATH
+    if CAMERA_OFFSET_NAME.match(name):
+        return CAMERA_OFFSET
     return NAMED.get(name)
 
 

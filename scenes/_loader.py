@@ -49,7 +49,7 @@ __all__ = ["load_scene", "parse_scene"]
 
 _TOP_KEYS = ("simulation", "cloth", "fabric", "materials", "weave", "pins", "wind", "obstacles", "self_contact",
              "cameras")
-_CAMERA_KEYS = ("name", "resolution", "fps", "start_time")
+_CAMERA_KEYS = ("name", "resolution", "fps", "start_time", "time_offset")
 _SELF_CONTACT_KEYS = ("enabled", "friction", "stiffness", "capacity")
 _OBSTACLE_CONTACT_KEYS = ("type", "friction", "thickness", "stiffness", "path")
 _SIMULATION_KEYS = ("dt", "steps", "gravity", "device", "precision", "save_every", "substeps", "tolerance",
@@ -470,7 +470,8 @@ def _read_cameras(top: TableReader) -> tuple[SceneCamera, ...]:
         resolution = table.get("resolution", expected="[width, height] in pixels")
         camera = SceneCamera(name=name, resolution=tuple(resolution) if isinstance(resolution, list) else resolution,
                              fps=table.number("fps", 30.0, check=_positive),
-                             start_time=table.number("start_time", 0.0), form=form, values=values)
+                             start_time=table.number("start_time", 0.0), form=form, values=values,
+                             time_offset=table.number("time_offset", 0.0))
         try:
             camera.build()
         except ValueError as exc:

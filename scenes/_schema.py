@@ -263,6 +263,7 @@ class SceneCamera:
         resolution: (width, height) [px].
         fps: frames per second of its footage [1/s].
         start_time: simulation time of its first frame [s].
+        time_offset: a correction to the start [s] (fittable as ``cameras[k].time_offset``).
         form: "look_at" or "opencv".
         values: the form's keys and values, e.g. (("position", (0, -1, 5)), ..., ("fov_y", 40.0)); matrices as
             tuples of rows.
@@ -274,13 +275,15 @@ class SceneCamera:
     start_time: float
     form: str
     values: tuple[tuple[str, object], ...]
+    time_offset: float = 0.0
 
     def build(self):
         """The ``scenes.cameras.Camera`` (raises ValueError naming the camera for one that is not a camera)."""
         from .cameras import Camera
 
         values = dict(self.values)
-        common = dict(name=self.name, resolution=self.resolution, fps=self.fps, start_time=self.start_time)
+        common = dict(name=self.name, resolution=self.resolution, fps=self.fps, start_time=self.start_time,
+                      time_offset=self.time_offset)
         if self.form == "look_at":
             return Camera.look_at(**values, **common)
         return Camera(K=values["K"], R=values["R"], t=values["t"], dist=values.get("dist", ()), **common)

@@ -48,7 +48,7 @@ def scene_to_dict(scene: Scene) -> dict:
         "self_contact": {k: v for k, v in dataclasses.asdict(scene.self_contact).items() if v is not None},
         "cameras": [
             {"name": c.name, "resolution": list(c.resolution), "fps": c.fps, "start_time": c.start_time,
-             **{k: _nested_lists(v) for k, v in c.values}}
+             "time_offset": c.time_offset, **{k: _nested_lists(v) for k, v in c.values}}
             for c in scene.cameras
         ],
     }

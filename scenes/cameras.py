@@ -53,6 +53,8 @@ class Camera:
         dist: distortion coefficients (k1, k2, p1, p2) or (k1, k2, p1, p2, k3); () for none.
         fps: frames per second of its footage [1/s].
         start_time: simulation time of its first frame [s].
+        time_offset: a correction to ``start_time`` [s] (e.g. fitted to footage whose start is not known exactly):
+            frame k is at start_time + time_offset + k / fps.
     """
 
     name: str
@@ -63,6 +65,7 @@ class Camera:
     dist: tuple[float, ...] = ()
     fps: float = 30.0
     start_time: float = 0.0
+    time_offset: float = 0.0
 
     def __post_init__(self):
         K = np.asarray(self.K, dtype=np.float64)
@@ -88,6 +91,8 @@ class Camera:
             raise ValueError(f"{where}: fps = {self.fps!r}: expected frames per second > 0")
         if not math.isfinite(self.start_time):
             raise ValueError(f"{where}: start_time = {self.start_time!r}: expected a finite time [s]")
+        if not math.isfinite(self.time_offset):
+            raise ValueError(f"{where}: time_offset = {self.time_offset!r}: expected a finite time [s]")
         for attribute, value in (("K", K), ("R", R), ("t", t)):
             value.setflags(write=False)
             object.__setattr__(self, attribute, value)
@@ -95,7 +100,7 @@ class Camera:
 
     @classmethod
     def look_at(cls, *, name: str, resolution, position, look_at, up, fov_y: float, fps: float = 30.0,
-                start_time: float = 0.0) -> "Camera":
+                start_time: float = 0.0, time_offset: float = 0.0) -> "Camera":
         """A camera at ``position`` [m] looking at ``look_at`` [m], ``up`` [3] pointing up the picture, with a
         vertical field of view of ``fov_y`` degrees over the picture's height (square pixels, centred, undistorted).
         """
@@ -119,7 +124,7 @@ class Camera:
         focal = 0.5 * height / math.tan(math.radians(fov_y) / 2.0)
         intrinsics = np.array([[focal, 0.0, 0.5 * (width - 1)], [0.0, focal, 0.5 * (height - 1)], [0.0, 0.0, 1.0]])
         return cls(name=name, resolution=(width, height), K=intrinsics, R=rotation, t=-rotation @ position,
-                   fps=fps, start_time=start_time)
+                   fps=fps, start_time=start_time, time_offset=time_offset)
 
     def to_camera(self, points) -> np.ndarray:
         """Camera coordinates R x + t [..., 3] [m] of world points [..., 3] [m]."""
@@ -133,12 +138,17 @@ class Camera:
         """Pixels [..., 2] [px] and their derivatives d(u, v)/d(x, y, z)_world [..., 2, 3] [px/m] (NaN behind)."""
         return self._project(points, jacobian=True)
 
+    @property
+    def first_frame_time(self) -> float:
+        """Simulation time of the first frame, start_time + time_offset [s]."""
+        return self.start_time + self.time_offset
+
     def frame_times(self, until: float) -> np.ndarray:
-        """Times [s] of this camera's frames from ``start_time`` up to ``until`` [s] (within 1e-9 of a frame's
-        period), one every 1 / fps; empty when ``until`` is before the start."""
+        """Times [s] of this camera's frames from ``first_frame_time`` up to ``until`` [s] (within 1e-9 of a frame's
+        period), one every 1 / fps; empty when ``until`` is before the first."""
         period = 1.0 / self.fps
-        count = math.floor((until - self.start_time) / period + 1e-9) + 1
-        return self.start_time + period * np.arange(max(count, 0))
+        count = math.floor((until - self.first_frame_time) / period + 1e-9) + 1
+        return self.first_frame_time + period * np.arange(max(count, 0))
 
     def normalised(self, pixels) -> np.ndarray:
         """The rays that pixels (u, v) [..., 2] [px] see, as undistorted normalised coordinates (x_cam / z_cam,

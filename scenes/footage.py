@@ -43,12 +43,13 @@ def footage_times(trajectory: Trajectory, camera: Camera) -> np.ndarray:
     or the camera starts before the trajectory."""
     where = trajectory.path or "the trajectory"
     first, last = float(trajectory.t[0]), float(trajectory.t[-1])
-    if camera.start_time < first - 1e-9 * max(last - first, 1e-12):
-        raise RenderError(f"camera {camera.name!r}: start_time = {camera.start_time:g} s is before {where}'s first "
+    start = camera.first_frame_time
+    if start < first - 1e-9 * max(last - first, 1e-12):
+        raise RenderError(f"camera {camera.name!r}: start_time + time_offset = {start:g} s is before {where}'s first "
                           f"frame at {first:g} s: expected a start within {first:g} .. {last:g} s")
     times = camera.frame_times(last)
     if times.size == 0:
-        raise RenderError(f"camera {camera.name!r}: start_time = {camera.start_time:g} s is after {where}'s last "
+        raise RenderError(f"camera {camera.name!r}: start_time + time_offset = {start:g} s is after {where}'s last "
                           f"frame at {last:g} s: expected a start within {first:g} .. {last:g} s")
     return times
 

@@ -123,6 +123,21 @@ def test_scene_file_cameras_load_in_both_forms_build_and_write_back(tmp_path):
     assert scenes.parse_scene(json.loads(scenes.scene_to_json(scene))) == scene  # as a trajectory stores it
 
 
+def test_a_cameras_time_offset_shifts_its_frames_and_is_a_fittable_parameter(tmp_path):
+    table = OPENCV_TABLE.replace("start_time = 0.01", "start_time = 0.01\ntime_offset = 0.004")
+    scene = load_text(tmp_path, VALID + table)
+    side = scene.cameras[0].build()
+    assert side.time_offset == 0.004 and side.first_frame_time == pytest.approx(0.014)
+    np.testing.assert_allclose(side.frame_times(0.1)[:2], [0.014, 0.014 + 1 / 30])
+    assert "cameras[0].time_offset" in scenes.fittable_names(scene)
+    assert scenes.parameter_unit("cameras.0.time_offset") == "s"
+    shifted = scenes.with_parameters(scene, {"cameras[0].time_offset": -0.002})
+    assert scenes.get_parameter(shifted, "cameras[0].time_offset") == -0.002
+    assert scenes.load_scene(write_scene(tmp_path, scenes.scene_to_toml(shifted), name="again.toml")) == shifted
+    with pytest.raises(SceneError, match='cameras\\[0\\].time_offset = "late": expected a number'):
+        load_text(tmp_path, VALID + OPENCV_TABLE + 'time_offset = "late"\n')
+
+
 @pytest.mark.parametrize(("table", "fragments"), [
     (LOOK_AT_TABLE + "K = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]\n",
      ["cameras[0] (front): has position, look_at, up, fov_y, K: expected either position"]),

@@ -174,7 +174,7 @@ def test_a_240_fps_camera_of_a_millisecond_simulation_films_between_the_steps():
     camera = dataclasses.replace(front_camera(flat_cloth().x[0, 0], general=False), fps=240.0, start_time=0.002)
     times = footage_times(trajectory, camera)
     np.testing.assert_allclose(times, 0.002 + np.arange(12) / 240.0)  # 0.002 + 11/240 = 0.0478 <= 0.05 < 12/240
-    with pytest.raises(RenderError, match="start_time = -0.01 s is before"):
+    with pytest.raises(RenderError, match=r"start_time \+ time_offset = -0.01 s is before"):
         footage_times(trajectory, dataclasses.replace(camera, start_time=-0.01))
 
 

@@ -3,6 +3,8 @@ material points are bilinear on the grid, the engine's reprojection loss equals 
 mode gradient matches central differences, several observation models add up, and a fit from the tracks of one or
 two cameras recovers the yarns' density, Young's and bending moduli from 30% off."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,7 @@ import torch
 import scenes
 from learning import cloth
 from learning.fit import FitError
+from scenes._schema import SceneCamera
 from scenes.cameras import Camera
 
 from .test_cloth_objective import MATERIALS, small_scene, synthetic
@@ -115,3 +118,31 @@ def test_tracks_that_do_not_fit_together_are_refused(filmed):
     space = cloth.scene_parameter_space(scene, MATERIALS[:1])
     with pytest.raises(FitError, match="before the simulation starts"):
         cloth.ClothObjective(scene, early, space)
+
+
+def test_a_cameras_unknown_time_offset_is_fitted_with_the_parameters(filmed):
+    """The side camera's frames are 1.6 frames later than the fit is told: its time offset (a fraction of a step
+    off the 1 ms grid) and cotton's Young's modulus are recovered together; reverse mode refuses the offset."""
+    scene, trajectory, tracks = filmed
+    side = tracks[1].camera
+    scene = dataclasses.replace(scene, cameras=(_scene_camera(tracks[0].camera), _scene_camera(side)))
+    late = dataclasses.replace(side, time_offset=1.6 / side.fps)
+    seen = cloth.tracks_from_trajectory(trajectory, late, tracks[1].points)
+    told = cloth.PointTracks(camera=side, points=seen.points, times=seen.times - late.time_offset, pixels=seen.pixels)
+    names = ["materials.cotton.young_modulus", "cameras[1].time_offset"]
+    space = cloth.scene_parameter_space(scene, names, initial={names[0]: 3.5e5})
+    assert space.parameters[1].lower == pytest.approx(-3.0 / side.fps)  # default: 3 frames either way
+    fit = cloth.fit_scene(scene, [tracks[0], told], space, estimation="forward",
+                          optimization=cloth.Optimization(optimizer="gauss-newton", iterations=20))
+    np.testing.assert_allclose(fit.result.values, [5e5, late.time_offset], rtol=1e-5)
+    assert scenes.get_parameter(fit.scene, names[1]) == pytest.approx(late.time_offset, rel=1e-5)
+    with pytest.raises(FitError, match=r"reverse mode does not fit cameras' time offsets \(cameras\[1\].time_offset"):
+        fit.objective.value_and_grad(torch.as_tensor(space.initial_theta()))
+
+
+def _scene_camera(camera: Camera) -> SceneCamera:
+    """A scene's [[cameras]] table (OpenCV form) of a camera."""
+    values = (("K", tuple(map(tuple, camera.K))), ("R", tuple(map(tuple, camera.R))), ("t", tuple(camera.t)),
+              ("dist", camera.dist))
+    return SceneCamera(name=camera.name, resolution=camera.resolution, fps=camera.fps, start_time=camera.start_time,
+                       form="opencv", values=values)

@@ -42,5 +42,5 @@ def rows(scene) -> list[dict]:
     for name in scenes.fittable_names(scene):
         where = scenes.fittable_parameter(name)
         table.append({"name": name, "value": float(scenes.get_parameter(scene, name)), "unit": where.unit,
-                      "array": where.array})
+                      "array": where.array or "- (read by fits to footage)"})
     return table

@@ -31,7 +31,7 @@ from learning.fit import FitError, ParameterSpace
 from ._observations import Observations
 from ._residuals import ObservationLoss
 from ._scene_parameters import SceneParameters
-from ._tracks import PointTracks
+from ._tracks import PointTracks, TrackModel
 
 __all__ = ["ClothObjective", "observed_states"]
 
@@ -91,8 +91,9 @@ class ClothObjective:
         self._models = {}
         model = self._model(1)[0]
         self.parameters = SceneParameters(scene, space.names, model)
+        self._offsets = self._camera_offsets(observations)
         self.models = _observation_models(observations, model, slide_weight=slide_weight,
-                                          dt=scene.simulation.solver_dt)
+                                          dt=scene.simulation.solver_dt, reach=self._offsets)
         self._steps = sorted(set().union(*(m.steps for m in self.models)))
         if self._steps[-1] < 1:
             raise FitError("the observations hold no motion (only the initial state): expected at least one "
@@ -134,6 +135,10 @@ class ClothObjective:
         return self._reverse(theta, truncate_every=int(last_steps))
 
     def _reverse(self, theta: Tensor, *, truncate_every: int | None) -> tuple[float, Tensor]:
+        if self._offsets:
+            names = ", ".join(self.space.names[column] for column, _ in self._offsets.values())
+            raise FitError(f"reverse mode does not fit cameras' time offsets ({names}) yet: expected the forward "
+                           "estimator (--estimator forward, the default for up to 16 parameters) or Gauss-Newton")
         theta_np = _numpy(theta)
         model, solver = self._prepare(theta_np[None])
         if self._trajectory_loss is None:
@@ -159,7 +164,8 @@ class ClothObjective:
     # -- residuals -------------------------------------------------------------------------------
     def residuals(self, theta) -> np.ndarray:
         """Residuals r(θ) [M] with h = |r|²."""
-        return self._residuals(self._simulate(_numpy(theta)[None]))[0]
+        thetas = _numpy(theta)[None]
+        return self._residuals(self._simulate(thetas), thetas)[0]
 
     def residual_jvp(self, theta: np.ndarray, tangents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(r(θ) [M], J(θ) v_i [b, M]) by central differences: worlds θ, θ ± ε_i v_i in one rollout (or from
@@ -191,7 +197,7 @@ class ClothObjective:
         eps = self.jvp_step / scale
         shifted = eps[:, None] * tangents
         thetas = np.concatenate([theta[None], theta + shifted, theta - shifted])
-        r = self._residuals(self._simulate(thetas))
+        r = self._residuals(self._simulate(thetas), thetas)
         b = len(tangents)
         return r[0], (r[1 : b + 1] - r[b + 1 :]) / (2.0 * eps[:, None])
 
@@ -215,13 +221,43 @@ class ClothObjective:
 
     # -- engine ----------------------------------------------------------------------------------
     def _loss_values(self, thetas: np.ndarray) -> np.ndarray:
-        r = self._residuals(self._simulate(thetas))
+        r = self._residuals(self._simulate(thetas), thetas)
         return (r * r).sum(axis=1)
 
-    def _residuals(self, states: np.ndarray) -> np.ndarray:
-        """Every observation model's residuals, concatenated [B, M], from the states at ``_steps``."""
+    def _residuals(self, states: np.ndarray, thetas: np.ndarray) -> np.ndarray:
+        """Every observation model's residuals, concatenated [B, M], from the states at ``_steps`` of the worlds of
+        ``thetas`` [B, N] (which also hold the fitted cameras' time offsets)."""
         index = {step: k for k, step in enumerate(self._steps)}
-        return np.concatenate([m.residuals(states[:, [index[t] for t in m.steps]]) for m in self.models], axis=1)
+        shifts = self.frame_shifts(thetas)
+        return np.concatenate([m.residuals(states[:, [index[t] for t in m.steps]], *shifts[k])
+                               for k, m in enumerate(self.models)], axis=1)
+
+    def frame_shifts(self, thetas: np.ndarray) -> list[tuple]:
+        """Per observation model: () when its frames' times are fixed, else (shifts [B],) [s] of its frames from the
+        tracked times: the fitted time offset of its camera less the one it was tracked with."""
+        if not self._offsets:
+            return [()] * len(self.models)
+        values = self.space.to_values(np.atleast_2d(thetas))
+        shifts = []
+        for model in self.models:
+            entry = self._offsets.get(model.tracks.camera.name) if isinstance(model, TrackModel) else None
+            shifts.append(() if entry is None else (values[:, entry[0]] - model.tracks.camera.time_offset,))
+        return shifts
+
+    def _camera_offsets(self, observations) -> dict[str, tuple[int, tuple[float, float]]]:
+        """{camera name: (column of its time offset among the fitted parameters, how far (lower, upper) [s] its
+        frames may shift from the tracked times)} for the fitted offsets."""
+        given = list(observations) if isinstance(observations, (list, tuple)) else [observations]
+        tracked = {item.camera.name: item.camera.time_offset for item in given if isinstance(item, PointTracks)}
+        offsets = {}
+        for column, camera in self.parameters.camera_offsets.items():
+            name = self.scene.cameras[camera].name
+            if name not in tracked:
+                raise FitError(f"{self.space.names[column]}: no footage of camera {name!r} among the observations: "
+                               "expected its tracks, or not to fit its time offset")
+            bounded = self.space.parameters[column]
+            offsets[name] = (column, (bounded.lower - tracked[name], bounded.upper - tracked[name]))
+        return offsets
 
     def _simulate(self, thetas: np.ndarray) -> np.ndarray:
         model, solver = self._prepare(thetas)
@@ -248,8 +284,10 @@ class ClothObjective:
         return self._models[worlds]
 
 
-def _observation_models(observations, model: simulator.Model, *, slide_weight: float, dt: float) -> list:
-    """The observation model of each kind of observations given."""
+def _observation_models(observations, model: simulator.Model, *, slide_weight: float, dt: float,
+                        reach: dict) -> list:
+    """The observation model of each kind of observations given (``reach``: {camera name: (column, (lower, upper))}
+    of the cameras whose time offsets are fitted)."""
     given = list(observations) if isinstance(observations, (list, tuple)) else [observations]
     if not given:
         raise FitError("no observations: expected node trajectories or point tracks")
@@ -258,7 +296,8 @@ def _observation_models(observations, model: simulator.Model, *, slide_weight: f
         if isinstance(item, Observations):
             models.append(ObservationLoss(model, item, slide_weight=slide_weight))
         elif isinstance(item, PointTracks):
-            models.append(item.model(model, dt=dt))
+            models.append(item.model(model, dt=dt, reach=reach[item.camera.name][1] if item.camera.name in reach
+                                     else None))
         else:
             raise TypeError(f"observations of type {type(item).__name__}: expected Observations or PointTracks")
     return models

@@ -78,8 +78,13 @@ class SceneParameters:
     def __init__(self, scene: scenes.Scene, names, model: simulator.Model):
         self.names = resolve_names(scene, names)
         self.scene = scene
-        self.targets = tuple(_target(scene, name, model) for name in self.names)
-        self.arrays = tuple(dict.fromkeys(t.array for t in self.targets))
+        #: the engine elements of each parameter; None for a camera's time offset (no engine array holds it)
+        self.targets = tuple(None if fittable_parameter(name).family == "camera" else _target(scene, name, model)
+                             for name in self.names)
+        self.arrays = tuple(dict.fromkeys(t.array for t in self.targets if t is not None))
+        #: {column: camera index} of the cameras' time offsets among the parameters
+        self.camera_offsets = {k: int(name.split("[", 1)[1].split("]", 1)[0]) for k, name in enumerate(self.names)
+                               if self.targets[k] is None}
 
     def __len__(self) -> int:
         return len(self.names)
@@ -101,6 +106,8 @@ class SceneParameters:
             raise ValueError(f"values have shape {values.shape}: expected ({worlds}, {len(self)})")
         arrays = {name: np.repeat(base[name], worlds, axis=0) for name in self.arrays}
         for k, target in enumerate(self.targets):
+            if target is None:
+                continue
             array = arrays[target.array]
             owned = array[target.select()]
             array[target.select()] = (target.factor * values[:, k]).reshape(-1, *([1] * (owned.ndim - 1)))
@@ -108,9 +115,14 @@ class SceneParameters:
             model.set_parameter(name, array)
 
     def reduce(self, gradients: dict[str, np.ndarray]) -> np.ndarray:
-        """Gradients with respect to the scene parameters [B, N] from per-element ones ({array: [B, ...]})."""
+        """Gradients with respect to the scene parameters [B, N] from per-element ones ({array: [B, ...]}); the
+        engine has none for a camera's time offset (its column is left to the caller: NaN here)."""
+        worlds = len(next(iter(gradients.values())))
         columns = []
         for target in self.targets:
+            if target is None:
+                columns.append(np.full(worlds, np.nan))
+                continue
             owned = np.asarray(gradients[target.array])[target.select()]
             columns.append(target.factor * owned.reshape(owned.shape[0], -1).sum(axis=1))
         return np.stack(columns, axis=1)
@@ -122,6 +134,8 @@ class SceneParameters:
         out = {}
         for row, k in enumerate(chosen):
             target = self.targets[k]
+            if target is None:
+                continue
             array = out.setdefault(target.array, np.zeros((len(chosen), *base[target.array].shape[1:])))
             array[(row, *target.index)] = target.factor
         return out

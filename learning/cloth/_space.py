@@ -11,6 +11,9 @@ from ._scene_parameters import canonical_name, resolve_names
 
 __all__ = ["scene_parameter_space"]
 
+#: default bounds of a camera's time offset: this many of its frames either way
+_OFFSET_FRAMES = 3.0
+
 
 def scene_parameter_space(
     scene: scenes.Scene,
@@ -27,7 +30,8 @@ def scene_parameter_space(
         names: dotted names (``learning.cloth.fittable_names(scene)`` lists them).
         bounds: {name: (lower, upper)}; default: initial/100 to 100·initial (log transform) for
             positive parameters, initial ± 10·max(|initial|, 1) (box) for wind and gravity components and wind
-            keyframes, initial ± the cloth's larger side (box) for the offsets of pin-path keyframes.
+            keyframes, initial ± the cloth's larger side (box) for the offsets of pin-path keyframes, initial ± 3
+            frames (box) for a camera's time offset.
         initial: {name: starting value} overriding the scene's.
         transforms: {name: "log" | "box"}; default "log" when the lower bound is > 0, else "box".
 
@@ -55,6 +59,9 @@ def scene_parameter_space(
         if name in options["bounds"]:
             lower, upper = (float(v) for v in options["bounds"][name])
             _check_sign(scene, name, lower, upper)
+        elif scenes.fittable_parameter(name).family == "camera":  # a few frames either way
+            reach = _OFFSET_FRAMES / scene.cameras[int(name.split("[", 1)[1].split("]", 1)[0])].fps
+            lower, upper = start - reach, start + reach
         elif scenes.fittable_parameter(name).array == "pin_path_offset":
             reach = max(scene.cloth.nodes) * scene.cloth.spacing  # a handle moves on the scale of the cloth
             lower, upper = start - reach, start + reach

@@ -194,7 +194,8 @@ def track_footage(path, camera: Camera, scene: scenes.Scene, *, points=None, tim
         camera: the camera that filmed it (resolution, calibration, frame rate and start time).
         scene: the scene (its initial state places the points in the first frame).
         points: grid coordinates of the material points to track [P, 2] (default ``default_points``).
-        times: the frames' times [s] (default start_time + k / fps; give them when frames were dropped).
+        times: the frames' times [s] (default start_time + time_offset + k / fps; give them when frames were
+            dropped).
         options: how to track.
 
     Raises:
@@ -206,7 +207,7 @@ def track_footage(path, camera: Camera, scene: scenes.Scene, *, points=None, tim
     frames = read_footage(path, camera)
     name = str(path)
     if times is None:
-        times = camera.start_time + np.arange(len(frames)) / camera.fps
+        times = camera.first_frame_time + np.arange(len(frames)) / camera.fps
     times = np.asarray(times, dtype=np.float64)
     if times.shape != (len(frames),):
         raise FitError(f"{name}: {len(frames)} frames but {times.size} frame times: expected one time per frame")

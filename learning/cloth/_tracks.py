@@ -96,9 +96,9 @@ class PointTracks:
         """Where a point was seen, shape [F, P]."""
         return np.isfinite(self.pixels).all(axis=-1)
 
-    def model(self, model: simulator.Model, *, dt: float, scale: float = 1.0) -> "TrackModel":
-        """The observation model of these tracks for ``model`` stepped by ``dt`` [s]."""
-        return TrackModel(model, self, dt=dt, scale=scale)
+    def model(self, model: simulator.Model, *, dt: float, scale: float = 1.0, reach=None) -> "TrackModel":
+        """The observation model of these tracks for ``model`` stepped by ``dt`` [s] (see ``TrackModel``)."""
+        return TrackModel(model, self, dt=dt, scale=scale, reach=reach)
 
 
 def tracks_from_trajectory(trajectory: scenes.Trajectory, camera: Camera, points, *, world: int = 0,
@@ -129,48 +129,67 @@ class TrackModel:
         tracks: the tracks.
         dt: the engine's step [s] (``scene.simulation.solver_dt``).
         scale: pixel scale [px] of the loss (L in units of scale^2).
+        reach: when the camera's time offset is fitted, how far (lower, upper) [s] the frames may shift from the
+            tracks' times: the model then reads every step the shifted frames can fall between (frames before
+            t = 0 see the initial state, at rest until the scene starts). None: the times are fixed.
 
     Attributes:
         steps: the engine steps whose states the frames read (two around each frame time).
         size: number of residuals M (2 per point seen in a frame).
     """
 
-    def __init__(self, model: simulator.Model, tracks: PointTracks, *, dt: float, scale: float = 1.0):
+    def __init__(self, model: simulator.Model, tracks: PointTracks, *, dt: float, scale: float = 1.0,
+                 reach: tuple[float, float] | None = None):
         where = f"{tracks.source} (camera {tracks.camera.name!r})"
-        if np.any(tracks.times < 0):
+        if np.any(tracks.times < 0) and reach is None:
             raise FitError(f"{where}: a frame at t = {tracks.times.min():g} s is before the simulation starts")
         self.tracks = tracks
         self.dt = float(dt)
-        position = tracks.times / self.dt
-        self.frame_steps = np.floor(position + _STEP_SNAP).astype(np.int64)
-        self.frame_fractions = position - self.frame_steps
-        self.frame_fractions[self.frame_fractions < _STEP_SNAP] = 0.0
+        self.frame_steps, self.frame_fractions = self.schedule(0.0)
         self.corners, self.node_weights = material_points(tracks.points, model.nodes)
         seen = tracks.seen
         self._seen = seen
         self._weight = np.where(seen, 1.0 / (seen.sum() * scale**2), 0.0)  # [F, P]
         self._target = np.where(seen[..., None], tracks.pixels, 0.0)
-        reads = [(n, 1.0 - a) for n, a in zip(self.frame_steps, self.frame_fractions, strict=True)]
-        reads += [(n + 1, a) for n, a in zip(self.frame_steps, self.frame_fractions, strict=True) if a > 0.0]
-        self.steps = sorted({int(n) for n, _ in reads})
+        if reach is None:
+            reads = [(n, 1.0 - a) for n, a in zip(self.frame_steps, self.frame_fractions, strict=True)]
+            reads += [(n + 1, a) for n, a in zip(self.frame_steps, self.frame_fractions, strict=True) if a > 0.0]
+            self.steps = sorted({int(n) for n, _ in reads})
+        else:
+            first, _ = self.schedule(reach[0])
+            last, _ = self.schedule(reach[1])
+            self.steps = list(range(int(first.min()), int(last.max()) + 2))
         self.size = int(2 * seen.sum())
         self._origin = model.origin_np  # [B, 3]
 
-    def residuals(self, states: np.ndarray) -> np.ndarray:
-        """r [B, M] (|r|^2 = L) from the generalized coordinates q at ``steps`` [B, S, nodes, 5]."""
+    def schedule(self, shift: float) -> tuple[np.ndarray, np.ndarray]:
+        """(step n_f before each frame [F], fraction alpha_f in [0, 1) [F]) of the frames shifted by ``shift`` [s];
+        a frame before t = 0 is at step 0 (the initial state)."""
+        position = np.maximum((self.tracks.times + shift) / self.dt, 0.0)
+        steps = np.floor(position + _STEP_SNAP).astype(np.int64)
+        fractions = position - steps
+        fractions[fractions < _STEP_SNAP] = 0.0
+        return steps, fractions
+
+    def residuals(self, states: np.ndarray, shifts=None) -> np.ndarray:
+        """r [B, M] (|r|^2 = L) from the generalized coordinates q at ``steps`` [B, S, nodes, 5], the frames of world
+        b shifted by ``shifts[b]`` [s] (within the reach; default none)."""
         states = np.asarray(states)
         index = {step: k for k, step in enumerate(self.steps)}
         points = np.einsum("bsnkc,nk->bsnc", states[:, :, self.corners, :3], self.node_weights)  # [B, S, P, 3]
-        before = points[:, [index[int(n)] for n in self.frame_steps]]
-        after_steps = [index.get(int(n) + 1, index[int(n)]) for n in self.frame_steps]
-        alpha = self.frame_fractions[None, :, None, None]
-        x = (1.0 - alpha) * before + alpha * points[:, after_steps] + self._origin[:1, None, None, :]
+        x = np.empty((len(states), len(self.tracks.times), len(self.tracks.points), 3))
+        for b in range(len(states)):
+            steps, fractions = self.schedule(0.0 if shifts is None else float(shifts[b]))
+            before = points[b, [index[int(n)] for n in steps]]
+            after = points[b, [index.get(int(n) + 1, index[int(n)]) for n in steps]]
+            alpha = fractions[:, None, None]
+            x[b] = (1.0 - alpha) * before + alpha * after + self._origin[0]
         pixels = self.tracks.camera.project(x)  # [B, F, P, 2]
         r = np.sqrt(self._weight)[None, ..., None] * (pixels - self._target[None])
         return r[:, self._seen].reshape(len(states), -1)
 
     def engine_loss(self, model: simulator.Model) -> simulator.MaterialPointLoss:
-        """The same loss as a ``simulator.MaterialPointLoss`` of ``model`` (for reverse mode)."""
+        """The same loss (frames not shifted) as a ``simulator.MaterialPointLoss`` of ``model`` (for reverse mode)."""
         camera = self.tracks.camera
         measurement = simulator.PointMeasurement(kind="pixels", rotation=camera.R, translation=camera.t,
                                                  intrinsics=camera.K, distortion=camera.dist)
