@@ -59,3 +59,30 @@ def test_bad_footage_fits_are_one_line_errors(filmed, tmp_path, capsys, extra, f
     error = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(error) == 1 and fragment in error[0], error
     assert not (tmp_path / "fit").exists()
+
+
+def test_a_clip_with_dropped_frames_is_fitted_at_the_times_given(filmed, tmp_path, capsys):
+    scene, clip = filmed
+    frames = iio.imread(clip)
+    kept = [k for k in range(len(frames)) if k not in (4, 9)]  # two frames dropped
+    dropped = tmp_path / "dropped.mp4"
+    iio.imwrite(dropped, frames[kept], extension=".mp4", fps=240.0, quality=9, macro_block_size=1)
+    times = tmp_path / "times.txt"
+    times.write_text("\n".join(f"{k / 240.0:.12g}" for k in kept) + "\n")
+    name = "materials.cotton.young_modulus"
+    out = tmp_path / "fit"
+    assert main(["fit", str(scene), "--video", str(dropped), "--camera", "front", "--frame-times",
+                 f"{dropped}={times}", "--params", name, "--initial", f"{name}=2.5e5", "--out", str(out),
+                 "--quiet"]) == 0
+    report = json.loads((out / "fit.json").read_text())
+    assert report["observations"]["cameras"][0]["frames"] == 13
+    assert report["parameters"][name]["fitted"] == pytest.approx(5e5, rel=0.1)
+    capsys.readouterr()
+    short = tmp_path / "short.txt"
+    short.write_text("0.0\n0.01\n")
+    for times_file, fragment in ((short, "13 frames but 2 frame times"), (tmp_path / "none.txt", "none.txt: not a "
+                                 "readable list of times")):
+        code = main(["fit", str(scene), "--video", str(dropped), "--camera", "front", "--frame-times",
+                     f"{dropped}={times_file}", "--params", name, "--out", str(tmp_path / "bad"), "--quiet"])
+        error = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(error) == 1 and fragment in error[0], error

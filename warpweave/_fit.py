@@ -54,6 +54,9 @@ def add_parser(commands):
                         "of the simulation with the tracks; also writes DIR/tracks.mp4 and DIR/overlay.mp4")
     parser.add_argument("--camera", action="append", metavar="NAME",
                         help="with --video: the scene's camera ([[cameras]]) that filmed the clip before it")
+    parser.add_argument("--frame-times", action="append", default=[], metavar="CLIP=TIMES",
+                        help="the times [s] of a clip's frames, one per line of a text file (default: the camera's "
+                        "start_time + time_offset + k / fps): for clips with dropped frames (repeatable)")
     parser.add_argument("--segments", type=positive_int, default=20, metavar="N",
                         help="with --lab: the cantilever's segments (default 20: bending lengths 0.1%% low)")
     parser.add_argument("--frames", type=_frame_count, metavar="K",

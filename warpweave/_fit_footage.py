@@ -30,6 +30,9 @@ def fit_footage(args) -> int:
     if unused:
         raise UsageError(f"{', '.join(unused)} with --video: these select and perturb observed trajectories; "
                          "expected none of them")
+    if args.frame_times and args.video is None:
+        raise UsageError("--frame-times gives the frame times of a --video clip: expected --video CLIP too")
+    times = _frame_times(args.frame_times, args.video)
     scene, out_dir = start_scene(args, command="fit")
     cameras = {camera.name: camera for camera in scene.cameras}
     tracks = []
@@ -39,7 +42,7 @@ def fit_footage(args) -> int:
             raise UsageError(f"argument --camera: {name!r} is not a camera of {args.scene}: expected one of {known}")
         began = time.perf_counter()
         try:
-            tracked = cloth.track_footage(video, cameras[name].build(), scene)
+            tracked = cloth.track_footage(video, cameras[name].build(), scene, times=times.get(video))
         except FitError as exc:
             raise UsageError(str(exc)) from None
         if not args.quiet:
@@ -51,3 +54,25 @@ def fit_footage(args) -> int:
     cloth.write_footage_fit(out_dir, fit, videos=list(args.video), scene_path=str(args.scene))
     clips = ", ".join(name for pair in cloth.clip_names(list(args.camera)).values() for name in pair)
     return finish(fit, out_dir, quiet=args.quiet, files=f"fit.json, loss.png, fitted.toml, {clips}")
+
+
+def _frame_times(pairs: list[str], videos: list[str]) -> dict:
+    """{clip: frame times [s]} from ``--frame-times CLIP=TIMES`` (a text file, one time per line), or a UsageError."""
+    import numpy as np
+
+    times = {}
+    for pair in pairs:
+        clip, sep, path = pair.partition("=")
+        if not sep or not path:
+            raise UsageError(f"argument --frame-times: {pair!r}: expected CLIP=TIMES (a text file of frame times)")
+        if clip not in videos:
+            raise UsageError(f"argument --frame-times: {clip} is not a --video clip: expected one of "
+                             f"{', '.join(videos)}")
+        try:
+            values = np.atleast_1d(np.loadtxt(path, dtype=np.float64, ndmin=1))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"argument --frame-times: {path}: not a readable list of times ({exc})") from None
+        if values.ndim != 1 or not np.all(np.isfinite(values)) or np.any(np.diff(values) <= 0):
+            raise UsageError(f"argument --frame-times: {path}: expected one finite time [s] per line, increasing")
+        times[clip] = values
+    return times
