@@ -128,3 +128,11 @@ class CameraLens:
         if np.issubdtype(drawn.dtype, np.integer):
             return np.clip(np.rint(blended), 0, np.iinfo(drawn.dtype).max).astype(drawn.dtype)
         return blended.astype(drawn.dtype)
+
+    def depth(self, drawn: np.ndarray) -> np.ndarray:
+        """The camera's depth map [H, W] (z along its optical axis [m], NaN where nothing is seen) from the ideal
+        view's [h, w]: the same rays, so the same z; bilinear where the four neighbours are seen, else NaN (no
+        blending across an edge of the cloth)."""
+        if self.direct:
+            return drawn
+        return self.picture(drawn[..., None])[..., 0]

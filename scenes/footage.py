@@ -10,7 +10,9 @@ picture.
 """
 
 import importlib.util
+import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,12 @@ from .cameras import Camera
 from .render import ANIMATION_SUFFIXES, ClothRenderer, RenderError
 from .trajectory import Trajectory
 
-__all__ = ["footage_times", "read_background", "render_footage", "scene_camera"]
+__all__ = ["DEPTH_FORMAT", "DepthMaps", "footage_times", "load_depth", "read_background", "render_depth",
+           "render_footage", "scene_camera"]
+
+#: the format of depth files (``render_depth``): arrays ``depth`` [F, H, W] float32 [m] (z along the camera's
+#: optical axis, NaN where nothing is seen), ``times`` [F] [s], ``camera`` (its name), ``format``
+DEPTH_FORMAT = "warpweave-depth/1"
 
 _PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _MP4_QUALITY = 9  # imageio-ffmpeg's scale 1..10: near lossless, so that tracking sees the drawn edges
@@ -52,6 +59,16 @@ def footage_times(trajectory: Trajectory, camera: Camera) -> np.ndarray:
         raise RenderError(f"camera {camera.name!r}: start_time + time_offset = {start:g} s is after {where}'s last "
                           f"frame at {last:g} s: expected a start within {first:g} .. {last:g} s")
     return times
+
+
+def _camera_states(trajectory: Trajectory, camera: Camera) -> Trajectory:
+    """The states at the camera's frame times (between frames one integrator step apart on the straight line)."""
+    times = footage_times(trajectory, camera)
+    scene = trajectory.scene()
+    try:
+        return trajectory.at_times(times, integrator_step=scene.simulation.solver_dt if scene else None)
+    except ValueError as exc:
+        raise RenderError(str(exc)) from None
 
 
 def read_background(value: str, camera: Camera | None = None):
@@ -114,12 +131,7 @@ def render_footage(
                           "needs an even width and height; write a .gif instead")
     if mp4 and not any(importlib.util.find_spec(m) for m in ("imageio_ffmpeg", "av")):
         raise RenderError(f"{path}: writing .mp4 needs the imageio-ffmpeg package (pip install imageio-ffmpeg)")
-    times = footage_times(trajectory, camera)
-    scene = trajectory.scene()
-    try:
-        states = trajectory.at_times(times, integrator_step=scene.simulation.solver_dt if scene else None)
-    except ValueError as exc:
-        raise RenderError(str(exc)) from None
+    states = _camera_states(trajectory, camera)
     import imageio.v3 as iio
 
     pictures = []
@@ -135,3 +147,67 @@ def render_footage(
         else:
             iio.imwrite(tmp, np.stack(pictures), extension=".gif", duration=1000.0 / camera.fps, loop=0)
     return path
+
+
+@dataclass(frozen=True)
+class DepthMaps:
+    """A depth camera's frames.
+
+    Attributes:
+        camera: the name of the camera.
+        times: simulation time of each frame [s], shape [F].
+        depth: z along the camera's optical axis [m] at each pixel, NaN where nothing is seen, shape [F, H, W].
+        path: the file they were read from.
+    """
+
+    camera: str
+    times: np.ndarray
+    depth: np.ndarray
+    path: str = ""
+
+
+def render_depth(trajectory: Trajectory, path, *, camera: Camera, world: int = 0,
+                 progress: Callable[[int, int], None] | None = None) -> Path:
+    """Write the camera's depth maps of one world of a trajectory at its frame times (as ``render_footage``) to a
+    depth file (.npz, ``DEPTH_FORMAT``), atomically. Returns the path."""
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        raise RenderError(f"{path}: depth maps are written as .npz: expected FILE.npz")
+    states = _camera_states(trajectory, camera)
+    maps = []
+    with ClothRenderer(states, camera=camera, world=world, style="surface") as renderer:
+        for k in range(states.frames):
+            maps.append(renderer.depth(k).astype(np.float32))
+            if progress is not None:
+                progress(len(maps), states.frames)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, format=np.str_(DEPTH_FORMAT), camera=np.str_(camera.name), times=states.t, depth=np.stack(maps))
+    return path
+
+
+def load_depth(path, camera: Camera) -> DepthMaps:
+    """Read a depth file and check it against the camera (name and resolution).
+
+    Raises:
+        RenderError: a missing or unreadable file, another format, another camera's or another size's maps,
+            naming the file.
+    """
+    name = str(path)
+    try:
+        with np.load(name, allow_pickle=False) as npz:
+            contents = {key: npz[key] for key in npz.files}
+    except FileNotFoundError:
+        raise RenderError(f"{name}: no such depth file") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise RenderError(f"{name}: not a readable depth file (.npz): {exc}") from None
+    if str(contents.get("format", "")) != DEPTH_FORMAT or not {"camera", "times", "depth"} <= set(contents):
+        raise RenderError(f"{name}: not a depth file: expected format {DEPTH_FORMAT!r} with arrays camera, times "
+                          "and depth (warpweave render TRAJ --camera NAME --out DEPTH.npz writes one)")
+    depth, times = np.asarray(contents["depth"], dtype=np.float64), np.asarray(contents["times"], dtype=np.float64)
+    width, height = camera.resolution
+    if str(contents["camera"]) != camera.name:
+        raise RenderError(f"{name}: depth maps of camera {str(contents['camera'])!r}: expected camera {camera.name!r}")
+    if depth.ndim != 3 or depth.shape[1:] != (height, width) or times.shape != (depth.shape[0],):
+        raise RenderError(f"{name}: depth of shape {list(depth.shape)} and {times.size} times: expected [F, "
+                          f"{height}, {width}] (camera {camera.name!r}'s resolution) and one time per map")
+    return DepthMaps(camera=camera.name, times=times, depth=depth, path=name)

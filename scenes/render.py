@@ -393,6 +393,16 @@ class ClothRenderer:
             picture = np.rint(cover * picture + (1.0 - cover) * self._background).astype(np.uint8)
         return picture
 
+    def depth(self, frame: int) -> np.ndarray:
+        """The depth map of ``frame`` seen by the camera: z along its optical axis [m] of the nearest surface at each
+        pixel, NaN where nothing is drawn, float64 [H, W] (a depth camera's picture; needs a camera). VTK's depth
+        buffer limits its precision to about 1e-4 of the distance."""
+        if self._lens is None:
+            raise RenderError("a depth map needs a camera: expected ClothRenderer(..., camera=...)")
+        self.image(frame)
+        depth = -np.asarray(self._plotter.get_image_depth(fill_value=np.nan), dtype=np.float64)
+        return self._lens.depth(depth)
+
     def _camera_lens(self, camera: Camera) -> CameraLens:
         """The lens that draws ``camera``'s pictures; a RenderError when it cannot, or when it sees no node of the
         cloth in any frame drawn."""

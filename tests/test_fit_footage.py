@@ -86,3 +86,23 @@ def test_a_clip_with_dropped_frames_is_fitted_at_the_times_given(filmed, tmp_pat
                      f"{dropped}={times_file}", "--params", name, "--out", str(tmp_path / "bad"), "--quiet"])
         error = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(error) == 1 and fragment in error[0], error
+
+
+def test_a_depth_cameras_maps_locate_its_tracks_in_the_fit(filmed, tmp_path, capsys):
+    scene, clip = filmed
+    trajectory = clip.parent / "run" / "trajectory.npz"
+    depth = tmp_path / "front_depth.npz"
+    assert main(["render", str(trajectory), "--camera", "front", "--out", str(depth), "--quiet"]) == 0
+    name = "materials.cotton.young_modulus"
+    out = tmp_path / "fit"
+    assert main(["fit", str(scene), "--video", str(clip), "--camera", "front", "--depth", f"front={depth}",
+                 "--params", name, "--initial", f"{name}=2.5e5", "--out", str(out), "--quiet"]) == 0
+    cameras = json.loads((out / "fit.json").read_text())["observations"]["cameras"]
+    assert [c["camera"] for c in cameras] == ["front", "front"] and cameras[1]["depth"] == str(depth)
+    errors = cameras[1]["rms_point_error_m"]
+    assert errors["fitted"] < errors["initial"] and errors["fitted"] < 2e-5  # 0.02 spacings
+    capsys.readouterr()
+    code = main(["fit", str(scene), "--video", str(clip), "--camera", "front", "--depth", f"side={depth}",
+                 "--params", name, "--out", str(tmp_path / "bad"), "--quiet"])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(error) == 1 and "camera 'side' has no --video" in error[0], error

@@ -240,3 +240,38 @@ def test_the_cli_renders_a_scene_camera_and_refuses_what_does_not_apply(tmp_path
     odd, _ = camera_scene_trajectory(tmp_path / "odd", resolution=(161, 120))
     assert main(["render", str(odd), "--camera", "front", "--out", str(tmp_path / "odd.mp4"), "--quiet"]) == 2
     assert "needs an even width and height" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("general", [False, True], ids=["pinhole", "skew-and-distortion"])
+def test_depth_maps_hold_each_pixels_distance_along_the_optical_axis(general, tmp_path):
+    trajectory = flat_cloth()
+    x = trajectory.x[0, 0]
+    camera = front_camera(x, general=general)
+    with ClothRenderer(trajectory, camera=camera, style="surface") as renderer:
+        depth = renderer.depth(0)
+    assert depth.shape == (SIZE[1], SIZE[0])
+    inside = predicted_mask(camera, x)
+    interior = ~binary_dilation(~inside, np.ones((3, 3), bool), iterations=2)
+    assert np.isfinite(depth[interior]).all() and np.isnan(depth[~binary_dilation(inside, iterations=2)]).all()
+    nodes = x[1:-1, 1:-1].reshape(-1, 3)  # inner nodes: where the flat surface's depth is the nodes' z
+    u, v = np.rint(camera.project(nodes)).T.astype(int)
+    rays = camera.normalised(np.stack([u, v], axis=1).astype(float))
+    normal = camera.R @ np.array([0.0, 1.0, 0.0])  # the cloth's plane y = 0 in the camera's frame
+    plane_z = (normal @ camera.to_camera(nodes[0])) / (np.concatenate([rays, np.ones((len(rays), 1))], 1) @ normal)
+    np.testing.assert_allclose(depth[v, u], plane_z, rtol=2e-4)  # VTK's depth buffer: about 1e-4 of the distance
+
+
+def test_a_depth_file_holds_the_cameras_frames_and_is_checked_on_load(tmp_path):
+    from scenes.footage import load_depth, render_depth
+
+    path, camera = camera_scene_trajectory(tmp_path)
+    written = render_depth(scenes.load_trajectory(path), tmp_path / "depth.npz", camera=camera)
+    maps = load_depth(written, camera)
+    assert maps.depth.shape == (5, 120, 160) and maps.camera == "front"
+    np.testing.assert_allclose(maps.times, np.arange(5) / 150.0)
+    with pytest.raises(RenderError, match="depth maps of camera 'front': expected camera 'other'"):
+        load_depth(written, dataclasses.replace(camera, name="other"))
+    with pytest.raises(RenderError, match=r"expected \[F, 240, 320\]"):
+        load_depth(written, dataclasses.replace(camera, resolution=(320, 240)))
+    with pytest.raises(RenderError, match="not a depth file"):
+        load_depth(path, camera)

@@ -146,3 +146,48 @@ def _scene_camera(camera: Camera) -> SceneCamera:
               ("dist", camera.dist))
     return SceneCamera(name=camera.name, resolution=camera.resolution, fps=camera.fps, start_time=camera.start_time,
                        form="opencv", values=values)
+
+
+def test_camera_points_of_a_depth_camera_are_an_observation_model_with_exact_gradients(filmed):
+    """A depth camera's points (x_cam = R x + t of the material points): the engine loss (the camera_points
+    measurement) equals the numpy residuals, its gradient matches central differences, and a fit from them alone
+    recovers the moduli."""
+    scene, trajectory, tracks = filmed
+    camera, points = tracks[1].camera, tracks[1].points
+    x = trajectory.at_times(tracks[1].times, integrator_step=scene.simulation.solver_dt).x[0]
+    located = cloth.CameraPoints(camera=camera, points=points, times=tracks[1].times,
+                                 positions=camera.to_camera(cloth.material_positions(x, points)))
+    names = MATERIALS[:3]
+    space = cloth.scene_parameter_space(scene, names, initial={n: scenes.get_parameter(scene, n) * 1.2 for n in names})
+    objective = cloth.ClothObjective(scene, located, space)
+    theta = torch.as_tensor(space.initial_theta())
+    value, grad = objective.value_and_grad(theta)
+    r = objective.residuals(theta)
+    assert value == pytest.approx(float(r @ r), rel=1e-11) and len(r) == 3 * located.seen.sum()
+    tangents = np.random.default_rng(1).normal(size=(2, space.dim))
+    step = 1e-5
+    central = np.array([(objective.value(theta + step * torch.as_tensor(v))
+                         - objective.value(theta - step * torch.as_tensor(v))) / (2 * step) for v in tangents])
+    np.testing.assert_allclose(tangents @ grad.numpy(), central, rtol=1e-5)
+    fit = cloth.fit_scene(scene, located, space, estimation="forward",
+                          optimization=cloth.Optimization(optimizer="gauss-newton", iterations=20))
+    np.testing.assert_allclose(fit.result.values, [scenes.get_parameter(scene, n) for n in names], rtol=1e-6)
+
+
+def test_tracks_are_located_in_3d_by_the_depth_maps_of_their_camera(filmed):
+    """Each track's pixel ray scaled to the depth map's z: the point has that z and projects back onto the pixel
+    (through the distortion of the side camera); a frame without a depth map is refused."""
+    _, _, tracks = filmed
+    side = tracks[1]
+    camera = side.camera
+    height, width = camera.resolution[::-1]
+    z = 0.02 + 0.01 * np.arange(len(side.times))[:, None, None] / len(side.times)  # a depth per frame
+    depth = np.broadcast_to(z, (len(side.times), height, width))
+    located = cloth.camera_points(side, depth, side.times)
+    seen = located.seen
+    assert seen.sum() > 0.9 * side.seen.sum()
+    np.testing.assert_allclose(located.positions[..., 2][seen], np.broadcast_to(z[:, :, 0], seen.shape)[seen])
+    world = (located.positions - camera.t) @ camera.R  # x = R^T (x_cam - t)
+    np.testing.assert_allclose(camera.project(world)[seen], side.pixels[seen], atol=1e-8)
+    with pytest.raises(FitError, match="no depth map at t = "):
+        cloth.camera_points(side, depth[:2], side.times[:2])

@@ -54,6 +54,10 @@ def add_parser(commands):
                         "of the simulation with the tracks; also writes DIR/tracks.mp4 and DIR/overlay.mp4")
     parser.add_argument("--camera", action="append", metavar="NAME",
                         help="with --video: the scene's camera ([[cameras]]) that filmed the clip before it")
+    parser.add_argument("--depth", action="append", default=[], metavar="NAME=DEPTH",
+                        help="depth maps of camera NAME (.npz, as warpweave render --camera NAME --out DEPTH.npz "
+                        "writes): its --video's tracks are located in 3D and the fit compares them too, in units "
+                        "of the cloth's spacing (repeatable)")
     parser.add_argument("--frame-times", action="append", default=[], metavar="CLIP=TIMES",
                         help="the times [s] of a clip's frames, one per line of a text file (default: the camera's "
                         "start_time + time_offset + k / fps): for clips with dropped frames (repeatable)")

@@ -30,9 +30,10 @@ def fit_footage(args) -> int:
     if unused:
         raise UsageError(f"{', '.join(unused)} with --video: these select and perturb observed trajectories; "
                          "expected none of them")
-    if args.frame_times and args.video is None:
-        raise UsageError("--frame-times gives the frame times of a --video clip: expected --video CLIP too")
+    if (args.frame_times or args.depth) and args.video is None:
+        raise UsageError("--frame-times and --depth go with a --video clip: expected --video CLIP --camera NAME too")
     times = _frame_times(args.frame_times, args.video)
+    _check_depth(args.depth, args.camera)
     scene, out_dir = start_scene(args, command="fit")
     cameras = {camera.name: camera for camera in scene.cameras}
     tracks = []
@@ -50,8 +51,10 @@ def fit_footage(args) -> int:
                   f"({tracked.seen[-1].mean():.0%} to the last) in {time.perf_counter() - began:.1f} s",
                   file=sys.stderr)
         tracks.append(tracked)
-    fit = search(args, scene, tracks, label="fit")
-    cloth.write_footage_fit(out_dir, fit, videos=list(args.video), scene_path=str(args.scene))
+    observations = tracks + _depth_points(args.depth, tracks, args.camera)
+    fit = search(args, scene, observations, label="fit")
+    cloth.write_footage_fit(out_dir, fit, videos=list(args.video) + [path for _, path in _pairs(args.depth)],
+                            scene_path=str(args.scene))
     clips = ", ".join(name for pair in cloth.clip_names(list(args.camera)).values() for name in pair)
     return finish(fit, out_dir, quiet=args.quiet, files=f"fit.json, loss.png, fitted.toml, {clips}")
 
@@ -76,3 +79,37 @@ def _frame_times(pairs: list[str], videos: list[str]) -> dict:
             raise UsageError(f"argument --frame-times: {path}: expected one finite time [s] per line, increasing")
         times[clip] = values
     return times
+
+
+def _pairs(values: list[str]) -> list[tuple[str, str]]:
+    """``NAME=PATH`` options as (name, path) pairs (checked by ``_check_depth``)."""
+    return [tuple(value.partition("=")[::2]) for value in values]
+
+
+def _check_depth(pairs: list[str], cameras: list[str]) -> None:
+    """A UsageError for a ``--depth`` that is not NAME=DEPTH.npz of a camera with a --video."""
+    for pair in pairs:
+        name, _, path = pair.partition("=")
+        if not name or not path:
+            raise UsageError(f"argument --depth: {pair!r}: expected NAME=DEPTH.npz (a camera and its depth maps)")
+        if name not in cameras:
+            raise UsageError(f"argument --depth: camera {name!r} has no --video: expected the depth camera's clip "
+                             f"(--video CLIP --camera {name}), whose tracks the depth maps locate")
+
+
+def _depth_points(pairs: list[str], tracks: list, cameras: list[str]) -> list:
+    """The ``CameraPoints`` of each ``--depth NAME=DEPTH.npz`` from the tracks of camera NAME's clip."""
+    from learning import cloth
+    from learning.fit import FitError
+    from scenes import RenderError
+    from scenes.footage import load_depth
+
+    points = []
+    for name, path in _pairs(pairs):
+        tracked = tracks[cameras.index(name)]
+        try:
+            depth = load_depth(path, tracked.camera)
+            points.append(cloth.camera_points(tracked, depth.depth, depth.times, source=path))
+        except (RenderError, FitError) as exc:
+            raise UsageError(str(exc)) from None
+    return points

@@ -46,6 +46,7 @@ def add_parser(commands):
         metavar="NAME",
         help="film the cloth with the scene's camera NAME ([[cameras]]): FILE.mp4 or FILE.gif is its footage at "
         "its resolution and frame rate from its start time, states interpolated between the saved frames; "
+        "FILE.npz its depth maps (z along its axis [m], NaN where nothing is seen: a depth camera's frames); "
         "FILE.png shows frame K as it sees it. No annotations; --size, --zoom, --fps and --every do not apply",
     )
     parser.add_argument(
@@ -124,6 +125,11 @@ def _render_camera(args, trajectory, options: dict, *, progress) -> Path:
         raise UsageError(f"{', '.join(unused)} with --camera {args.camera}: the camera sets the picture's size, "
                          "view and frame rate: expected none of them")
     camera = footage.scene_camera(trajectory, args.camera)
+    if Path(args.out).suffix.lower() == ".npz":
+        if args.color or args.background or args.frame is not None:
+            raise UsageError(f"--color, --background or --frame with depth maps ({args.out}): a depth camera sees "
+                             "distances, every frame: expected none of them")
+        return footage.render_depth(trajectory, args.out, camera=camera, world=args.world, progress=progress)
     background = footage.read_background(args.background or "white", camera)
     if Path(args.out).suffix.lower() in ANIMATION_SUFFIXES:
         if args.frame is not None:

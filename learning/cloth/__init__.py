@@ -15,9 +15,18 @@ from ._residuals import ObservationLoss
 from ._scene_parameters import ParameterTarget, SceneParameters, canonical_name, fittable_names, resolve_names
 from ._space import scene_parameter_space
 from ._tracking import TrackingOptions, default_points, read_footage, track_footage, track_points
-from ._tracks import PointTracks, TrackModel, material_points, material_positions, tracks_from_trajectory
+from ._tracks import (
+    CameraPoints,
+    PointTracks,
+    TrackModel,
+    camera_points,
+    material_points,
+    material_positions,
+    tracks_from_trajectory,
+)
 
 __all__ = [
+    "CameraPoints",
     "FORMAT",
     "OUTPUT_FILES",
     "ClothObjective",
@@ -32,6 +41,7 @@ __all__ = [
     "TrackModel",
     "TrackingOptions",
     "SceneParameters",
+    "camera_points",
     "canonical_name",
     "clip_names",
     "default_points",

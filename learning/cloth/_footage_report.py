@@ -37,14 +37,19 @@ def clip_names(cameras: list[str]) -> dict[str, tuple[str, str]]:
     return {name: (f"tracks-{name}.mp4", f"overlay-{name}.mp4") for name in cameras}
 
 
-def frame_positions(model: TrackModel, steps: list[int], positions: np.ndarray) -> np.ndarray:
-    """Node positions [b, F, W, H, 3] [m] at a track model's frame times, linear between the steps around each, from
-    positions at ``steps`` [b, S, W, H, 3] (which include the model's steps)."""
+def frame_positions(model: TrackModel, steps: list[int], positions: np.ndarray, *, shifts=None) -> np.ndarray:
+    """Node positions [b, F, W, H, 3] [m] at a track model's frame times (shifted by ``shifts`` [b] [s] when its
+    camera's time offset is fitted), linear between the steps around each, from positions at ``steps``
+    [b, S, W, H, 3] (which include the model's steps)."""
     index = {step: k for k, step in enumerate(steps)}
-    before = positions[:, [index[int(n)] for n in model.frame_steps]]
-    after = positions[:, [index.get(int(n) + 1, index[int(n)]) for n in model.frame_steps]]
-    alpha = model.frame_fractions[None, :, None, None, None]
-    return (1.0 - alpha) * before + alpha * after
+    out = []
+    for b in range(len(positions)):
+        frame_steps, fractions = model.schedule(0.0 if shifts is None else float(shifts[b]))
+        before = positions[b, [index[int(n)] for n in frame_steps]]
+        after = positions[b, [index.get(int(n) + 1, index[int(n)]) for n in frame_steps]]
+        alpha = fractions[:, None, None, None]
+        out.append((1.0 - alpha) * before + alpha * after)
+    return np.stack(out)
 
 
 def write_footage_fit(directory, fit: SceneFit, *, videos: list[str], scene_path: str = "",
@@ -55,29 +60,38 @@ def write_footage_fit(directory, fit: SceneFit, *, videos: list[str], scene_path
     reprojection errors.
 
     Args:
-        fit: a fit whose observations are the ``PointTracks`` of ``videos`` (same order).
-        videos: the footage files, one per track model.
+        fit: a fit whose observations are ``PointTracks`` (and ``CameraPoints`` of depth cameras).
+        videos: the file each observation model's measurements came from (same order): the clip of tracks, the
+            depth file of camera points.
         reference: known values by name (reported with the relative errors of the fit), or None.
     """
     directory = Path(directory)
     objective, result = fit.objective, fit.result
     positions = objective.positions(np.stack([fit.space.initial_theta(), result.theta]))  # [2, S, W, H, 3]
-    names = clip_names([m.tracks.camera.name for m in objective.models])
+    shifts = objective.frame_shifts(np.stack([fit.space.initial_theta(), result.theta]))
+    names = clip_names([m.tracks.camera.name for m in objective.models if m.tracks.kind == "pixels"])
     cameras, drawings = [], []
-    for model, video in zip(objective.models, videos, strict=True):
+    for model, shift, video in zip(objective.models, shifts, videos, strict=True):
         tracks, camera = model.tracks, model.tracks.camera
-        at_frames = frame_positions(model, objective._steps, positions)  # [2, F, W, H, 3]
-        predicted = camera.project(material_positions(at_frames, tracks.points))  # [2, F, P, 2]
+        at_frames = frame_positions(model, objective._steps, positions, shifts=shift[0] if shift else None)
+        points = material_positions(at_frames, tracks.points)  # [2, F, P, 3]
         seen = tracks.seen
-        rms = [float(np.sqrt(((p - tracks.pixels) ** 2).sum(-1)[seen].mean())) for p in predicted]
-        cameras.append({"camera": camera.name, "video": str(video), "frames": int(len(tracks.times)),
-                        "fps": camera.fps, "points": int(len(tracks.points)),
-                        "kept_to_last_frame": float(seen[-1].mean()),
-                        "rms_reprojection_error_px": {"initial": rms[0], "fitted": rms[1]}})
-        drawings.append((video, tracks, at_frames, names[camera.name]))
+        entry = {"camera": camera.name, "frames": int(len(tracks.times)), "points": int(len(tracks.points)),
+                 "kept_to_last_frame": float(seen[-1].mean())}
+        if tracks.kind == "pixels":
+            rms = [float(np.sqrt(((p - tracks.pixels) ** 2).sum(-1)[seen].mean())) for p in camera.project(points)]
+            entry |= {"video": str(video), "fps": camera.fps, "rms_reprojection_error_px": {"initial": rms[0],
+                                                                                          "fitted": rms[1]}}
+            drawings.append((video, tracks, at_frames, names[camera.name]))
+        else:
+            rms = [float(np.sqrt(((p - tracks.positions) ** 2).sum(-1)[seen].mean())) for p in
+                   camera.to_camera(points)]
+            entry |= {"depth": str(video), "rms_point_error_m": {"initial": rms[0], "fitted": rms[1]}}
+        cameras.append(entry)
     report = common_report(fit, scene_path=scene_path, observed_path=", ".join(map(str, videos)), reference=reference,
                            loss_definition="sum over cameras of the mean over tracked (frame, point) pairs of the "
-                           "squared reprojection error [px^2]")
+                           "squared reprojection error [px^2] (and, for depth cameras, of the squared distance in "
+                           "the camera's frame in units of the spacing)")
     report["observations"] = {"cameras": cameras, "steps": objective.steps}
     title = f"{textwrap.fill(', '.join(result.names), 100)}\n{result.estimator} + {result.optimizer}"
     history = result.minimization.history

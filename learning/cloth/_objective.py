@@ -31,7 +31,7 @@ from learning.fit import FitError, ParameterSpace
 from ._observations import Observations
 from ._residuals import ObservationLoss
 from ._scene_parameters import SceneParameters
-from ._tracks import PointTracks, TrackModel
+from ._tracks import CameraPoints, PointTracks, TrackModel
 
 __all__ = ["ClothObjective", "observed_states"]
 
@@ -61,7 +61,8 @@ class ClothObjective:
     observed: ``steps`` (the engine steps it reads), ``size`` (its residuals), ``residuals(q)`` (numpy, the
     states at its steps [B, S, nodes, 5] -> r [B, M] with loss |r|^2) and ``engine_loss(model)`` (the same loss
     for reverse mode: ``observes``, ``value``, ``add_adjoint``). Node trajectories (``Observations`` ->
-    ``ObservationLoss``) and point tracks through a camera (``PointTracks`` -> ``TrackModel``) are two.
+    ``ObservationLoss``), point tracks through a camera (``PointTracks`` -> ``TrackModel``) and a depth camera's
+    points (``CameraPoints`` -> ``TrackModel``) are three.
 
     Args:
         scene: the scene (every value not fitted stays as in the scene).
@@ -248,7 +249,8 @@ class ClothObjective:
         """{camera name: (column of its time offset among the fitted parameters, how far (lower, upper) [s] its
         frames may shift from the tracked times)} for the fitted offsets."""
         given = list(observations) if isinstance(observations, (list, tuple)) else [observations]
-        tracked = {item.camera.name: item.camera.time_offset for item in given if isinstance(item, PointTracks)}
+        tracked = {item.camera.name: item.camera.time_offset for item in given
+                   if isinstance(item, PointTracks | CameraPoints)}
         offsets = {}
         for column, camera in self.parameters.camera_offsets.items():
             name = self.scene.cameras[camera].name
@@ -295,11 +297,12 @@ def _observation_models(observations, model: simulator.Model, *, slide_weight: f
     for item in given:
         if isinstance(item, Observations):
             models.append(ObservationLoss(model, item, slide_weight=slide_weight))
-        elif isinstance(item, PointTracks):
+        elif isinstance(item, PointTracks | CameraPoints):
             models.append(item.model(model, dt=dt, reach=reach[item.camera.name][1] if item.camera.name in reach
                                      else None))
         else:
-            raise TypeError(f"observations of type {type(item).__name__}: expected Observations or PointTracks")
+            raise TypeError(f"observations of type {type(item).__name__}: expected Observations, PointTracks or "
+                            "CameraPoints")
     return models
 
 

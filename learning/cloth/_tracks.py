@@ -22,7 +22,8 @@ import simulator
 from learning.fit import FitError
 from scenes.cameras import Camera
 
-__all__ = ["PointTracks", "TrackModel", "material_points", "material_positions", "tracks_from_trajectory"]
+__all__ = ["CameraPoints", "PointTracks", "TrackModel", "camera_points", "material_points", "material_positions",
+           "tracks_from_trajectory"]
 
 #: a frame time within this fraction of a step of a step is taken at that step
 _STEP_SNAP = 1e-9
@@ -57,6 +58,23 @@ def material_positions(x: np.ndarray, points) -> np.ndarray:
     return np.einsum("...pkc,pk->...pc", flat[..., corners, :], weights)
 
 
+def _checked(where: str, points, times, values, *, name: str, components: int) -> tuple[np.ndarray, ...]:
+    """points [P, 2], times [F] and measurements [F, P, components] as read-only float arrays, or a FitError."""
+    points, times, values = (np.array(a, dtype=np.float64) for a in (points, times, values))
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+        raise FitError(f"{where}: points have shape {list(points.shape)}: expected [P, 2] grid coordinates")
+    if times.ndim != 1 or len(times) == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+        raise FitError(f"{where}: frame times must be finite and increasing, one per frame")
+    if values.shape != (len(times), len(points), components):
+        raise FitError(f"{where}: {name} have shape {list(values.shape)}: expected [F, P, {components}] = "
+                       f"[{len(times)}, {len(points)}, {components}]")
+    if not np.any(np.isfinite(values).all(axis=-1)):
+        raise FitError(f"{where}: no point is seen in any frame")
+    for value in (points, times, values):
+        value.setflags(write=False)
+    return points, times, values
+
+
 @dataclass(frozen=True)
 class PointTracks:
     """Material points of the cloth tracked through one camera's frames.
@@ -75,21 +93,19 @@ class PointTracks:
     pixels: np.ndarray
     source: str = "<tracks>"
 
+    #: what the observation model compares (``simulator.MEASUREMENTS``)
+    kind = "pixels"
+
     def __post_init__(self):
-        points, times, pixels = (np.asarray(a, dtype=np.float64) for a in (self.points, self.times, self.pixels))
-        where = f"{self.source} (camera {self.camera.name!r})"
-        if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
-            raise FitError(f"{where}: points have shape {list(points.shape)}: expected [P, 2] grid coordinates")
-        if times.ndim != 1 or len(times) == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
-            raise FitError(f"{where}: frame times must be finite and increasing, one per frame")
-        if pixels.shape != (len(times), len(points), 2):
-            raise FitError(f"{where}: pixels have shape {list(pixels.shape)}: expected [F, P, 2] = "
-                           f"[{len(times)}, {len(points)}, 2]")
-        if not np.any(np.isfinite(pixels).all(axis=-1)):
-            raise FitError(f"{where}: no point is seen in any frame")
-        for name, value in (("points", points), ("times", times), ("pixels", pixels)):
-            value.setflags(write=False)
+        checked = _checked(f"{self.source} (camera {self.camera.name!r})", self.points, self.times, self.pixels,
+                           name="pixels", components=2)
+        for name, value in zip(("points", "times", "pixels"), checked, strict=True):
             object.__setattr__(self, name, value)
+
+    @property
+    def measured(self) -> np.ndarray:
+        """The measurements [F, P, 2] [px]."""
+        return self.pixels
 
     @property
     def seen(self) -> np.ndarray:
@@ -97,8 +113,86 @@ class PointTracks:
         return np.isfinite(self.pixels).all(axis=-1)
 
     def model(self, model: simulator.Model, *, dt: float, scale: float = 1.0, reach=None) -> "TrackModel":
-        """The observation model of these tracks for ``model`` stepped by ``dt`` [s] (see ``TrackModel``)."""
+        """The observation model of these tracks for ``model`` stepped by ``dt`` [s] (see ``TrackModel``); ``scale``
+        [px]."""
         return TrackModel(model, self, dt=dt, scale=scale, reach=reach)
+
+
+@dataclass(frozen=True)
+class CameraPoints:
+    """Material points of the cloth located in 3D in a camera's frame: a depth camera's tracks, back-projected.
+
+    Attributes:
+        camera: the camera.
+        points: grid coordinates (s, t) of each material point, shape [P, 2].
+        times: simulation time of each frame [s], increasing, shape [F].
+        positions: each point in the camera's frame, x_cam = R x + t [m], shape [F, P, 3]; NaN where not seen.
+        source: where they came from, for messages.
+    """
+
+    camera: Camera
+    points: np.ndarray
+    times: np.ndarray
+    positions: np.ndarray
+    source: str = "<depth>"
+
+    kind = "camera_points"
+
+    def __post_init__(self):
+        checked = _checked(f"{self.source} (camera {self.camera.name!r})", self.points, self.times, self.positions,
+                           name="positions", components=3)
+        for name, value in zip(("points", "times", "positions"), checked, strict=True):
+            object.__setattr__(self, name, value)
+
+    @property
+    def measured(self) -> np.ndarray:
+        """The measurements [F, P, 3] [m]."""
+        return self.positions
+
+    @property
+    def seen(self) -> np.ndarray:
+        """Where a point was seen, shape [F, P]."""
+        return np.isfinite(self.positions).all(axis=-1)
+
+    def model(self, model: simulator.Model, *, dt: float, scale: float | None = None, reach=None) -> "TrackModel":
+        """The observation model of these points for ``model`` stepped by ``dt`` [s]; ``scale`` [m] (default the
+        cloth's spacing: the loss is then the mean squared distance in spacings, as for node trajectories)."""
+        return TrackModel(model, self, dt=dt, scale=model.spacing if scale is None else scale, reach=reach)
+
+
+def camera_points(tracks: PointTracks, depth: np.ndarray, depth_times: np.ndarray, *, source: str = "") -> CameraPoints:
+    """The tracked points located in 3D by a depth camera (the same camera as the tracks): at each frame of the
+    tracks, the depth map of the same time [F', H, W] (z along the optical axis [m], NaN where nothing is seen) is
+    read at the track's pixel (bilinear, where the four pixels around it are seen) and the pixel's ray scaled to
+    that depth: x_cam = z (x', y', 1), (x', y') = ``Camera.normalised(pixel)``.
+
+    Raises:
+        FitError: a frame of the tracks without a depth map at its time.
+    """
+    depth_times = np.asarray(depth_times, dtype=np.float64)
+    where = source or "depth maps"
+    frames = []
+    for time in tracks.times:
+        match = np.flatnonzero(np.abs(depth_times - time) <= 1e-9 * max(1.0, abs(time)))
+        if not match.size:
+            raise FitError(f"{where}: no depth map at t = {time:.9g} s, a frame of {tracks.source}: expected depth "
+                           "maps at the frame times of the tracks (the same camera's clip)")
+        frames.append(int(match[0]))
+    height, width = depth.shape[1:]
+    pixels = tracks.pixels
+    column, row = np.floor(pixels[..., 0]), np.floor(pixels[..., 1])
+    inside = np.isfinite(column) & (column >= 0) & (column < width - 1) & (row >= 0) & (row < height - 1)
+    c, r = np.where(inside, column, 0).astype(int), np.where(inside, row, 0).astype(int)
+    wx, wy = pixels[..., 0] - c, pixels[..., 1] - r
+    maps = np.asarray(depth, dtype=np.float64)[frames]  # [F, H, W]
+    f = np.arange(len(frames))[:, None]  # broadcast over the points
+    z = ((1 - wy) * ((1 - wx) * maps[f, r, c] + wx * maps[f, r, c + 1])
+         + wy * ((1 - wx) * maps[f, r + 1, c] + wx * maps[f, r + 1, c + 1]))
+    z = np.where(inside, z, np.nan)
+    rays = tracks.camera.normalised(np.where(np.isfinite(pixels), pixels, 0.0))
+    positions = np.concatenate([rays, np.ones((*rays.shape[:-1], 1))], axis=-1) * z[..., None]
+    return CameraPoints(camera=tracks.camera, points=tracks.points, times=tracks.times, positions=positions,
+                        source=source or f"depth of {tracks.source}")
 
 
 def tracks_from_trajectory(trajectory: scenes.Trajectory, camera: Camera, points, *, world: int = 0,
@@ -122,23 +216,25 @@ def tracks_from_trajectory(trajectory: scenes.Trajectory, camera: Camera, points
 
 
 class TrackModel:
-    """The reprojection loss of point tracks as an observation model of ``ClothObjective``.
+    """The loss of measured material points (pixels of tracks, or camera-frame points of a depth camera) as an
+    observation model of ``ClothObjective``: the mean squared difference over every (frame, point) seen, in units of
+    ``scale``^2.
 
     Args:
         model: any model of the scene (its grid and origin are used).
-        tracks: the tracks.
+        tracks: the measurements: ``PointTracks`` (pixels) or ``CameraPoints`` (camera-frame points).
         dt: the engine's step [s] (``scene.simulation.solver_dt``).
-        scale: pixel scale [px] of the loss (L in units of scale^2).
+        scale: the loss's unit: [px] for tracks, [m] for camera points.
         reach: when the camera's time offset is fitted, how far (lower, upper) [s] the frames may shift from the
             tracks' times: the model then reads every step the shifted frames can fall between (frames before
             t = 0 see the initial state, at rest until the scene starts). None: the times are fixed.
 
     Attributes:
         steps: the engine steps whose states the frames read (two around each frame time).
-        size: number of residuals M (2 per point seen in a frame).
+        size: number of residuals M (2 per point seen in a frame for tracks, 3 for camera points).
     """
 
-    def __init__(self, model: simulator.Model, tracks: PointTracks, *, dt: float, scale: float = 1.0,
+    def __init__(self, model: simulator.Model, tracks: "PointTracks | CameraPoints", *, dt: float, scale: float = 1.0,
                  reach: tuple[float, float] | None = None):
         where = f"{tracks.source} (camera {tracks.camera.name!r})"
         if np.any(tracks.times < 0) and reach is None:
@@ -150,7 +246,7 @@ class TrackModel:
         seen = tracks.seen
         self._seen = seen
         self._weight = np.where(seen, 1.0 / (seen.sum() * scale**2), 0.0)  # [F, P]
-        self._target = np.where(seen[..., None], tracks.pixels, 0.0)
+        self._target = np.where(seen[..., None], tracks.measured, 0.0)
         if reach is None:
             reads = [(n, 1.0 - a) for n, a in zip(self.frame_steps, self.frame_fractions, strict=True)]
             reads += [(n + 1, a) for n, a in zip(self.frame_steps, self.frame_fractions, strict=True) if a > 0.0]
@@ -159,7 +255,7 @@ class TrackModel:
             first, _ = self.schedule(reach[0])
             last, _ = self.schedule(reach[1])
             self.steps = list(range(int(first.min()), int(last.max()) + 2))
-        self.size = int(2 * seen.sum())
+        self.size = int(tracks.measured.shape[-1] * seen.sum())
         self._origin = model.origin_np  # [B, 3]
 
     def schedule(self, shift: float) -> tuple[np.ndarray, np.ndarray]:
@@ -184,14 +280,15 @@ class TrackModel:
             after = points[b, [index.get(int(n) + 1, index[int(n)]) for n in steps]]
             alpha = fractions[:, None, None]
             x[b] = (1.0 - alpha) * before + alpha * after + self._origin[0]
-        pixels = self.tracks.camera.project(x)  # [B, F, P, 2]
-        r = np.sqrt(self._weight)[None, ..., None] * (pixels - self._target[None])
+        camera = self.tracks.camera
+        measured = camera.project(x) if self.tracks.kind == "pixels" else camera.to_camera(x)  # [B, F, P, D]
+        r = np.sqrt(self._weight)[None, ..., None] * (measured - self._target[None])
         return r[:, self._seen].reshape(len(states), -1)
 
     def engine_loss(self, model: simulator.Model) -> simulator.MaterialPointLoss:
         """The same loss (frames not shifted) as a ``simulator.MaterialPointLoss`` of ``model`` (for reverse mode)."""
         camera = self.tracks.camera
-        measurement = simulator.PointMeasurement(kind="pixels", rotation=camera.R, translation=camera.t,
+        measurement = simulator.PointMeasurement(kind=self.tracks.kind, rotation=camera.R, translation=camera.t,
                                                  intrinsics=camera.K, distortion=camera.dist)
         return simulator.MaterialPointLoss(model, nodes=self.corners, node_weights=self.node_weights,
                                            frame_steps=self.frame_steps, frame_fractions=self.frame_fractions,
