@@ -3,7 +3,7 @@ from node trajectories.
 
 The example scene scenes/examples/filmed.toml (9 x 9 reference cloth in a 2 m/s wind, 150 ms, 1 ms steps) is
 simulated with its own values (the truth), filmed by its cameras 'front' (look-at, 240 fps) and 'side' (OpenCV
-calibration with distortion, 300 fps), speckle-painted, 640 x 480. Then:
+calibration with distortion, 300 fps), speckle-painted, at the cameras' resolution (1280 x 960). Then:
 
 - tracking: time per frame, points tracked, share kept to the last frame, median and 90th-percentile error [px]
   against the cameras' known projections of the tracked material points;
@@ -71,7 +71,8 @@ def degrade(clip: Path, out: Path, camera, *, noise: float, drop: float, seed: i
     kept = np.ones(len(frames), dtype=bool)
     kept[1 + rng.choice(len(frames) - 1, size=int(round(drop * len(frames))), replace=False)] = False
     noisy = np.clip(np.rint(frames[kept] + rng.normal(scale=noise, size=frames[kept].shape)), 0, 255).astype(np.uint8)
-    iio.imwrite(out, noisy, extension=".mp4", fps=camera.fps, quality=9, macro_block_size=1)
+    iio.imwrite(out, noisy, extension=".mp4", fps=camera.fps, quality=9, macro_block_size=1,
+                ffmpeg_log_level="error")
     return out, times[kept]
 
 
@@ -86,7 +87,8 @@ def main():
     cameras = {c.name: c.build() for c in scene.cameras}
     clips = {}
     print(f"{SCENE.name}: {scene.cloth.nodes[0]} x {scene.cloth.nodes[1]} nodes, {scene.simulation.steps} steps")
-    print("footage (speckle, 640 x 480):")
+    width, height = next(iter(cameras.values())).resolution
+    print(f"footage (speckle, {width} x {height}):")
     for name, camera in cameras.items():
         began = time.perf_counter()
         clips[name] = render_footage(trajectory, args.out / f"{name}.mp4", camera=camera, style="speckle")

@@ -143,7 +143,7 @@ def render_footage(
     with atomic_path(path) as tmp:
         if mp4:
             iio.imwrite(tmp, np.stack(pictures), extension=".mp4", fps=camera.fps, quality=_MP4_QUALITY,
-                        macro_block_size=1)
+                        macro_block_size=1, ffmpeg_log_level="error")
         else:
             iio.imwrite(tmp, np.stack(pictures), extension=".gif", duration=1000.0 / camera.fps, loop=0)
     return path

@@ -692,7 +692,7 @@ def render_animation(
         if path.suffix.lower() == ".gif":
             iio.imwrite(tmp, np.stack(pictures), extension=".gif", duration=1000.0 / fps, loop=0)
         else:
-            iio.imwrite(tmp, np.stack(pictures), extension=".mp4", fps=fps)
+            iio.imwrite(tmp, np.stack(pictures), extension=".mp4", fps=fps, ffmpeg_log_level="error")
     return path
 
 

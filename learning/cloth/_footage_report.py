@@ -152,4 +152,4 @@ def _write_clip(path: Path, pictures: np.ndarray, *, fps: float) -> None:
 
     height, width = pictures.shape[1:3]
     pictures = np.pad(pictures, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
-    iio.imwrite(path, pictures, extension=".mp4", fps=fps, quality=8, macro_block_size=1)
+    iio.imwrite(path, pictures, extension=".mp4", fps=fps, quality=8, macro_block_size=1, ffmpeg_log_level="error")
