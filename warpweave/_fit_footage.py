@@ -33,7 +33,7 @@ def fit_footage(args) -> int:
     if (args.frame_times or args.depth) and args.video is None:
         raise UsageError("--frame-times and --depth go with a --video clip: expected --video CLIP --camera NAME too")
     times = _frame_times(args.frame_times, args.video)
-    _check_depth(args.depth, args.camera)
+    depth = _depth_pairs(args.depth, args.camera)
     scene, out_dir = start_scene(args, command="fit")
     cameras = {camera.name: camera for camera in scene.cameras}
     tracks = []
@@ -51,61 +51,62 @@ def fit_footage(args) -> int:
                   f"({tracked.seen[-1].mean():.0%} to the last) in {time.perf_counter() - began:.1f} s",
                   file=sys.stderr)
         tracks.append(tracked)
-    observations = tracks + _depth_points(args.depth, tracks, args.camera)
+    observations = tracks + _depth_points(depth, tracks, args.camera)
     fit = search(args, scene, observations, label="fit")
-    cloth.write_footage_fit(out_dir, fit, videos=list(args.video) + [path for _, path in _pairs(args.depth)],
+    cloth.write_footage_fit(out_dir, fit, videos=list(args.video) + [path for _, path in depth],
                             scene_path=str(args.scene))
     clips = ", ".join(name for pair in cloth.clip_names(list(args.camera)).values() for name in pair)
     return finish(fit, out_dir, quiet=args.quiet, files=f"fit.json, loss.png, fitted.toml, {clips}")
 
 
-def _frame_times(pairs: list[str], videos: list[str]) -> dict:
+def _keyed(values: list[str], *, flag: str, form: str, known: list[str], unknown) -> list[tuple[str, str]]:
+    """(key, path) of each ``flag KEY=PATH``; a UsageError for one not of that ``form`` or whose key is not ``known``
+    (``unknown(key)`` says why)."""
+    pairs = []
+    for value in values:
+        key, sep, path = value.partition("=")
+        if not key or not sep or not path:
+            raise UsageError(f"argument {flag}: {value!r}: expected {form}")
+        if key not in known:
+            raise UsageError(f"argument {flag}: {unknown(key)}")
+        pairs.append((key, path))
+    return pairs
+
+
+def _frame_times(values: list[str], videos: list[str]) -> dict:
     """{clip: frame times [s]} from ``--frame-times CLIP=TIMES`` (a text file, one time per line), or a UsageError."""
     import numpy as np
 
     times = {}
-    for pair in pairs:
-        clip, sep, path = pair.partition("=")
-        if not sep or not path:
-            raise UsageError(f"argument --frame-times: {pair!r}: expected CLIP=TIMES (a text file of frame times)")
-        if clip not in videos:
-            raise UsageError(f"argument --frame-times: {clip} is not a --video clip: expected one of "
-                             f"{', '.join(videos)}")
+    pairs = _keyed(values, flag="--frame-times", form="CLIP=TIMES (a text file of frame times)", known=videos,
+                   unknown=lambda clip: f"{clip} is not a --video clip: expected one of {', '.join(videos)}")
+    for clip, path in pairs:
         try:
-            values = np.atleast_1d(np.loadtxt(path, dtype=np.float64, ndmin=1))
+            found = np.atleast_1d(np.loadtxt(path, dtype=np.float64, ndmin=1))
         except (OSError, ValueError) as exc:
             raise UsageError(f"argument --frame-times: {path}: not a readable list of times ({exc})") from None
-        if values.ndim != 1 or not np.all(np.isfinite(values)) or np.any(np.diff(values) <= 0):
+        if found.ndim != 1 or not np.all(np.isfinite(found)) or np.any(np.diff(found) <= 0):
             raise UsageError(f"argument --frame-times: {path}: expected one finite time [s] per line, increasing")
-        times[clip] = values
+        times[clip] = found
     return times
 
 
-def _pairs(values: list[str]) -> list[tuple[str, str]]:
-    """``NAME=PATH`` options as (name, path) pairs (checked by ``_check_depth``)."""
-    return [tuple(value.partition("=")[::2]) for value in values]
+def _depth_pairs(values: list[str], cameras: list[str]) -> list[tuple[str, str]]:
+    """(camera, depth file) of each ``--depth NAME=DEPTH.npz`` of a camera with a --video, or a UsageError."""
+    return _keyed(values, flag="--depth", form="NAME=DEPTH.npz (a camera and its depth maps)", known=cameras,
+                  unknown=lambda name: f"camera {name!r} has no --video: expected the depth camera's clip (--video "
+                  f"CLIP --camera {name}), whose tracks the depth maps locate")
 
 
-def _check_depth(pairs: list[str], cameras: list[str]) -> None:
-    """A UsageError for a ``--depth`` that is not NAME=DEPTH.npz of a camera with a --video."""
-    for pair in pairs:
-        name, _, path = pair.partition("=")
-        if not name or not path:
-            raise UsageError(f"argument --depth: {pair!r}: expected NAME=DEPTH.npz (a camera and its depth maps)")
-        if name not in cameras:
-            raise UsageError(f"argument --depth: camera {name!r} has no --video: expected the depth camera's clip "
-                             f"(--video CLIP --camera {name}), whose tracks the depth maps locate")
-
-
-def _depth_points(pairs: list[str], tracks: list, cameras: list[str]) -> list:
-    """The ``CameraPoints`` of each ``--depth NAME=DEPTH.npz`` from the tracks of camera NAME's clip."""
+def _depth_points(pairs: list[tuple[str, str]], tracks: list, cameras: list[str]) -> list:
+    """The ``CameraPoints`` of each (camera, depth file) from the tracks of the camera's clip."""
     from learning import cloth
     from learning.fit import FitError
     from scenes import RenderError
     from scenes.footage import load_depth
 
     points = []
-    for name, path in _pairs(pairs):
+    for name, path in pairs:
         tracked = tracks[cameras.index(name)]
         try:
             depth = load_depth(path, tracked.camera)

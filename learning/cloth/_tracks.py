@@ -58,25 +58,45 @@ def material_positions(x: np.ndarray, points) -> np.ndarray:
     return np.einsum("...pkc,pk->...pc", flat[..., corners, :], weights)
 
 
-def _checked(where: str, points, times, values, *, name: str, components: int) -> tuple[np.ndarray, ...]:
-    """points [P, 2], times [F] and measurements [F, P, components] as read-only float arrays, or a FitError."""
-    points, times, values = (np.array(a, dtype=np.float64) for a in (points, times, values))
-    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
-        raise FitError(f"{where}: points have shape {list(points.shape)}: expected [P, 2] grid coordinates")
-    if times.ndim != 1 or len(times) == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
-        raise FitError(f"{where}: frame times must be finite and increasing, one per frame")
-    if values.shape != (len(times), len(points), components):
-        raise FitError(f"{where}: {name} have shape {list(values.shape)}: expected [F, P, {components}] = "
-                       f"[{len(times)}, {len(points)}, {components}]")
-    if not np.any(np.isfinite(values).all(axis=-1)):
-        raise FitError(f"{where}: no point is seen in any frame")
-    for value in (points, times, values):
-        value.setflags(write=False)
-    return points, times, values
+class _MeasuredPoints:
+    """What ``PointTracks`` and ``CameraPoints`` share: material points, frame times and one measurement per point
+    and frame (the dataclass field named ``_FIELD``, ``_COMPONENTS`` numbers each, NaN where not seen), checked and
+    frozen on construction."""
+
+    _FIELD = ""
+    _COMPONENTS = 0
+
+    def __post_init__(self):
+        where = f"{self.source} (camera {self.camera.name!r})"
+        points, times, values = (np.array(getattr(self, name), dtype=np.float64)
+                                 for name in ("points", "times", self._FIELD))
+        if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+            raise FitError(f"{where}: points have shape {list(points.shape)}: expected [P, 2] grid coordinates")
+        if times.ndim != 1 or len(times) == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+            raise FitError(f"{where}: frame times must be finite and increasing, one per frame")
+        expected = (len(times), len(points), self._COMPONENTS)
+        if values.shape != expected:
+            raise FitError(f"{where}: {self._FIELD} have shape {list(values.shape)}: expected [F, P, "
+                           f"{self._COMPONENTS}] = {list(expected)}")
+        if not np.any(np.isfinite(values).all(axis=-1)):
+            raise FitError(f"{where}: no point is seen in any frame")
+        for name, value in zip(("points", "times", self._FIELD), (points, times, values), strict=True):
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+
+    @property
+    def measured(self) -> np.ndarray:
+        """The measurements [F, P, components]."""
+        return getattr(self, self._FIELD)
+
+    @property
+    def seen(self) -> np.ndarray:
+        """Where a point was seen, shape [F, P]."""
+        return np.isfinite(self.measured).all(axis=-1)
 
 
 @dataclass(frozen=True)
-class PointTracks:
+class PointTracks(_MeasuredPoints):
     """Material points of the cloth tracked through one camera's frames.
 
     Attributes:
@@ -95,22 +115,8 @@ class PointTracks:
 
     #: what the observation model compares (``simulator.MEASUREMENTS``)
     kind = "pixels"
-
-    def __post_init__(self):
-        checked = _checked(f"{self.source} (camera {self.camera.name!r})", self.points, self.times, self.pixels,
-                           name="pixels", components=2)
-        for name, value in zip(("points", "times", "pixels"), checked, strict=True):
-            object.__setattr__(self, name, value)
-
-    @property
-    def measured(self) -> np.ndarray:
-        """The measurements [F, P, 2] [px]."""
-        return self.pixels
-
-    @property
-    def seen(self) -> np.ndarray:
-        """Where a point was seen, shape [F, P]."""
-        return np.isfinite(self.pixels).all(axis=-1)
+    _FIELD = "pixels"
+    _COMPONENTS = 2
 
     def model(self, model: simulator.Model, *, dt: float, scale: float = 1.0, reach=None) -> "TrackModel":
         """The observation model of these tracks for ``model`` stepped by ``dt`` [s] (see ``TrackModel``); ``scale``
@@ -119,7 +125,7 @@ class PointTracks:
 
 
 @dataclass(frozen=True)
-class CameraPoints:
+class CameraPoints(_MeasuredPoints):
     """Material points of the cloth located in 3D in a camera's frame: a depth camera's tracks, back-projected.
 
     Attributes:
@@ -137,22 +143,8 @@ class CameraPoints:
     source: str = "<depth>"
 
     kind = "camera_points"
-
-    def __post_init__(self):
-        checked = _checked(f"{self.source} (camera {self.camera.name!r})", self.points, self.times, self.positions,
-                           name="positions", components=3)
-        for name, value in zip(("points", "times", "positions"), checked, strict=True):
-            object.__setattr__(self, name, value)
-
-    @property
-    def measured(self) -> np.ndarray:
-        """The measurements [F, P, 3] [m]."""
-        return self.positions
-
-    @property
-    def seen(self) -> np.ndarray:
-        """Where a point was seen, shape [F, P]."""
-        return np.isfinite(self.positions).all(axis=-1)
+    _FIELD = "positions"
+    _COMPONENTS = 3
 
     def model(self, model: simulator.Model, *, dt: float, scale: float | None = None, reach=None) -> "TrackModel":
         """The observation model of these points for ``model`` stepped by ``dt`` [s]; ``scale`` [m] (default the
