@@ -68,7 +68,7 @@ def test_the_engine_loss_equals_the_residuals_and_its_gradient_matches_central_d
     objective = cloth.ClothObjective(scene, tracks, space)
     # the rollout ends at the step after the last frame (side: 0.0021 s + 11 / 300 s = 38.8 steps), and reads only
     # the steps around the frames
-    assert objective.steps == 39 and len(objective._steps) < 39
+    assert objective.steps == 39 and len(objective.read_steps) < 39
     theta = torch.as_tensor(space.initial_theta())
     value, grad = objective.value_and_grad(theta)  # simulator.MaterialPointLoss
     r = objective.residuals(theta)  # numpy projections

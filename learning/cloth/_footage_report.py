@@ -37,7 +37,7 @@ def clip_names(cameras: list[str]) -> dict[str, tuple[str, str]]:
     return {name: (f"tracks-{name}.mp4", f"overlay-{name}.mp4") for name in cameras}
 
 
-def frame_positions(model: TrackModel, steps: list[int], positions: np.ndarray, *, shifts=None) -> np.ndarray:
+def frame_positions(model: TrackModel, steps, positions: np.ndarray, *, shifts=None) -> np.ndarray:
     """Node positions [b, F, W, H, 3] [m] at a track model's frame times (shifted by ``shifts`` [b] [s] when its
     camera's time offset is fitted), linear between the steps around each, from positions at ``steps``
     [b, S, W, H, 3] (which include the model's steps)."""
@@ -73,7 +73,7 @@ def write_footage_fit(directory, fit: SceneFit, *, videos: list[str], scene_path
     cameras, drawings = [], []
     for model, shift, video in zip(objective.models, shifts, videos, strict=True):
         tracks, camera = model.tracks, model.tracks.camera
-        at_frames = frame_positions(model, objective._steps, positions, shifts=shift[0] if shift else None)
+        at_frames = frame_positions(model, objective.read_steps, positions, shifts=shift[0] if shift else None)
         points = material_positions(at_frames, tracks.points)  # [2, F, P, 3]
         seen = tracks.seen
         entry = {"camera": camera.name, "frames": int(len(tracks.times)), "points": int(len(tracks.points)),

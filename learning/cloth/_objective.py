@@ -111,6 +111,11 @@ class ClothObjective:
         """Steps of every rollout (up to the last step an observation reads)."""
         return self._steps[-1]
 
+    @property
+    def read_steps(self) -> tuple[int, ...]:
+        """The steps whose states the observation models read (``positions`` returns them), increasing."""
+        return tuple(self._steps)
+
     # -- capabilities of learning.estimators.Objective -----------------------------------------
     def value(self, theta: Tensor) -> float:
         """h(θ) (one world)."""
