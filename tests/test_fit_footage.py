@@ -108,3 +108,18 @@ def test_a_depth_cameras_maps_locate_its_tracks_in_the_fit(filmed, tmp_path, cap
                  "--params", name, "--out", str(tmp_path / "bad"), "--quiet"])
     error = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(error) == 1 and "camera 'side' has no --video" in error[0], error
+
+
+def test_a_cameras_time_offset_is_fitted_by_default_with_video(filmed, tmp_path):
+    """With --video the default estimator is forward over every direction, which fits a time offset (here the
+    truth is 0: the clip starts when the scene says) together with a modulus."""
+    scene, clip = filmed
+    name = "materials.cotton.young_modulus"
+    out = tmp_path / "fit"
+    assert main(["fit", str(scene), "--video", str(clip), "--camera", "front", "--params",
+                 f"{name},cameras[0].time_offset", "--initial", f"{name}=3.5e5", "--initial",
+                 "cameras[0].time_offset=0.002", "--out", str(out), "--quiet"]) == 0
+    report = json.loads((out / "fit.json").read_text())
+    assert report["estimator"].startswith("ForwardGradient")
+    assert abs(report["fitted"]["cameras[0].time_offset"]) < 0.1 / 240.0  # within a tenth of a frame
+    assert report["fitted"][name] == pytest.approx(5e5, rel=0.1)

@@ -72,7 +72,9 @@ def add_parser(commands):
                         help="add Gaussian noise of SIGMA metres to the observed positions (default 0)")
     parser.add_argument("--no-sliding", dest="sliding", action="store_false",
                         help="compare positions only, not the observed sliding coordinates")
-    add_search_options(parser)
+    add_search_options(parser, default_estimator=None, estimator_default_text=(
+        "default reverse; with --video forward over every parameter's direction for up to 16 parameters, which "
+        "also fits cameras' time offsets, reverse for more"))
     parser.set_defaults(run=run)
     return parser
 
@@ -87,7 +89,8 @@ def run(args) -> int:
     if args.lab is not None:
         return fit_lab(args)
     if args.video is not None:
-        return fit_footage(args)
+        return fit_footage(args)  # its estimator's default is search()'s: forward for up to 16 parameters
+    args.estimator = args.estimator or "reverse"
     from learning import cloth
 
     leader = join_process_group()

@@ -12,17 +12,19 @@ __all__ = ["add_search_options", "finish", "observations_of", "print_table", "re
            "start_scene", "summary_line"]
 
 
-def add_search_options(parser, *, default_estimator: str | None = "reverse") -> None:
+def add_search_options(parser, *, default_estimator: str | None = "reverse", estimator_default_text: str = "") -> None:
     """The options of a parameter search: what to vary, how to estimate gradients and step, where to run.
 
     ``default_estimator`` None: forward mode over all directions for up to ``ALL_DIRECTIONS_UP_TO`` parameters
-    (exact gradients whose rounds start with a Gauss–Newton step), reverse mode for more.
+    (exact gradients whose rounds start with a Gauss–Newton step), reverse mode for more; ``estimator_default_text``
+    replaces the help's words for the default.
     """
     parser.add_argument("--params", required=True, type=_names, metavar="P1,P2,...",
                         help="dotted names of the parameters (warpweave params SCENE lists them; a prefix such "
                         "as pins[0].path names every component under it)")
-    default = (f"default {default_estimator}" if default_estimator else
-               "default: forward over every parameter's direction for up to 16 parameters, reverse for more")
+    default = estimator_default_text or (
+        f"default {default_estimator}" if default_estimator else
+        "default: forward over every parameter's direction for up to 16 parameters, reverse for more")
     parser.add_argument("--estimator", choices=ESTIMATORS, default=default_estimator,
                         help=f"gradient estimator ({default})")
     parser.add_argument("--optimizer", choices=OPTIMIZERS,
