@@ -224,6 +224,7 @@ class ClothRenderer:
         self._tube_pixels = 2.0 * _TUBE_FRACTION * self._yarn_radius * self._pixels_per_metre  # tube diameter
         self.style = style if style != "auto" else ("tubes" if self._tube_pixels >= _MIN_TUBE_PIXELS else "surface")
         self._pv = import_pyvista()
+        self._first_depth = True
         self._plotter = self._pv.Plotter(off_screen=True, window_size=list(size), lighting="light kit")
         try:
             self._build_scene(yarns)
@@ -371,6 +372,19 @@ class ClothRenderer:
 
     def image(self, frame: int) -> np.ndarray:
         """The picture of ``frame`` (negative counts from the end), RGB uint8, shape [height, width, 3]."""
+        self._draw(frame)
+        drawn = np.asarray(self._plotter.screenshot(return_img=True))[..., :3].copy()
+        if self._lens is None:
+            return drawn
+        picture = self._lens.picture(drawn)
+        if isinstance(self._background, np.ndarray):
+            depth = self._plotter.get_image_depth(fill_value=np.nan)
+            cover = self._lens.picture(np.isfinite(depth).astype(np.float64)[..., None])
+            picture = np.rint(cover * picture + (1.0 - cover) * self._background).astype(np.uint8)
+        return picture
+
+    def _draw(self, frame: int) -> None:
+        """Put the cloth, its overlays and the caption in the state of ``frame`` and render (off-screen)."""
         frame = check_frame(self.trajectory, frame)
         self._move(frame)
         points = self._x[frame].reshape(-1, 3)
@@ -383,15 +397,6 @@ class ClothRenderer:
             height = self._plotter.window_size[1]  # bottom-left corner in pixels: the whole line stays in view
             self._plotter.add_text(caption, position=(8, height - 22), font_size=10, color="black", name="caption")
         self._plotter.render()
-        drawn = np.asarray(self._plotter.screenshot(return_img=True))[..., :3].copy()
-        if self._lens is None:
-            return drawn
-        picture = self._lens.picture(drawn)
-        if isinstance(self._background, np.ndarray):
-            depth = self._plotter.get_image_depth(fill_value=np.nan)
-            cover = self._lens.picture(np.isfinite(depth).astype(np.float64)[..., None])
-            picture = np.rint(cover * picture + (1.0 - cover) * self._background).astype(np.uint8)
-        return picture
 
     def depth(self, frame: int) -> np.ndarray:
         """The depth map of ``frame`` seen by the camera: z along its optical axis [m] of the nearest surface at each
@@ -399,7 +404,10 @@ class ClothRenderer:
         buffer limits its precision to about 1e-4 of the distance."""
         if self._lens is None:
             raise RenderError("a depth map needs a camera: expected ClothRenderer(..., camera=...)")
-        self.image(frame)
+        self._draw(frame)
+        if self._first_depth:  # pyvista reads depth only from a plotter that has been shown (off-screen here)
+            self._plotter.show(auto_close=False)
+            self._first_depth = False
         depth = -np.asarray(self._plotter.get_image_depth(fill_value=np.nan), dtype=np.float64)
         return self._lens.depth(depth)
 

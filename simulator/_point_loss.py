@@ -244,16 +244,17 @@ class MaterialPointLoss:
             wp.launch(accumulate_material_points, dim=(worlds, self._nodes.shape[0]),
                       inputs=[state.q, self.model.origin, self._nodes, self._node_weights, frame,
                               wp.float64(coefficient)], outputs=[self._points], device=self.model.device)
-        total = np.zeros(worlds)
+        completed = self._completes.get(step, ())
+        if not completed:
+            return np.zeros(worlds)
         layout = self._layout
-        for frame in self._completes.get(step, ()):
-            self._value.zero_()
+        self._value.zero_()
+        for frame in completed:  # the frames' losses add up on the device; one read for the step
             wp.launch(measurement_loss, dim=(worlds, layout.threads),
                       inputs=[self._points, frame, self._targets, self._weights, *self._camera,
                               self._nodes.shape[0], layout.span], outputs=[self._gradient, self._value],
                       device=self.model.device, block_dim=layout.block_dim)
-            total += self._value.numpy()
-        return total
+        return self._value.numpy().copy()
 
     def add_adjoint(self, step: int, state: State, adj_q: wp.array2d) -> None:
         """Add dL/dq at ``step`` into ``adj_q`` (after the forward pass's ``value`` calls)."""

@@ -20,9 +20,9 @@ from ._fit import SceneFit
 from ._plots import plot_loss
 from ._report import common_report, fitted_header
 from ._tracking import read_footage
-from ._tracks import TrackModel, material_positions
+from ._tracks import material_positions
 
-__all__ = ["clip_names", "frame_positions", "write_footage_fit"]
+__all__ = ["clip_names", "write_footage_fit"]
 
 _TRACK_COLOR = (40, 200, 40)  # RGB
 _INITIAL_COLOR = (230, 140, 40)
@@ -35,21 +35,6 @@ def clip_names(cameras: list[str]) -> dict[str, tuple[str, str]]:
     if len(cameras) == 1:
         return {cameras[0]: ("tracks.mp4", "overlay.mp4")}
     return {name: (f"tracks-{name}.mp4", f"overlay-{name}.mp4") for name in cameras}
-
-
-def frame_positions(model: TrackModel, steps, positions: np.ndarray, *, shifts=None) -> np.ndarray:
-    """Node positions [b, F, W, H, 3] [m] at a track model's frame times (shifted by ``shifts`` [b] [s] when its
-    camera's time offset is fitted), linear between the steps around each, from positions at ``steps``
-    [b, S, W, H, 3] (which include the model's steps)."""
-    index = {step: k for k, step in enumerate(steps)}
-    out = []
-    for b in range(len(positions)):
-        frame_steps, fractions = model.schedule(0.0 if shifts is None else float(shifts[b]))
-        before = positions[b, [index[int(n)] for n in frame_steps]]
-        after = positions[b, [index.get(int(n) + 1, index[int(n)]) for n in frame_steps]]
-        alpha = fractions[:, None, None, None]
-        out.append((1.0 - alpha) * before + alpha * after)
-    return np.stack(out)
 
 
 def write_footage_fit(directory, fit: SceneFit, *, videos: list[str], scene_path: str = "",
@@ -73,7 +58,7 @@ def write_footage_fit(directory, fit: SceneFit, *, videos: list[str], scene_path
     cameras, drawings = [], []
     for model, shift, video in zip(objective.models, shifts, videos, strict=True):
         tracks, camera = model.tracks, model.tracks.camera
-        at_frames = frame_positions(model, objective.read_steps, positions, shifts=shift[0] if shift else None)
+        at_frames = model.at_frames(positions, objective.read_steps, shifts=shift[0] if shift else None)
         points = material_positions(at_frames, tracks.points)  # [2, F, P, 3]
         seen = tracks.seen
         entry = {"camera": camera.name, "frames": int(len(tracks.times)), "points": int(len(tracks.points)),

@@ -259,19 +259,26 @@ class TrackModel:
         fractions[fractions < _STEP_SNAP] = 0.0
         return steps, fractions
 
+    def at_frames(self, values: np.ndarray, steps, *, shifts=None) -> np.ndarray:
+        """Per-world values at the frames' times [B, F, ...] from values at ``steps`` [B, S, ...] (which include the
+        steps the frames read): linear between the two steps around each frame, the frames of world b shifted by
+        ``shifts[b]`` [s] (default none)."""
+        index = {step: k for k, step in enumerate(steps)}
+        out = []
+        for b in range(len(values)):
+            frame_steps, fractions = self.schedule(0.0 if shifts is None else float(shifts[b]))
+            before = values[b, [index[int(n)] for n in frame_steps]]
+            after = values[b, [index.get(int(n) + 1, index[int(n)]) for n in frame_steps]]
+            alpha = fractions.reshape(-1, *([1] * (values.ndim - 2)))
+            out.append((1.0 - alpha) * before + alpha * after)
+        return np.stack(out)
+
     def residuals(self, states: np.ndarray, shifts=None) -> np.ndarray:
         """r [B, M] (|r|^2 = L) from the generalized coordinates q at ``steps`` [B, S, nodes, 5], the frames of world
         b shifted by ``shifts[b]`` [s] (within the reach; default none)."""
         states = np.asarray(states)
-        index = {step: k for k, step in enumerate(self.steps)}
         points = np.einsum("bsnkc,nk->bsnc", states[:, :, self.corners, :3], self.node_weights)  # [B, S, P, 3]
-        x = np.empty((len(states), len(self.tracks.times), len(self.tracks.points), 3))
-        for b in range(len(states)):
-            steps, fractions = self.schedule(0.0 if shifts is None else float(shifts[b]))
-            before = points[b, [index[int(n)] for n in steps]]
-            after = points[b, [index.get(int(n) + 1, index[int(n)]) for n in steps]]
-            alpha = fractions[:, None, None]
-            x[b] = (1.0 - alpha) * before + alpha * after + self._origin[0]
+        x = self.at_frames(points, self.steps, shifts=shifts) + self._origin[0]  # [B, F, P, 3]
         camera = self.tracks.camera
         measured = camera.project(x) if self.tracks.kind == "pixels" else camera.to_camera(x)  # [B, F, P, D]
         r = np.sqrt(self._weight)[None, ..., None] * (measured - self._target[None])
