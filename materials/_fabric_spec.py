@@ -18,7 +18,7 @@ yarns get what keeps every fabric-level quantity (``fabric_measures``) at its re
 * yarn radius R = d / 2, so that the cloth is 2 d thick (two yarn layers) at any L;
 * shear rigidity per width G_s [N/m per radian] (optional): S = G_s L / (4 pi R^2).
 
-Kawabata (KES-F) values convert as: bending B 1 gf cm^2/cm = 9.807e-6 N m; shear G 1 gf/(cm deg) = 56.19 N/m
+Kawabata (KES-F) values convert as: bending B 1 gf cm^2/cm = 9.807e-5 N m; shear G 1 gf/(cm deg) = 56.19 N/m
 per radian. ASTM D1388 flexural rigidity 1 mg cm = 9.807e-8 N m.
 """
 
