@@ -32,7 +32,7 @@ import numpy as np
 
 from ._inplane import expected_shear_rigidity, small_strain_slope
 from ._settle import settle
-from ._specimen import StripFabric, specimen_spec
+from ._specimen import StripFabric, cut_to_cells, specimen_spec
 
 __all__ = ["BiasResult", "bias_extension_test", "bias_stiffness"]
 
@@ -184,7 +184,7 @@ def bias_extension_test(fabric: StripFabric, *, extensions=(0.001, 0.002, 0.003)
     held = np.flatnonzero(~inside | left | right)
     spec = dataclasses.replace(spec, pins=[(k % n, k // n) for k in held])
     model = simulator.build_model(spec, device=device)
-    _cut_to_specimen(model, active)
+    cut_to_cells(model, active)
     rest_q = model.state().q.numpy()[0].copy()
     rest = rest_q[:, :3]
     axis = np.array([1.0, 1.0, 0.0]) / math.sqrt(2.0)  # along the specimen, in the flat grid's frame
@@ -239,38 +239,3 @@ def _shear_field(x: np.ndarray, grid: _BiasGrid, *, length: float, width: float,
     free = length - width
     pin_jointed = 0.5 * math.pi - 2.0 * math.acos((free + extension) / (math.sqrt(2.0) * free))
     return np.concatenate([grid.centres[ci, cj], (gamma / pin_jointed)[:, None]], axis=-1)
-
-
-def _cut_to_specimen(model, active: np.ndarray) -> None:
-    """Keep the stiffness of the specimen's cells only: a segment counts by the share of its two sides that are
-    specimen cells (a cut edge's yarn stands for half a spacing), a bending triple by its segments' mean, a shear
-    stencil if its cell is a specimen cell; segments outside the specimen keep a little mass and no stiffness."""
-    n = model.nodes[0]
-    cell_active = np.zeros((n + 1, n + 1), dtype=bool)  # padded: cell (a, b) for a, b in -1..n-1 at [a+1, b+1]
-    cell_active[1:n, 1:n] = active
-    ends = model.segment_np
-    lo = np.minimum(ends[:, 0], ends[:, 1])
-    i, j = lo % n, lo // n
-    along_i = model.segment_axis_np == 0  # from (i, j) to (i+1, j): cells (i, j) and (i, j-1)
-    above = cell_active[i + 1, j + 1]  # cell (i, j) borders both kinds of segment starting at (i, j)
-    below = np.where(along_i, cell_active[i + 1, j], cell_active[i, j + 1])  # cell (i, j-1) or (i-1, j)
-    share = 0.5 * (above.astype(float) + below)
-    for name in ("segment_stretch_stiffness", "segment_contact_stiffness"):
-        values = model.parameter(name)
-        values *= share[None, :]
-        model.set_parameter(name, values)
-    density = model.parameter("segment_density")
-    density *= np.maximum(share, 1e-3)[None, :]
-    model.set_parameter("segment_density", density)
-    segment_of = {tuple(sorted(pair)): k for k, pair in enumerate(ends.tolist())}
-    first = np.array([share[segment_of[tuple(sorted((a, b)))]] for a, b, _ in model.triple_np.tolist()])
-    second = np.array([share[segment_of[tuple(sorted((b, c)))]] for _, b, c in model.triple_np.tolist()])
-    bend = model.parameter("triple_bend_stiffness")  # a triple whose yarn ends at its centre node bends nothing
-    bend *= np.where((first > 0.0) & (second > 0.0), 0.5 * (first + second), 0.0)[None, :]
-    model.set_parameter("triple_bend_stiffness", bend)
-    stencils = model.stencil_nodes.numpy()
-    a, p, r = stencils[:, 0], stencils[:, 1], stencils[:, 2]
-    corner = np.minimum(np.minimum(a, p), np.minimum(r, p + r - a))
-    shear = model.parameter("stencil_shear_stiffness")
-    shear *= cell_active[corner % n + 1, corner // n + 1][None, :]
-    model.set_parameter("stencil_shear_stiffness", shear)

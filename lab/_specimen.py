@@ -25,7 +25,7 @@ import numpy as np
 
 from materials import CrossingProperties, FabricMeasures, YarnMaterial, fabric_measures, weave_flips
 
-__all__ = ["DIRECTIONS", "StripFabric", "cut_edges", "specimen_spec", "strip_fabric", "strip_spec"]
+__all__ = ["DIRECTIONS", "StripFabric", "cut_edges", "cut_to_cells", "specimen_spec", "strip_fabric", "strip_spec"]
 
 #: the test directions: a strip cut along the warp bends and stretches the warp yarns
 DIRECTIONS = ("warp", "weft")
@@ -186,4 +186,41 @@ def cut_edges(model, *, clamp_column: int | None = None) -> None:
     corners = crossing[a].astype(int) + crossing[p] + crossing[r] + crossing[p + r - a]
     shear = model.parameter("stencil_shear_stiffness")
     shear *= 4.0 / corners[None, :]
+    model.set_parameter("stencil_shear_stiffness", shear)
+
+
+def cut_to_cells(model, active: np.ndarray) -> None:
+    """Cut a specimen of any outline from a square model (n x n nodes): ``active`` [n-1, n-1] marks its cells (cell
+    (i, j) has the corner nodes (i, j) to (i+1, j+1)). Only the specimen's cells keep stiffness: a segment counts by
+    the share of its two sides that are specimen cells (a cut edge's yarn stands for half a spacing), a bending
+    triple by its segments' mean, a shear stencil if its cell is a specimen cell; segments outside the specimen keep
+    a little mass and no stiffness (the caller holds their nodes still)."""
+    n = model.nodes[0]
+    cell_active = np.zeros((n + 1, n + 1), dtype=bool)  # padded: cell (a, b) for a, b in -1..n-1 at [a+1, b+1]
+    cell_active[1:n, 1:n] = active
+    ends = model.segment_np
+    lo = np.minimum(ends[:, 0], ends[:, 1])
+    i, j = lo % n, lo // n
+    along_i = model.segment_axis_np == 0  # from (i, j) to (i+1, j): cells (i, j) and (i, j-1)
+    above = cell_active[i + 1, j + 1]  # cell (i, j) borders both kinds of segment starting at (i, j)
+    below = np.where(along_i, cell_active[i + 1, j], cell_active[i, j + 1])  # cell (i, j-1) or (i-1, j)
+    share = 0.5 * (above.astype(float) + below)
+    for name in ("segment_stretch_stiffness", "segment_contact_stiffness"):
+        values = model.parameter(name)
+        values *= share[None, :]
+        model.set_parameter(name, values)
+    density = model.parameter("segment_density")
+    density *= np.maximum(share, 1e-3)[None, :]
+    model.set_parameter("segment_density", density)
+    segment_of = {tuple(sorted(pair)): k for k, pair in enumerate(ends.tolist())}
+    first = np.array([share[segment_of[tuple(sorted((a, b)))]] for a, b, _ in model.triple_np.tolist()])
+    second = np.array([share[segment_of[tuple(sorted((b, c)))]] for _, b, c in model.triple_np.tolist()])
+    bend = model.parameter("triple_bend_stiffness")  # a triple whose yarn ends at its centre node bends nothing
+    bend *= np.where((first > 0.0) & (second > 0.0), 0.5 * (first + second), 0.0)[None, :]
+    model.set_parameter("triple_bend_stiffness", bend)
+    stencils = model.stencil_nodes.numpy()
+    a, p, r = stencils[:, 0], stencils[:, 1], stencils[:, 2]
+    corner = np.minimum(np.minimum(a, p), np.minimum(r, p + r - a))
+    shear = model.parameter("stencil_shear_stiffness")
+    shear *= cell_active[corner % n + 1, corner // n + 1][None, :]
     model.set_parameter("stencil_shear_stiffness", shear)

@@ -1,4 +1,4 @@
-"""``warpweave lab``: the cantilever test from a scene file, its report and picture, and its user errors."""
+"""``warpweave lab``: each test from a scene file, its report and picture, and its user errors."""
 
 import json
 
@@ -64,7 +64,9 @@ def test_lab_refuses_what_does_not_apply(tmp_path):
     weightless.write_text(DEMO_SCENE.read_text().replace("[simulation]", "[simulation]\ngravity = [0.0, 0.0, 0.0]"))
     assert_user_error(run_cli("lab", weightless, "--test", "cantilever", "--out", tmp_path / "o"),
                       "simulation.gravity = [0.0, 0.0, 0.0]: the cantilever test needs gravity")
-    assert_user_error(run_cli("lab", DEMO_SCENE, "--test", "drape"), "argument --test: invalid choice: 'drape'")
+    assert_user_error(run_cli("lab", weightless, "--test", "drape", "--out", tmp_path / "o"),
+                      "simulation.gravity = [0.0, 0.0, 0.0]: the drape test needs gravity")
+    assert_user_error(run_cli("lab", DEMO_SCENE, "--test", "drape2"), "argument --test: invalid choice: 'drape2'")
     assert_user_error(run_cli("lab", DEMO_SCENE, "--test", "cantilever", "--overhang", "5"),
                       "argument --overhang: 5 is out of range")
 
@@ -87,3 +89,28 @@ def test_lab_bias_has_no_direction(tmp_path):
     scene.write_text(LIGHT)
     assert_user_error(run_cli("lab", scene, "--test", "bias", "--direction", "warp", "--out", tmp_path / "o"),
                       "the bias specimen's yarns run at 45 degrees both ways")
+
+
+def test_lab_drape_reports_the_coefficient_and_folds(tmp_path, capsys):
+    scene = tmp_path / "light.toml"
+    scene.write_text(LIGHT)
+    out = tmp_path / "drape"
+    assert main(["lab", str(scene), "--test", "drape", "--segments", "12", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split()[:2] == ["drape", "coefficient"]
+    (result,) = json.loads((out / "lab.json").read_text())["results"]
+    assert result["test"] == "drape" and result["cells_across"] == 12
+    # bending lengths 2 and 3 cm: the specimen hangs in folds (tests/test_lab_drape.py checks the physics)
+    assert 0.1 < result["drape_coefficient"] < 0.7 and result["folds"] >= 3
+    assert result["settle_residual"] <= 1e-5
+    assert (out / "drape.png").stat().st_size > 10_000
+
+
+def test_lab_drape_refuses_what_does_not_apply(tmp_path):
+    scene = tmp_path / "light.toml"
+    scene.write_text(LIGHT)
+    for options, message in (
+            (["--direction", "warp"], "the drape specimen is a disc with both yarn families"),
+            (["--segments", "9"], "argument --segments: 9 is out of range: expected an even number of at least 8"),
+            (["--support-diameter", "0.3"], "argument --support-diameter: 0.3 m is out of range"),
+            (["--specimen-diameter", "-1"], "argument --specimen-diameter: -1 is out of range")):
+        assert_user_error(run_cli("lab", scene, "--test", "drape", *options, "--out", tmp_path / "o"), message)

@@ -1,4 +1,4 @@
-"""``warpweave lab SCENE --test cantilever|tensile|shear|bias``: standard textile tests on the scene's fabric."""
+"""``warpweave lab SCENE --test cantilever|tensile|shear|bias|drape``: standard textile tests on the scene's fabric."""
 
 import json
 import math
@@ -10,33 +10,41 @@ from ._args import UsageError, check_output_folder, positive_int
 __all__ = ["TESTS", "add_parser", "run"]
 
 #: the virtual tests ``warpweave lab`` runs
-TESTS = ("cantilever", "tensile", "shear", "bias")
+TESTS = ("cantilever", "tensile", "shear", "bias", "drape")
 
 
 def add_parser(commands):
     parser = commands.add_parser(
         "lab",
-        help="run a standard textile test (cantilever bending length, strip tensile, shear, bias extension) on a "
-        "scene's fabric",
+        help="run a standard textile test (cantilever bending length, strip tensile, shear, bias extension, drape) "
+        "on a scene's fabric",
         description="Cut a specimen from the scene's fabric in the warp and the weft direction, run it to rest "
         "and report the standard's quantities beside the values the yarn parameters imply. cantilever (ASTM "
         "D1388): bending length c and flexural rigidity per width G = m g c^3, read from the chord angle against "
         "the exact heavy elastica (Peirce's formula beside it). tensile (ISO 13934-1 strip, 200 mm gauge): "
         "tensile stiffness per width. shear (KES-FB1, 5 cm between 20 cm clamps): shear rigidity per clamp "
         "length. bias (150 x 50 mm, yarns at 45 degrees): force over clamp displacement against the pin-jointed "
-        "net's three-region prediction, and the shear of each region. Writes DIR/lab.json and DIR/TEST.png.",
+        "net's three-region prediction, and the shear of each region. drape (Cusick, BS 5058: a 30 cm disc of "
+        "fabric held between 18 cm discs): drape coefficient and folds. Writes DIR/lab.json and DIR/TEST.png.",
     )
     parser.add_argument("scene", metavar="SCENE", help="scene file (.toml)")
     parser.add_argument("--test", required=True, choices=TESTS, help="the test to run")
     parser.add_argument("--direction", choices=("warp", "weft", "both"), default="both",
-                        help="the yarns along the specimen (default both; the bias specimen has one)")
+                        help="the yarns along the specimen (default both; the bias and drape specimens have none)")
     parser.add_argument("--segments", type=positive_int, default=None, metavar="N",
                         help="segments along the specimen (default: 20 for cantilever, bending length within 0.2%%; "
                         "10 between the grips for tensile and shear; for bias: 10 diagonal rows of cells across its "
-                        "width)")
+                        "width; for drape: 30 cells across the specimen's diameter, an even number)")
     parser.add_argument("--overhang", type=float, default=2.0, metavar="RATIO",
                         help="cantilever overhang in expected bending lengths, in (0, 4] (default 2: the "
                         "standard's 41.5 degrees)")
+    parser.add_argument("--specimen-diameter", type=float, default=0.30, metavar="M",
+                        help="drape: the specimen's diameter [m] (default 0.30; the standard's others are 0.24 for "
+                        "limp and 0.36 for stiff fabrics)")
+    parser.add_argument("--support-diameter", type=float, default=0.18, metavar="M",
+                        help="drape: the diameter of the discs that hold the specimen [m] (default 0.18)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S",
+                        help="drape: seed of the small random lift that starts the folds (default 0)")
     parser.add_argument("--device", default="cpu", metavar="D", help='"cpu" (default) or "cuda[:N]"')
     parser.add_argument("--out", metavar="DIR", help="output folder (default: out/<scene name>)")
     parser.set_defaults(run=run)
@@ -51,6 +59,8 @@ def run(args) -> int:
     if args.test == "bias" and args.direction != "both":
         raise UsageError(f"argument --direction: {args.direction!r}: the bias specimen's yarns run at 45 degrees "
                          "both ways: it has no direction (leave --direction out)")
+    if args.test == "drape":
+        _check_drape_arguments(args)
     if args.segments is not None and args.segments < 4:
         raise UsageError(f"argument --segments: {args.segments} is out of range: expected at least 4")
     try:
@@ -59,9 +69,9 @@ def run(args) -> int:
         raise UsageError(f"argument --device: {args.device!r}: {exc}") from None
     scene = scenes.load_scene(args.scene, check_device=False)
     gravity = scene.simulation.gravity
-    if args.test == "cantilever" and not any(gravity):
-        raise scenes.SceneError(f"{scene.source}: simulation.gravity = {list(gravity)}: the cantilever test needs "
-                                "gravity (a strip bends under its own weight)")
+    if args.test in ("cantilever", "drape") and not any(gravity):
+        raise scenes.SceneError(f"{scene.source}: simulation.gravity = {list(gravity)}: the {args.test} test needs "
+                                "gravity (the specimen bends under its own weight)")
     out_dir = Path(args.out) if args.out else Path("out") / Path(args.scene).stem
     check_output_folder(out_dir)
     scenes.init_warp_quietly()  # Warp starts here: with the command line's message settings
@@ -69,6 +79,8 @@ def run(args) -> int:
 
     if args.test == "bias":
         return _run_bias(scene, args, out_dir)
+    if args.test == "drape":
+        return _run_drape(scene, args, out_dir)
     directions = lab.DIRECTIONS if args.direction == "both" else (args.direction,)
     results = []
     for direction in directions:
@@ -115,6 +127,112 @@ def _run_bias(scene, args, out_dir: Path) -> int:
         tmp.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out_dir / 'lab.json'} and {figure}")
     return 0
+
+
+def _check_drape_arguments(args) -> None:
+    if args.direction != "both":
+        raise UsageError(
+            f"argument --direction: {args.direction!r}: the drape specimen is a disc with both yarn "
+            "families: it has no direction (leave --direction out)"
+        )
+    if args.segments is not None and (args.segments < 8 or args.segments % 2):
+        raise UsageError(
+            f"argument --segments: {args.segments} is out of range: expected an even number of at least "
+            "8 cells across the drape specimen (its centre is a node)"
+        )
+    for name, value in (("--specimen-diameter", args.specimen_diameter), ("--support-diameter", args.support_diameter)):
+        if not (math.isfinite(value) and value > 0.0):
+            raise UsageError(f"argument {name}: {value:g} is out of range: expected a diameter > 0 m")
+    if args.support_diameter >= args.specimen_diameter:
+        raise UsageError(
+            f"argument --support-diameter: {args.support_diameter:g} m is out of range: expected less "
+            f"than the specimen's {args.specimen_diameter:g} m"
+        )
+
+
+def _run_drape(scene, args, out_dir: Path) -> int:
+    import lab
+    import scenes
+
+    cells = args.segments or 30
+    print(
+        f"lab {args.scene}: drape, {args.specimen_diameter:g} m specimen over {args.support_diameter:g} m discs, "
+        f"{cells} cells across",
+        file=sys.stderr,
+    )
+    with scenes.quiet_module_loading():
+        result = lab.drape_test(
+            lab.strip_fabric(scene, "warp"),
+            specimen_diameter=args.specimen_diameter,
+            support_diameter=args.support_diameter,
+            cells=cells,
+            seed=args.seed,
+            device=args.device,
+        )
+    print(f"{'drape coefficient':>18}{'folds':>7}{'shadow m^2':>12}{'lowest mm':>11}{'steps':>7}{'seconds':>9}")
+    print(
+        f"{result.drape_coefficient:18.4f}{result.folds:7d}{result.shadow_area:12.5g}"
+        f"{result.lowest_point * 1e3:11.4g}{result.settle.steps:7d}{result.settle.seconds:9.2f}"
+    )
+    figure = _plot_drape(result, out_dir / "drape.png")
+    report = {"scene": str(args.scene), "test": "drape", "results": [result.summary()]}
+    with scenes.atomic_path(out_dir / "lab.json") as tmp:
+        tmp.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out_dir / 'lab.json'} and {figure}")
+    return 0
+
+
+def _plot_drape(result, path: Path) -> Path:
+    """The shadow seen from above (its outline, the discs and the flat specimen) and the specimen at rest."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    import scenes
+
+    figure = plt.figure(figsize=(11, 5))
+    top = figure.add_subplot(1, 2, 1)
+    side = figure.add_subplot(1, 2, 2, projection="3d")
+    angles = 2.0 * np.pi * np.arange(len(result.outline) + 1) / len(result.outline)
+    outline = np.append(result.outline, result.outline[0]) * 1e3
+    top.fill(outline * np.cos(angles), outline * np.sin(angles), color="0.75", label="shadow")
+    for diameter, style, label in (
+        (result.specimen_diameter, "--", "specimen"),
+        (result.support_diameter, "-", "discs"),
+    ):
+        top.plot(
+            0.5e3 * diameter * np.cos(angles),
+            0.5e3 * diameter * np.sin(angles),
+            style,
+            color="black",
+            linewidth=1,
+            label=label,
+        )
+    top.set_aspect("equal")
+    top.set_xlabel("x (warp) [mm]")
+    top.set_ylabel("y (weft) [mm]")
+    top.set_title(f"drape coefficient {result.drape_coefficient:.3f}, {result.folds} folds")
+    top.legend(fontsize=8, loc="upper right")
+    x = result.positions * 1e3
+    inside = np.zeros(x.shape[:2], dtype=bool)
+    for di in (0, 1):
+        for dj in (0, 1):
+            inside[di : inside.shape[0] - 1 + di, dj : inside.shape[1] - 1 + dj] |= result.active
+    shown = np.where(inside[..., None], x, np.nan)
+    side.plot_surface(
+        shown[..., 0], shown[..., 1], shown[..., 2], color="tab:blue", edgecolor="navy", linewidth=0.2, alpha=0.9
+    )
+    side.set_box_aspect((1.0, 1.0, max(0.2, float(np.ptp(x[inside][:, 2])) / float(np.ptp(x[inside][:, 0])))))
+    side.set_xlabel("x [mm]")
+    side.set_ylabel("y [mm]")
+    side.set_zlabel("z [mm]")
+    side.set_title("the specimen at rest")
+    with scenes.atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    return path
 
 
 def _plot_bias(result, path: Path) -> Path:
