@@ -50,10 +50,10 @@ class DrapeResult:
         active: the specimen's cells [n-1, n-1].
         outline: the shadow's outline, radius [m] along each of ``OUTLINE_RAYS`` rays from the centre (the first
             along the warp, counter-clockwise).
+        flat: the flat specimen's outline on the same rays [m].
         shadow_area: the area inside the outline [m^2].
         drape_coefficient: (A_shadow - A_disc) / (A_specimen - A_disc) [-], with the area of the specimen's cells
             (within a few percent of the circle's at coarse resolutions) and the discs' nominal area.
-        flat: the flat specimen's outline on the same rays [m].
         folds: the folds (nodes) of the outline (``count_folds``).
         settle: how the rest was reached.
     """
@@ -77,20 +77,12 @@ class DrapeResult:
 
     def summary(self) -> dict:
         """The reported values, JSON-ready (SI units)."""
-        return {
-            "test": "drape",
-            "specimen_diameter_m": self.specimen_diameter,
-            "support_diameter_m": self.support_diameter,
-            "cells_across": self.cells,
-            "drape_coefficient": self.drape_coefficient,
-            "shadow_area_m2": self.shadow_area,
-            "folds": self.folds,
-            "outline_radius_m": {"min": float(self.outline.min()), "max": float(self.outline.max())},
-            "lowest_point_m": self.lowest_point,
-            "settle_steps": self.settle.steps,
-            "settle_residual": float(self.settle.residual.max()),
-            "seconds": self.settle.seconds,
-        }
+        return {"test": "drape", "specimen_diameter_m": self.specimen_diameter,
+                "support_diameter_m": self.support_diameter, "cells_across": self.cells,
+                "drape_coefficient": self.drape_coefficient, "shadow_area_m2": self.shadow_area, "folds": self.folds,
+                "outline_radius_m": {"min": float(self.outline.min()), "max": float(self.outline.max())},
+                "lowest_point_m": self.lowest_point, "settle_steps": self.settle.steps,
+                "settle_residual": float(self.settle.residual.max()), "seconds": self.settle.seconds}
 
 
 def shadow_outline(positions: np.ndarray, active: np.ndarray, *, rays: int = OUTLINE_RAYS) -> np.ndarray:
@@ -106,16 +98,19 @@ def shadow_outline(positions: np.ndarray, active: np.ndarray, *, rays: int = OUT
     corners = [xy[ci, cj], xy[ci + 1, cj], xy[ci + 1, cj + 1], xy[ci, cj + 1]]
     starts = np.concatenate(corners)
     ends = np.concatenate(corners[1:] + corners[:1])
-    angles = 2.0 * math.pi * np.arange(rays) / rays
-    direction = np.stack([np.cos(angles), np.sin(angles)], axis=-1)  # [R, 2]
-    # ray t d meets segment a + s (b - a): solve [d, a - b] (t, s) = a for every ray and segment
     edge = starts - ends  # [S, 2]
-    det = direction[:, None, 0] * edge[None, :, 1] - direction[:, None, 1] * edge[None, :, 0]  # [R, S]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (starts[None, :, 0] * edge[None, :, 1] - starts[None, :, 1] * edge[None, :, 0]) / det
-        s = (direction[:, None, 0] * starts[None, :, 1] - direction[:, None, 1] * starts[None, :, 0]) / det
-    hit = (np.abs(det) > 0.0) & (s >= 0.0) & (s <= 1.0) & (t > 0.0)
-    return np.where(hit, t, 0.0).max(axis=1)
+    outline = np.empty(rays)
+    for first in range(0, rays, 64):  # 64 rays at a time: [64, S] arrays whatever the resolution
+        angles = 2.0 * math.pi * np.arange(first, min(first + 64, rays)) / rays
+        dx, dy = np.cos(angles)[:, None], np.sin(angles)[:, None]
+        # ray t d meets segment a + s (b - a): solve [d, a - b] (t, s) = a for every ray and segment
+        det = dx * edge[None, :, 1] - dy * edge[None, :, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (starts[None, :, 0] * edge[None, :, 1] - starts[None, :, 1] * edge[None, :, 0]) / det
+            s = (dx * starts[None, :, 1] - dy * starts[None, :, 0]) / det
+        hit = (np.abs(det) > 0.0) & (s >= 0.0) & (s <= 1.0) & (t > 0.0)
+        outline[first:first + len(angles)] = np.where(hit, t, 0.0).max(axis=1)
+    return outline
 
 
 def drape_coefficient(shadow_area: float, *, specimen_area: float, support_diameter: float) -> float:
@@ -134,7 +129,7 @@ def count_folds(outline: np.ndarray, *, flat: np.ndarray, overhang: float, harmo
 
     relative = outline / flat * float(np.mean(flat))
     spectrum = np.fft.rfft(relative)
-    spectrum[harmonics + 1 :] = 0.0
+    spectrum[harmonics + 1:] = 0.0
     smooth = np.fft.irfft(spectrum, n=len(outline))
     rays = len(outline)
     peaks, _ = find_peaks(np.concatenate([smooth, smooth, smooth]), prominence=0.05 * overhang)
@@ -154,18 +149,9 @@ def _specimen_grid(*, cells: int, specimen_diameter: float) -> tuple[int, float,
     return n, spacing, active, np.stack([x, y], axis=-1)
 
 
-def drape_test(
-    fabric: StripFabric,
-    *,
-    specimen_diameter: float = 0.30,
-    support_diameter: float = 0.18,
-    cells: int = 30,
-    seed: int = 0,
-    lift: float = 0.01,
-    tolerance: float = 1e-5,
-    max_steps: int = 20000,
-    device: str = "cpu",
-) -> DrapeResult:
+def drape_test(fabric: StripFabric, *, specimen_diameter: float = 0.30, support_diameter: float = 0.18,
+               cells: int = 30, seed: int = 0, lift: float = 0.01, tolerance: float = 1e-5, max_steps: int = 20000,
+               device: str = "cpu") -> DrapeResult:
     """Drape a circular specimen of ``fabric`` (``fabric.along`` the yarns along grid axis i, the warp) over discs
     of ``support_diameter`` and read its drape coefficient and folds.
 
@@ -179,36 +165,26 @@ def drape_test(
     import simulator
 
     if cells < 8 or cells % 2:
-        raise ValueError(
-            f"cells = {cells!r} is out of range: expected an even number of at least 8 (the centre is a node)"
-        )
+        raise ValueError(f"cells = {cells!r} is out of range: expected an even number of at least 8 (the centre "
+                         "is a node)")
     if not 0.0 < support_diameter < specimen_diameter:
-        raise ValueError(
-            f"support_diameter = {support_diameter!r} is out of range: expected a disc smaller than the "
-            f"specimen ({specimen_diameter!r} m across)"
-        )
+        raise ValueError(f"support_diameter = {support_diameter!r} is out of range: expected a disc smaller than the "
+                         f"specimen ({specimen_diameter!r} m across)")
     if fabric.gravity <= 0.0:
         raise ValueError("the drape test needs gravity: the scene's simulation.gravity is zero")
     n, spacing, active, grid = _specimen_grid(cells=cells, specimen_diameter=specimen_diameter)
     inside = np.zeros((n, n), dtype=bool)
     for di in (0, 1):
         for dj in (0, 1):
-            inside[di : n - 1 + di, dj : n - 1 + dj] |= active
+            inside[di:n - 1 + di, dj:n - 1 + dj] |= active
     clamped = np.hypot(grid[..., 0], grid[..., 1]) <= 0.5 * support_diameter * (1.0 + 1e-12)
     free = (inside & ~clamped).T.ravel()  # node index i + j n
     held = np.flatnonzero(~free)
     weight = fabric.areal_density * fabric.gravity * spacing**2
     origin = (grid[0, 0, 0], grid[0, 0, 1], 0.0)
     # the clamp gives way by a millionth of a spacing under the whole specimen's weight on one node
-    spec = specimen_spec(
-        fabric,
-        spacing=spacing,
-        nodes=(n, n),
-        pinned_columns=(),
-        pin_stiffness=1e6 * weight * n * n / spacing,
-        gravity=True,
-        origin=origin,
-    )
+    spec = specimen_spec(fabric, spacing=spacing, nodes=(n, n), pinned_columns=(),
+                         pin_stiffness=1e6 * weight * n * n / spacing, gravity=True, origin=origin)
     overhang = 0.5 * (specimen_diameter - support_diameter)
     dt = 2.0 * math.pi * math.sqrt(overhang / fabric.gravity) / STEPS_PER_PERIOD
     spec = dataclasses.replace(spec, pins=[(k % n, k // n) for k in held])

@@ -100,6 +100,13 @@ def run(args) -> int:
     else:
         _print_in_plane(results)
         figure = _plot_in_plane(results, out_dir / f"{args.test}.png")
+    return _write_report(args, results, figure, out_dir)
+
+
+def _write_report(args, results, figure: Path, out_dir: Path) -> int:
+    """Write DIR/lab.json (the scene, the test and each result's summary) and say what was written."""
+    import scenes
+
     report = {"scene": str(args.scene), "test": args.test, "results": [r.summary() for r in results]}
     with scenes.atomic_path(out_dir / "lab.json") as tmp:
         tmp.write_text(json.dumps(report, indent=2) + "\n")
@@ -121,12 +128,7 @@ def _run_bias(scene, args, out_dir: Path) -> int:
     print(f"{result.stiffness:14.5g}{result.expected:12.5g}{result.error:10.2%}{regions['A']:9.3f}{regions['B']:7.3f}"
           f"{regions['C']:7.3f}{result.slip * 1e3:10.3g}{result.seconds:9.2f}")
     print("(shear of each region over the pin-jointed net's middle-region angle: 1, 1/2 and 0 for the net)")
-    figure = _plot_bias(result, out_dir / "bias.png")
-    report = {"scene": str(args.scene), "test": "bias", "results": [result.summary()]}
-    with scenes.atomic_path(out_dir / "lab.json") as tmp:
-        tmp.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out_dir / 'lab.json'} and {figure}")
-    return 0
+    return _write_report(args, [result], _plot_bias(result, out_dir / "bias.png"), out_dir)
 
 
 def _check_drape_arguments(args) -> None:
@@ -174,12 +176,7 @@ def _run_drape(scene, args, out_dir: Path) -> int:
         f"{result.drape_coefficient:18.4f}{result.folds:7d}{result.shadow_area:12.5g}"
         f"{result.lowest_point * 1e3:11.4g}{result.settle.steps:7d}{result.settle.seconds:9.2f}"
     )
-    figure = _plot_drape(result, out_dir / "drape.png")
-    report = {"scene": str(args.scene), "test": "drape", "results": [result.summary()]}
-    with scenes.atomic_path(out_dir / "lab.json") as tmp:
-        tmp.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out_dir / 'lab.json'} and {figure}")
-    return 0
+    return _write_report(args, [result], _plot_drape(result, out_dir / "drape.png"), out_dir)
 
 
 def _plot_drape(result, path: Path) -> Path:
