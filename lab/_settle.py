@@ -13,7 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SettleError", "SettleResult", "node_masses", "settle"]
+__all__ = ["BLOW_UP", "SettleError", "SettleResult", "node_masses", "settle"]
+
+#: a residual force this many times the force scale means the simulation blew up (a settling specimen's largest
+#: transients in the lab's tests, a flat disc starting to fold included, stay below 1e6)
+BLOW_UP = 1e12
 
 
 class SettleError(RuntimeError):
@@ -62,7 +66,8 @@ def settle(model, solver, state, *, free: np.ndarray, dt: float, tolerance: floa
         check_every: steps between residual checks.
 
     Raises:
-        SettleError: non-finite values, or no rest within ``max_steps`` (the message gives the residual).
+        SettleError: non-finite values, a residual above ``BLOW_UP`` times the force scale, or no rest within
+            ``max_steps`` (the message gives the residual).
     """
     mass = node_masses(model)
     if force_scale is None:
@@ -92,6 +97,9 @@ def settle(model, solver, state, *, free: np.ndarray, dt: float, tolerance: floa
         if step % check_every == 0:
             force = solver.eval_forces(current).numpy() * mask[None]
             residual = np.abs(force[:, free]).max(axis=(1, 2)) / scale
+            if not np.all(residual < BLOW_UP):
+                raise SettleError(f"the specimen's simulation blew up at step {step} of {dt:g} s: residual force "
+                                  f"{residual.max():.3g} of the force scale (a smaller time step may hold)")
             if np.all(residual <= tolerance):
                 break
     else:

@@ -149,6 +149,22 @@ def test_strip_at_rest_equals_the_discrete_rod_written_independently():
     assert np.abs(result.profile - rod).max() < 1e-6 * result.overhang
 
 
+def test_settle_stops_at_once_when_the_simulation_blows_up():
+    model = simulator.build_model(lab.strip_spec(fabric(), length=0.04, segments=4))
+    solver = simulator.SolverImplicit(model, dt=1e-3)
+
+    class Exploding:  # takes no step; its forces are those of a blown-up simulation: finite, and huge
+        def step(self, state_in, state_out, *, dt):
+            state_out.assign(state_in)
+
+        def eval_forces(self, state):
+            return wp.array(solver.eval_forces(state).numpy() * 0.0 + 1e30, dtype=solver.force.dtype)
+
+    free = np.ones(model.node_count, dtype=bool)
+    with pytest.raises(lab.SettleError, match="blew up at step 10 of 0.001 s: residual force 5.1e"):
+        lab.settle(model, Exploding(), model.state(), free=free, dt=1e-3, max_steps=1000)
+
+
 # -- fabric-level quantities --------------------------------------------------------------------------------------
 
 

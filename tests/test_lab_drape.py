@@ -68,15 +68,14 @@ def test_count_folds_of_smooth_and_staircase_outlines():
 
 
 def test_drape_of_stiff_and_limp_fabrics():
-    stiff = lab.drape_test(fabric(0.3, 0.3), cells=12)
-    limp = lab.drape_test(fabric(0.02, 0.02), cells=12)
-    rest = flat_grid(13, 0.025)
+    stiff = lab.drape_test(fabric(0.3, 0.3), cells=10, tolerance=1e-4)
+    limp = lab.drape_test(fabric(0.02, 0.02), cells=10, tolerance=1e-4)
+    rest = flat_grid(11, 0.03)
     clamped = np.hypot(rest[..., 0], rest[..., 1]) <= 0.09
     for result in (stiff, limp):
-        np.testing.assert_allclose(result.positions[clamped, :2], rest[clamped, :2], atol=1e-6 * 0.025)
-        # the discs hold the middle flat: the clamp gives way by at most a millionth of a spacing (2.5 cm)
-        assert np.abs(result.positions[clamped, 2]).max() < 1e-6 * 0.025
-        assert result.settle.residual.max() <= 1e-5
+        # the discs hold the middle flat: the clamp gives way by at most a millionth of a spacing (3 cm)
+        np.testing.assert_allclose(result.positions[clamped], rest[clamped], atol=1e-6 * 0.03)
+        assert result.settle.residual.max() <= 1e-4
     # a fabric whose bending length is five overhangs hardly droops: no folds and almost all of its shadow
     assert stiff.drape_coefficient > 0.98 and stiff.folds == 0
     assert stiff.lowest_point < 1e-3
