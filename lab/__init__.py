@@ -15,7 +15,7 @@ from ._cantilever import CantileverResult, cantilever_test
 from ._drape import DrapeResult, count_folds, drape_coefficient, drape_test, shadow_outline
 from ._elastica import MAX_RATIO, CantileverShape, bending_length_from_chord, heavy_cantilever, peirce_bending_length
 from ._inplane import InPlaneResult, expected_shear_rigidity, shear_test, small_strain_slope, tensile_test
-from ._settle import SettleError, SettleResult, node_masses, settle
+from ._settle import SettleBlowUp, SettleError, SettleResult, node_masses, settle
 from ._specimen import DIRECTIONS, StripFabric, cut_edges, cut_to_cells, specimen_spec, strip_fabric, strip_spec
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "LabMeasurements",
     "LabObjective",
     "MeasurementsError",
+    "SettleBlowUp",
     "SettleError",
     "SettleResult",
     "StripFabric",

@@ -161,7 +161,7 @@ def test_settle_stops_at_once_when_the_simulation_blows_up():
             return wp.array(solver.eval_forces(state).numpy() * 0.0 + 1e30, dtype=solver.force.dtype)
 
     free = np.ones(model.node_count, dtype=bool)
-    with pytest.raises(lab.SettleError, match="blew up at step 10 of 0.001 s: residual force 5.1e"):
+    with pytest.raises(lab.SettleBlowUp, match="blew up at step 10 of 0.001 s: residual force 5.1e"):
         lab.settle(model, Exploding(), model.state(), free=free, dt=1e-3, max_steps=1000)
 
 

@@ -8,6 +8,7 @@ import pytest
 import warp as wp
 
 import lab
+import lab._drape
 from tests.test_lab import fabric
 
 wp.config.quiet = True
@@ -82,6 +83,28 @@ def test_drape_of_stiff_and_limp_fabrics():
     # a 2 cm bending length hangs in folds well below the discs
     assert limp.drape_coefficient < 0.6 and limp.folds >= 3
     assert limp.lowest_point > 0.04
+
+
+def test_drape_test_halves_its_step_when_the_simulation_blows_up(monkeypatch):
+    settle, steps = lab._drape.settle, []
+
+    def blows_up_at_first(model, solver, state, *, dt, **options):
+        steps.append(dt)
+        if len(steps) < blow_ups + 1:
+            raise lab.SettleBlowUp("blew up")
+        return settle(model, solver, state, dt=dt, **options)
+
+    monkeypatch.setattr(lab._drape, "settle", blows_up_at_first)
+    period = 2.0 * math.pi * math.sqrt(0.06 / 9.81)
+    blow_ups = 1
+    result = lab.drape_test(fabric(0.3, 0.3), cells=10, tolerance=1e-4)
+    assert steps == pytest.approx([period / 160, period / 320], rel=1e-12)
+    assert result.time_step == steps[-1] and result.drape_coefficient > 0.98  # started again from the flat disc
+    steps.clear()
+    blow_ups = 3  # a third halving is not tried
+    with pytest.raises(lab.SettleBlowUp):
+        lab.drape_test(fabric(0.3, 0.3), cells=10, tolerance=1e-4)
+    assert len(steps) == 3
 
 
 def test_drape_test_refuses_what_it_cannot_run():
