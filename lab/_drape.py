@@ -125,19 +125,20 @@ def drape_coefficient(shadow_area: float, *, specimen_area: float, support_diame
     return (shadow_area - disc) / (specimen_area - disc)
 
 
-def count_folds(outline: np.ndarray, *, flat: np.ndarray, overhang: float, harmonics: int = FOLD_HARMONICS) -> int:
-    """The folds (nodes) of a shadow's ``outline`` (radius [m] on equally spaced rays): the maxima of the outline
-    relative to the ``flat`` specimen's outline (on the same rays: the grid's staircase is the cut's, not a fold),
-    smoothed to its first ``harmonics`` Fourier harmonics, that stand out by more than 5% of the ``overhang`` [m]
-    (specimen radius minus the discs') on either side."""
+def count_folds(outline: np.ndarray, *, flat: np.ndarray, support_radius: float,
+                harmonics: int = FOLD_HARMONICS) -> int:
+    """The folds (nodes) of a shadow's ``outline`` (radius [m] on equally spaced rays): the maxima of the share of the
+    overhang it reaches, (outline - r_disc) / (flat - r_disc) with ``flat`` the flat specimen's outline on the same
+    rays (so that neither the cut's staircase nor an even droop is a fold) and r_disc the ``support_radius`` [m],
+    smoothed to its first ``harmonics`` Fourier harmonics, that stand out by more than 0.05 on either side."""
     from scipy.signal import find_peaks
 
-    relative = outline / flat * float(np.mean(flat))
-    spectrum = np.fft.rfft(relative)
+    share = (outline - support_radius) / (flat - support_radius)
+    spectrum = np.fft.rfft(share)
     spectrum[harmonics + 1:] = 0.0
     smooth = np.fft.irfft(spectrum, n=len(outline))
     rays = len(outline)
-    peaks, _ = find_peaks(np.concatenate([smooth, smooth, smooth]), prominence=0.05 * overhang)
+    peaks, _ = find_peaks(np.concatenate([smooth, smooth, smooth]), prominence=0.05)
     return int(np.count_nonzero((peaks >= rays) & (peaks < 2 * rays)))
 
 
@@ -219,5 +220,5 @@ def drape_test(fabric: StripFabric, *, specimen_diameter: float = 0.30, support_
     dc = drape_coefficient(area, specimen_area=int(active.sum()) * spacing**2, support_diameter=support_diameter)
     return DrapeResult(specimen_diameter=specimen_diameter, support_diameter=support_diameter, cells=cells,
                        positions=positions, active=active, outline=outline, flat=flat, shadow_area=area,
-                       drape_coefficient=dc, folds=count_folds(outline, flat=flat, overhang=overhang),
-                       time_step=step, settle=result)
+                       drape_coefficient=dc, time_step=step, settle=result,
+                       folds=count_folds(outline, flat=flat, support_radius=0.5 * support_diameter))

@@ -112,5 +112,6 @@ def test_lab_drape_refuses_what_does_not_apply(tmp_path):
             (["--direction", "warp"], "the drape specimen is a disc with both yarn families"),
             (["--segments", "9"], "argument --segments: 9 is out of range: expected an even number of at least 8"),
             (["--support-diameter", "0.3"], "argument --support-diameter: 0.3 m is out of range"),
-            (["--specimen-diameter", "-1"], "argument --specimen-diameter: -1 is out of range")):
+            (["--specimen-diameter", "-1"], "argument --specimen-diameter: -1 is out of range"),
+            (["--seed", "-3"], "argument --seed: -3 is out of range")):
         assert_user_error(run_cli("lab", scene, "--test", "drape", *options, "--out", tmp_path / "o"), message)

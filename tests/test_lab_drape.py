@@ -55,17 +55,32 @@ def test_drape_coefficient_is_one_flat_and_zero_hanging_straight_down():
     assert lab.drape_coefficient(disc, specimen_area=area, support_diameter=0.18) == pytest.approx(0.0, abs=1e-15)
 
 
-def test_count_folds_of_smooth_and_staircase_outlines():
-    rays = 1440
-    theta = 2.0 * math.pi * np.arange(rays) / rays
-    circle = np.full(rays, 0.15)
-    staircase = 0.15 + 0.01 * np.sign(np.sin(16 * theta))  # a coarse grid's cut: its steps are not folds
-    for folds in (4, 7, 11):
-        wavy = 0.12 + 0.015 * np.cos(folds * theta + 0.4)
-        assert lab.count_folds(wavy, flat=circle, overhang=0.06) == folds
-        assert lab.count_folds(wavy * staircase / 0.15, flat=staircase, overhang=0.06) == folds
-    assert lab.count_folds(staircase, flat=staircase, overhang=0.06) == 0
-    assert lab.count_folds(0.12 + 0.001 * np.cos(6 * theta), flat=circle, overhang=0.06) == 0  # 1 mm: no folds
+def drooped(cells: int, share) -> tuple[np.ndarray, np.ndarray]:
+    """The outlines (draped, flat) of a 30 cm specimen whose overhang beyond 9 cm is pulled in to ``share`` (of the
+    polar angle phi) of its length along every radius: a drape without folds when ``share`` is constant."""
+    n, _, active, grid = lab._drape._specimen_grid(cells=cells, specimen_diameter=0.30)
+    radius, phi = np.hypot(grid[..., 0], grid[..., 1]), np.arctan2(grid[..., 1], grid[..., 0])
+    pulled = np.where(radius > 0.09, 0.09 + (radius - 0.09) * share(phi), radius)
+    positions = np.stack([pulled * np.cos(phi), pulled * np.sin(phi), -(radius - pulled)], axis=-1)
+    flat = np.concatenate([grid, np.zeros((n, n, 1))], axis=-1)
+    return lab.shadow_outline(positions, active), lab.shadow_outline(flat, active)
+
+
+def test_count_folds_of_drooped_specimens_on_the_grid():
+    for cells in (10, 16, 30):
+        for share in (0.05, 0.2, 0.5):  # an even droop, however deep: no folds, whatever the cut's staircase
+            outline, flat = drooped(cells, lambda phi, share=share: np.full_like(phi, share))
+            assert lab.count_folds(outline, flat=flat, support_radius=0.09) == 0
+        for folds in (4, 6, 8):
+            outline, flat = drooped(cells, lambda phi, folds=folds: 0.3 + 0.2 * np.cos(folds * phi + 0.2))
+            assert lab.count_folds(outline, flat=flat, support_radius=0.09) == folds
+
+
+def test_count_folds_ignores_small_waves():
+    theta = 2.0 * math.pi * np.arange(1440) / 1440
+    circle = np.full(1440, 0.15)
+    assert lab.count_folds(0.12 + 0.01 * np.cos(6 * theta), flat=circle, support_radius=0.09) == 6
+    assert lab.count_folds(0.12 + 0.001 * np.cos(6 * theta), flat=circle, support_radius=0.09) == 0  # 1.7% of it
 
 
 def test_drape_of_stiff_and_limp_fabrics():

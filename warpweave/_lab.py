@@ -145,6 +145,8 @@ def _check_drape_arguments(args) -> None:
     for name, value in (("--specimen-diameter", args.specimen_diameter), ("--support-diameter", args.support_diameter)):
         if not (math.isfinite(value) and value > 0.0):
             raise UsageError(f"argument {name}: {value:g} is out of range: expected a diameter > 0 m")
+    if args.seed < 0:
+        raise UsageError(f"argument --seed: {args.seed} is out of range: expected a seed >= 0")
     if args.support_diameter >= args.specimen_diameter:
         raise UsageError(
             f"argument --support-diameter: {args.support_diameter:g} m is out of range: expected less "
