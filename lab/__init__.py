@@ -16,7 +16,16 @@ from ._drape import DrapeResult, count_folds, drape_coefficient, drape_test, sha
 from ._elastica import MAX_RATIO, CantileverShape, bending_length_from_chord, heavy_cantilever, peirce_bending_length
 from ._inplane import InPlaneResult, expected_shear_rigidity, shear_test, small_strain_slope, tensile_test
 from ._settle import SettleBlowUp, SettleError, SettleResult, node_masses, settle
-from ._specimen import DIRECTIONS, StripFabric, cut_edges, cut_to_cells, specimen_spec, strip_fabric, strip_spec
+from ._specimen import (
+    DIRECTIONS,
+    StripFabric,
+    cell_nodes,
+    cut_edges,
+    cut_to_cells,
+    specimen_spec,
+    strip_fabric,
+    strip_spec,
+)
 
 __all__ = [
     "DIRECTIONS",
@@ -37,6 +46,7 @@ __all__ = [
     "bias_extension_test",
     "bias_stiffness",
     "cantilever_test",
+    "cell_nodes",
     "count_folds",
     "cut_edges",
     "cut_to_cells",

@@ -32,7 +32,7 @@ import numpy as np
 
 from ._inplane import expected_shear_rigidity, small_strain_slope
 from ._settle import settle
-from ._specimen import StripFabric, cut_to_cells, specimen_spec
+from ._specimen import StripFabric, cell_nodes, cut_to_cells, specimen_spec
 
 __all__ = ["BiasResult", "bias_extension_test", "bias_stiffness"]
 
@@ -169,11 +169,7 @@ def bias_extension_test(fabric: StripFabric, *, extensions=(0.001, 0.002, 0.003)
         raise ValueError(f"cells_across = {cells_across!r} is out of range: expected at least 4")
     grid = _bias_grid(length=length, width=width, rows=cells_across)
     n, active, row, spacing = grid.n, grid.active, grid.row, grid.spacing
-    inside = np.zeros((n, n), dtype=bool)
-    for di in (0, 1):
-        for dj in (0, 1):
-            inside[di:n - 1 + di, dj:n - 1 + dj] |= active
-    inside = inside.T.ravel()  # node index i + j * n
+    inside = cell_nodes(active).T.ravel()  # node index i + j * n
     left, right = inside & (row <= 0), inside & (row >= grid.rows_along)
     fraction = np.clip(row / grid.rows_along, 0.0, 1.0)  # of the way from clamp to clamp, for the first guess
     shear_rigidity = expected_shear_rigidity(fabric)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._settle import SettleBlowUp, SettleResult, settle
-from ._specimen import StripFabric, cut_to_cells, specimen_spec
+from ._specimen import StripFabric, cell_nodes, cut_to_cells, specimen_spec
 
 __all__ = ["DrapeResult", "count_folds", "drape_coefficient", "drape_test", "shadow_outline"]
 
@@ -179,10 +179,7 @@ def drape_test(fabric: StripFabric, *, specimen_diameter: float = 0.30, support_
     if fabric.gravity <= 0.0:
         raise ValueError("the drape test needs gravity: the scene's simulation.gravity is zero")
     n, spacing, active, grid = _specimen_grid(cells=cells, specimen_diameter=specimen_diameter)
-    inside = np.zeros((n, n), dtype=bool)
-    for di in (0, 1):
-        for dj in (0, 1):
-            inside[di:n - 1 + di, dj:n - 1 + dj] |= active
+    inside = cell_nodes(active)
     clamped = np.hypot(grid[..., 0], grid[..., 1]) <= 0.5 * support_diameter * (1.0 + 1e-12)
     free = (inside & ~clamped).T.ravel()  # node index i + j n
     held = np.flatnonzero(~free)

@@ -25,7 +25,8 @@ import numpy as np
 
 from materials import CrossingProperties, FabricMeasures, YarnMaterial, fabric_measures, weave_flips
 
-__all__ = ["DIRECTIONS", "StripFabric", "cut_edges", "cut_to_cells", "specimen_spec", "strip_fabric", "strip_spec"]
+__all__ = ["DIRECTIONS", "StripFabric", "cell_nodes", "cut_edges", "cut_to_cells", "specimen_spec", "strip_fabric",
+           "strip_spec"]
 
 #: the test directions: a strip cut along the warp bends and stretches the warp yarns
 DIRECTIONS = ("warp", "weft")
@@ -187,6 +188,16 @@ def cut_edges(model, *, clamp_column: int | None = None) -> None:
     shear = model.parameter("stencil_shear_stiffness")
     shear *= 4.0 / corners[None, :]
     model.set_parameter("stencil_shear_stiffness", shear)
+
+
+def cell_nodes(active: np.ndarray) -> np.ndarray:
+    """The nodes [n, n] (node (i, j) at [i, j]) that are a corner of any of the cells ``active`` [n-1, n-1]."""
+    rows, columns = active.shape
+    nodes = np.zeros((rows + 1, columns + 1), dtype=bool)
+    for di in (0, 1):
+        for dj in (0, 1):
+            nodes[di:rows + di, dj:columns + dj] |= active
+    return nodes
 
 
 def cut_to_cells(model, active: np.ndarray) -> None:

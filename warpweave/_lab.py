@@ -189,6 +189,7 @@ def _plot_drape(result, path: Path) -> Path:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    import lab
     import scenes
 
     figure = plt.figure(figsize=(11, 5))
@@ -215,10 +216,7 @@ def _plot_drape(result, path: Path) -> Path:
     top.set_title(f"drape coefficient {result.drape_coefficient:.3f}, {result.folds} folds")
     top.legend(fontsize=8, loc="upper right")
     x = result.positions * 1e3
-    inside = np.zeros(x.shape[:2], dtype=bool)
-    for di in (0, 1):
-        for dj in (0, 1):
-            inside[di : inside.shape[0] - 1 + di, dj : inside.shape[1] - 1 + dj] |= result.active
+    inside = lab.cell_nodes(result.active)
     shown = np.where(inside[..., None], x, np.nan)
     side.plot_surface(
         shown[..., 0], shown[..., 1], shown[..., 2], color="tab:blue", edgecolor="navy", linewidth=0.2, alpha=0.9
