@@ -46,6 +46,7 @@ def test_the_parser_offers_the_packages_own_choices():
     assert _choices.OPTIMIZERS == learning.fit.OPTIMIZERS
     assert _choices.STATISTICS == learning.posterior.STATISTICS
     assert _choices.POSTERIOR_METHODS == learning.posterior.METHODS
+    assert _choices.POSTERIOR_RESTARTS == learning.posterior.RESTARTS
 
 
 def test_help_and_argument_errors_import_no_engine():

@@ -48,6 +48,7 @@ def command(observed, *extra) -> list[str]:
     ([*PARAMS, *PRIORS, "--budget", "150", "--statistic", "infomax"], "too small to train on"),
     ([*PARAMS, *PRIORS, "--prior", "materials.cotton.density=0.001:0.002"], "has two --prior options"),
     ([*PARAMS, *PRIORS, "--method", "smc-abc", "--check"], "needs an amortised posterior"),
+    ([*PARAMS, *PRIORS, "--restarts", "0"], "--restarts"),
     (["--params", "materials.cotton.stiffness", "--prior", "materials.cotton.stiffness=1:2"], "stiffness"),
 ])
 def test_bad_input_is_one_line_with_status_2(observed, tmp_path, capsys, arguments, message):
@@ -63,7 +64,8 @@ def test_a_posterior_run_writes_its_files_with_the_truth_inside(observed, tmp_pa
     printed = capsys.readouterr().out
     assert "Gauss-Newton 90%" in printed and f"wrote {out}/posterior.npz, posterior.json, corner.png" in printed
     report = json.loads((out / "posterior.json").read_text())
-    assert report["format"] == "warpweave-posterior/1" and report["check"] is None
+    assert report["format"] == "warpweave-posterior/1" and report["check"] is None and report["method"] == "npe"
+    assert [len(losses) for losses in report["validation_losses"]] == [2]  # two trainings by default, the best kept
     for name, entry in report["parameters"].items():
         low, high = entry["interval_90"]
         assert entry["truth_in_interval_90"] and low <= entry["median"] <= high, name

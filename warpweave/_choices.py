@@ -3,12 +3,12 @@
 ``warpweave --help`` and argument errors must answer at once, so the parser cannot import numpy, Warp,
 torch or pyvista to ask the packages for their names; a test checks that these tuples equal the
 packages' own (``scenes.QUANTITIES``, ``scenes.render.STYLES``, ``scenes.EXPORT_FORMATS``,
-``learning.gradcheck.LOSSES``, ``learning.fit.ESTIMATORS`` and ``OPTIMIZERS``, ``learning.posterior.STATISTICS``
-and ``METHODS``).
+``learning.gradcheck.LOSSES``, ``learning.fit.ESTIMATORS`` and ``OPTIMIZERS``, ``learning.posterior.STATISTICS``,
+``METHODS`` and ``RESTARTS``).
 """
 
-__all__ = ["COLORS", "ESTIMATORS", "EXPORT_FORMATS", "LOSSES", "OPTIMIZERS", "POSTERIOR_METHODS", "STATISTICS",
-           "STYLES"]
+__all__ = ["COLORS", "ESTIMATORS", "EXPORT_FORMATS", "LOSSES", "OPTIMIZERS", "POSTERIOR_METHODS",
+           "POSTERIOR_RESTARTS", "STATISTICS", "STYLES"]
 
 #: per-node quantities a render can be coloured by (``scenes.QUANTITIES``)
 COLORS = ("strain", "sliding", "speed")
@@ -24,4 +24,6 @@ OPTIMIZERS = ("sgd", "adam", "pnm", "adapnm", "lbfgs", "gauss-newton")
 #: summary statistics of ``warpweave posterior`` (``learning.posterior.STATISTICS``)
 STATISTICS = ("score", "handmade", "infomax", "mean")
 #: inference methods of ``warpweave posterior`` (``learning.posterior.METHODS``)
-POSTERIOR_METHODS = ("npe", "smc-abc")
+POSTERIOR_METHODS = ("npe", "nle", "smc-abc")
+#: trainings of a posterior's density estimator, the best kept (``learning.posterior.RESTARTS``)
+POSTERIOR_RESTARTS = 2

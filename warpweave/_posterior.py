@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from ._args import UsageError, positive_float, positive_int, trajectory_path
-from ._choices import POSTERIOR_METHODS, STATISTICS
+from ._choices import POSTERIOR_METHODS, POSTERIOR_RESTARTS, STATISTICS
 from ._fit import _frame_count
 from ._fitting import _bounds, _names, device_of
 
@@ -44,8 +44,12 @@ def add_parser(commands):
     parser.add_argument("--budget", type=positive_int, default=2000, metavar="N",
                         help="simulations in all rounds (default 2000)")
     parser.add_argument("--method", choices=POSTERIOR_METHODS, default="npe",
-                        help="npe (neural posterior estimation, default) or smc-abc (sequential Monte Carlo ABC with "
-                        "the statistic's distance: half the budget is the first round, half moves the population)")
+                        help="npe (neural posterior estimation, default), nle (neural likelihood estimation, the "
+                        "posterior drawn by MCMC) or smc-abc (sequential Monte Carlo ABC with the statistic's "
+                        "distance: half the budget is the first round, half moves the population)")
+    parser.add_argument("--restarts", type=positive_int, default=POSTERIOR_RESTARTS, metavar="N",
+                        help="trainings of the density estimator from different initial weights, the smallest "
+                        "validation loss kept (default %(default)s: one training can stop in a poor optimum)")
     parser.add_argument("--particles", type=positive_int, metavar="N",
                         help="SMC-ABC's population (default a tenth of the first round)")
     parser.add_argument("--rounds", type=positive_int, default=1, metavar="R",
@@ -93,7 +97,7 @@ def run(args) -> int:
     names, low, high = _prior_box(args.params, args.prior)
     options = posterior.PosteriorOptions(budget=args.budget, method=args.method, rounds=args.rounds,
                                          statistic=args.statistic, samples=args.samples, check=args.check,
-                                         particles=args.particles, seed=args.seed)
+                                         particles=args.particles, restarts=args.restarts, seed=args.seed)
     scenes.init_warp_quietly()
     bar = None if quiet else _SimulationProgress()
     try:
@@ -151,13 +155,14 @@ def posterior_report(result, *, gauss_newton, reference, scene_path: str, observ
     check, abc = result.check, result.abc
     return {
         "format": FORMAT, "scene": scene_path, "observed": observed_path, "noise": noise,
-        "method": "npe" if abc is None else "smc-abc", "parameters": parameters,
+        "method": result.method, "parameters": parameters,
         "smc_abc": None if abc is None else {
             "particles": len(abc.weights), "tolerances": abc.epsilons,
             "effective_sample_size": abc.effective_sample_size},
         "simulations": {"rounds": result.simulations, "simulated_now": result.simulated,
                         "per_second": result.simulations_per_second},
         "seconds": result.seconds,
+        "validation_losses": result.validation_losses,
         "check": None if check is None else {
             "simulations": check.simulations,
             "coverage": {f"{level:g}": dict(zip(result.names, values, strict=True))

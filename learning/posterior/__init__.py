@@ -1,8 +1,9 @@
 """Posteriors of simulator parameters by simulation-based inference.
 
 - ``train_posterior``: neural posterior estimation through the ``sbi`` package on simulated pairs (theta, summaries)
-  under a uniform prior on a box (a flow in the box's probit coordinates); ``interval_coverage`` checks calibration
-  on held-out simulations. The summaries come from any statistic, e.g. a learned one of ``learning.summaries``.
+  under a uniform prior on a box (a flow in the box's probit coordinates); ``SequentialLikelihood`` the same by
+  neural likelihood estimation (the posterior drawn by MCMC); ``interval_coverage`` checks calibration on held-out
+  simulations. The summaries come from any statistic, e.g. a learned one of ``learning.summaries``.
 - ``simulate_prior`` / ``simulate_draws``: a scene simulated for many parameter draws as the worlds of batched
   rollouts, cached on disk in chunks (resumable; shared out over the processes of a torchrun launch).
 - ``trajectory_features``, ``handmade_summaries``, ``SensitivityProjection`` (score compression), ``observe``: what a
@@ -15,7 +16,8 @@ from ._abc import AbcPosterior, smc_abc
 from ._calibration import coverage_of, interval_coverage
 from ._features import SensitivityProjection, handmade_summaries, observe, trajectory_features
 from ._gauss_newton import GaussNewtonIntervals, gauss_newton_intervals
-from ._npe import BoxPosterior, NullTracker, SequentialPosterior, box_coordinates, train_posterior
+from ._nle import SequentialLikelihood
+from ._npe import RESTARTS, BoxPosterior, NullTracker, SequentialPosterior, box_coordinates, train_posterior
 from ._plots import corner_figure, plot_corner
 from ._scene import (
     METHODS,
@@ -31,9 +33,9 @@ from ._scene import (
 )
 from ._simulations import PriorSimulations, check_prior, prior_draws, simulate_draws, simulate_prior
 
-__all__ = ["METHODS", "MIN_ROUND_BUDGET", "STATISTICS", "AbcPosterior", "BoxPosterior", "BudgetError",
+__all__ = ["METHODS", "MIN_ROUND_BUDGET", "RESTARTS", "STATISTICS", "AbcPosterior", "BoxPosterior", "BudgetError",
            "GaussNewtonIntervals", "NullTracker", "PosteriorCheck", "PosteriorOptions", "PriorSimulations",
-           "ScenePosterior", "SensitivityProjection", "SequentialPosterior", "box_coordinates", "calibration_check",
-           "check_prior", "corner_figure", "coverage_of", "gauss_newton_intervals", "handmade_summaries",
-           "infer_posterior", "interval_coverage", "observe", "observed_frames", "plot_corner", "prior_draws",
-           "simulate_draws", "simulate_prior", "smc_abc", "train_posterior", "trajectory_features"]
+           "ScenePosterior", "SensitivityProjection", "SequentialLikelihood", "SequentialPosterior", "box_coordinates",
+           "calibration_check", "check_prior", "corner_figure", "coverage_of", "gauss_newton_intervals",
+           "handmade_summaries", "infer_posterior", "interval_coverage", "observe", "observed_frames", "plot_corner",
+           "prior_draws", "simulate_draws", "simulate_prior", "smc_abc", "train_posterior", "trajectory_features"]

@@ -32,7 +32,8 @@ import torch
 from ._abc import AbcPosterior, smc_abc
 from ._calibration import coverage_of
 from ._features import SensitivityProjection, handmade_summaries, observe, trajectory_features
-from ._npe import BoxPosterior, SequentialPosterior
+from ._nle import SequentialLikelihood
+from ._npe import RESTARTS, BoxPosterior, SequentialPosterior
 from ._simulations import check_prior, prior_draws, simulate_draws, simulate_prior
 
 __all__ = ["METHODS", "MIN_ROUND_BUDGET", "STATISTICS", "BudgetError", "PosteriorCheck", "PosteriorOptions",
@@ -40,8 +41,12 @@ __all__ = ["METHODS", "MIN_ROUND_BUDGET", "STATISTICS", "BudgetError", "Posterio
 
 #: the statistics a scene posterior can summarise its simulations with
 STATISTICS = ("score", "handmade", "infomax", "mean")
-#: how the posterior is inferred from the summaries: neural posterior estimation or SMC-ABC
-METHODS = ("npe", "smc-abc")
+#: how the posterior is inferred from the summaries: neural posterior or likelihood estimation, or SMC-ABC
+METHODS = ("npe", "nle", "smc-abc")
+#: the neural estimators, each method's
+ESTIMATORS = {"npe": SequentialPosterior, "nle": SequentialLikelihood}
+#: draws per held-out simulation of the calibration check: NLE draws by MCMC, 20 chains for each simulation
+CHECK_DRAWS = {"npe": 1000, "nle": 200}
 #: the statistics trained on simulations (on their own share of the first round)
 LEARNED = ("infomax", "mean")
 #: the score statistic's central-difference steps, as a share of the prior box
@@ -60,7 +65,8 @@ class PosteriorOptions:
 
     Attributes:
         budget: simulations in all rounds together (the check's are extra).
-        method: "npe" (neural posterior estimation, default) or "smc-abc" (``METHODS``).
+        method: "npe" (neural posterior estimation, default), "nle" (neural likelihood estimation, posterior drawn
+            by MCMC) or "smc-abc" (``METHODS``).
         rounds: 1 (amortised neural posterior estimation) or more (later rounds drawn from the posterior given the
             observation); SMC-ABC's populations are its rounds (rounds = 1).
         statistic: "score", "handmade", "infomax" or "mean" (``STATISTICS``).
@@ -71,6 +77,8 @@ class PosteriorOptions:
         chunk: simulations per batched rollout.
         density_estimator: sbi's name of the density estimator ("maf": a masked autoregressive flow, default;
             "nsf", "mdn", ...).
+        restarts: trainings of the density estimator from different initial weights, the one with the smallest
+            validation loss kept (``RestartedTraining``: one training can stop in a poor optimum).
         particles: SMC-ABC's population (default a tenth of the first round's simulations it starts from).
         abc_quantile: each SMC-ABC tolerance is this quantile of the last population's distances.
         seed: the seed of draws, noise, splits and training.
@@ -86,6 +94,7 @@ class PosteriorOptions:
     check: int = 0
     chunk: int = 100
     density_estimator: str = "maf"
+    restarts: int = RESTARTS
     particles: int | None = None
     abc_quantile: float = 0.5
     seed: int = 0
@@ -113,8 +122,8 @@ class PosteriorOptions:
             raise ValueError(f"statistic = {self.statistic!r} is unknown: expected one of {', '.join(STATISTICS)}")
         if self.method not in METHODS:
             raise ValueError(f"method = {self.method!r} is unknown: expected one of {', '.join(METHODS)}")
-        if self.rounds < 1:
-            raise ValueError(f"rounds = {self.rounds!r}: expected an integer >= 1")
+        if self.rounds < 1 or self.restarts < 1:
+            raise ValueError(f"rounds = {self.rounds!r}, restarts = {self.restarts!r}: expected integers >= 1")
         learned = self.statistic in LEARNED
         if min(self.first_round, self.trained) < MIN_ROUND_BUDGET:
             raise BudgetError(f"a budget of {self.budget} simulations in {self.rounds} round(s) is too small to train "
@@ -134,8 +143,8 @@ class PosteriorOptions:
         if self.rounds != 1:
             raise ValueError(f"rounds = {self.rounds}: SMC-ABC's populations are its rounds; give rounds = 1")
         if self.check:
-            raise ValueError("the calibration check needs an amortised posterior (method npe); SMC-ABC infers one "
-                             "observation's posterior only")
+            raise ValueError("the calibration check needs an amortised posterior (method npe or nle); SMC-ABC infers "
+                             "one observation's posterior only")
         if not 1 < self.population <= self.trained:  # then the other half of the budget holds a population too
             raise BudgetError(f"particles = {self.population}: expected 2 to the {self.trained} first-round "
                               "simulations SMC-ABC starts from")
@@ -184,6 +193,9 @@ class ScenePosterior:
             work besides simulating) [s].
         check: the calibration check, or None.
         abc: SMC-ABC's last population (its tolerances, particles and weights), or None.
+        method: how it was inferred (``METHODS``).
+        validation_losses: the density estimator's validation loss per round, one per training (the smallest was
+            kept); empty for SMC-ABC.
     """
 
     names: tuple
@@ -197,6 +209,8 @@ class ScenePosterior:
     seconds: dict = field(default_factory=dict)
     check: PosteriorCheck | None = None
     abc: AbcPosterior | None = None
+    method: str = "npe"
+    validation_losses: list = field(default_factory=list)
 
     def marginals(self, levels=(0.05, 0.5, 0.95)) -> np.ndarray:
         """Quantiles [len(levels), k] of each parameter's posterior marginal (default 5%, median, 95%)."""
@@ -276,7 +290,7 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
     Args:
         noise: the standard deviation of the observations' Gaussian position noise [m] (> 0: the simulator's
             likelihood; a noiseless simulator has a point posterior that no density estimator represents).
-        options: budget, method (NPE or SMC-ABC), statistic, rounds, check, ... (``PosteriorOptions``).
+        options: budget, method (NPE, NLE or SMC-ABC), statistic, rounds, check, ... (``PosteriorOptions``).
         cache: a folder for the simulations (``round_1``, ``round_2``, ..., ``check``, the score statistic's
             ``score``, SMC-ABC's ``abc_STATISTIC_N_PP_CCC``: N particles, population PP, batch CCC): a stopped run
             resumes.
@@ -356,10 +370,10 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
         samples = abc.sample(options.samples, seed=options.seed)
         return ScenePosterior(names=names, low=low, high=high, samples=samples,
                               observed_summaries=s_observed.numpy(), posterior=None, simulations=counts,
-                              simulated=simulated, seconds=seconds, abc=abc)
+                              simulated=simulated, seconds=seconds, abc=abc, method=options.method)
     began = time.perf_counter()
-    estimator = SequentialPosterior(low=low, high=high, density_estimator=options.density_estimator,
-                                    seed=options.seed)
+    estimator = ESTIMATORS[options.method](low=low, high=high, density_estimator=options.density_estimator,
+                                           seed=options.seed, restarts=options.restarts)
     posterior = estimator.train(first.theta[rows], summaries(x1[rows]))
     amortised = posterior
     seconds["density"] = time.perf_counter() - began
@@ -380,11 +394,13 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
         draws = prior_draws(low, high, options.check, seed=options.seed + 104729)
         held = simulate("check", simulate_draws, theta=draws, manifest={**box, "check": options.check})
         began = time.perf_counter()
-        check = calibration_check(amortised, held.theta, summaries(measured(held, 0)))
+        check = calibration_check(amortised, held.theta, summaries(measured(held, 0)),
+                                  samples=CHECK_DRAWS[options.method])
         seconds["check"] = time.perf_counter() - began
     return ScenePosterior(names=names, low=low, high=high, samples=samples,
                           observed_summaries=s_observed.numpy(), posterior=posterior, simulations=counts,
-                          simulated=simulated, seconds=seconds, check=check)
+                          simulated=simulated, seconds=seconds, check=check, method=options.method,
+                          validation_losses=estimator.validation_losses)
 
 
 class _Drawn:
