@@ -3,7 +3,7 @@ simulations and sharpness, per summary statistic, in a scene whose crossings sti
 
 Usage: python benchmarks/posterior_cloth.py [--budget 3000] [--check 300] [--noise 1e-5] [--density-estimator maf]
            [--statistics score,handmade,infomax,mean] [--scenes hanging_wind,slipping_wind] [--cache DIR]
-           [--methods npe,smc-abc]
+           [--methods npe,nle,smc-abc] [--restarts 2]
 
 Each scene (scenes/examples/NAME.toml) at 9 x 9 nodes, 100 steps of 1 ms, 51 frames; parameters: friction, and the
 cotton yarns' density, Young's modulus and bending modulus, with a uniform prior (friction 0.05 to 0.8, the others
@@ -11,7 +11,8 @@ cotton yarns' density, Young's modulus and bending modulus, with a uniform prior
 metres on every position. Per statistic it prints the coverage of the 50% and 90% intervals over --check held-out
 prior simulations (a calibrated posterior covers 50% and 90%, within +-5 points for 300), their mean 90% width as a
 share of the prior box, the mean log density of the truth, and on the observation: the 90% intervals, whether they
-hold the truth, and the Gauss-Newton intervals. With --methods smc-abc, per statistic SMC-ABC, with twice the budget
+hold the truth, and the Gauss-Newton intervals; with --methods nle the same by neural likelihood estimation (the
+posterior drawn by MCMC). With --methods smc-abc, per statistic SMC-ABC, with twice the budget
 (the first half is the same first round, read from the cache): its 90% widths on the observation, whether they hold
 the truth, its tolerances and effective sample size. Simulations are cached in --cache (default
 out/posterior-benchmark), so a second run (or another statistic) reuses them.
@@ -54,7 +55,8 @@ def main() -> None:
     parser.add_argument("--cache", default="out/posterior-benchmark")
     parser.add_argument("--density-estimator", default="maf")
     parser.add_argument("--no-gauss-newton", dest="gauss_newton", action="store_false")
-    parser.add_argument("--methods", default="npe", help="npe, smc-abc (twice the budget) or both")
+    parser.add_argument("--methods", default="npe", help="npe, nle, smc-abc (twice the budget), comma-separated")
+    parser.add_argument("--restarts", type=int, default=2, help="trainings per posterior, the best kept")
     args = parser.parse_args()
     scenes.set_warp_messages(verbose=False)
     scenes.init_warp_quietly()
@@ -66,8 +68,9 @@ def main() -> None:
         steps = np.rint(simulated.t / scene.simulation.solver_dt).astype(np.int64)
         print(f"\n## {name} (9 x 9, {len(steps)} frames, noise {args.noise:g} m, budget {args.budget}, "
               f"{args.check} held out, {args.density_estimator})\n")
-        if "npe" in args.methods.split(","):
-            npe_table(scene, observed, steps, truth, low, high, args, Path(args.cache) / name)
+        for method in ("npe", "nle"):
+            if method in args.methods.split(","):
+                neural_table(scene, observed, steps, truth, low, high, args, Path(args.cache) / name, method=method)
         if "smc-abc" in args.methods.split(","):
             smc_abc_table(scene, observed, steps, truth, low, high, args, Path(args.cache) / name)
         if args.gauss_newton:
@@ -80,15 +83,17 @@ def main() -> None:
                                                                strict=True)))
 
 
-def npe_table(scene, observed, steps, truth, low, high, args, cache: Path) -> None:
-    """Neural posterior estimation per statistic: calibration on held-out simulations and the observation's
-    intervals."""
+def neural_table(scene, observed, steps, truth, low, high, args, cache: Path, *, method: str) -> None:
+    """Neural posterior (``method`` "npe") or likelihood ("nle") estimation per statistic: calibration on held-out
+    simulations, the observation's intervals, and each training's validation loss."""
+    print(f"\n{method.upper()}, {args.restarts} training(s) per posterior, the best kept\n")
     print("| statistic | coverage 50% (" + ", ".join(SHORT) + ") | coverage 90% | mean 90% width / prior | "
-          "log density of truth | observed: 90% width / prior | truth inside | statistic s | density s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "log density of truth | observed: 90% width / prior | truth inside | statistic s | density s | check s | "
+          "validation losses |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for statistic in args.statistics.split(","):
-        options = PosteriorOptions(budget=args.budget, statistic=statistic, check=args.check, chunk=100,
-                                   density_estimator=args.density_estimator)
+        options = PosteriorOptions(budget=args.budget, method=method, statistic=statistic, check=args.check,
+                                   chunk=100, density_estimator=args.density_estimator, restarts=args.restarts)
         began = time.perf_counter()
         result = infer_posterior(scene, observed, steps, names=NAMES, low=low, high=high, noise=args.noise,
                                  options=options, cache=cache)
@@ -100,7 +105,9 @@ def npe_table(scene, observed, steps, truth, low, high, args, cache: Path) -> No
               + ", ".join(f"{v:.3f}" for v in check.width_90) + f" | {check.log_density:.2f} | "
               + ", ".join(f"{v:.3f}" for v in (quantiles[2] - quantiles[0]) / (high - low)) + " | "
               + ", ".join("yes" if v else "no" for v in inside)
-              + f" | {result.seconds['statistic']:.0f} | {result.seconds['density']:.0f} |", flush=True)
+              + f" | {result.seconds['statistic']:.0f} | {result.seconds['density']:.0f} | "
+              + f"{result.seconds['check']:.0f} | " + ", ".join(f"{v:.3f}" for v in result.validation_losses[0])
+              + " |", flush=True)
         if result.simulated:
             print(f"(simulated {result.simulated} now at {result.simulations_per_second:.1f}/s; whole call "
                   f"{time.perf_counter() - began:.0f} s)")

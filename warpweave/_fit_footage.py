@@ -13,13 +13,12 @@ import time
 from ._args import UsageError
 from ._fitting import finish, search, start_scene
 
-__all__ = ["fit_footage"]
+__all__ = ["fit_footage", "clip_frame_times", "track_clip"]
 
 
 def fit_footage(args) -> int:
     """Track ``args.video`` through the cameras ``args.camera``, fit ``args.params``; write the results."""
     from learning import cloth
-    from learning.fit import FitError
 
     if len(args.video) != len(args.camera or []):
         raise UsageError(f"{len(args.video)} --video but {len(args.camera or [])} --camera: expected one --camera NAME "
@@ -32,31 +31,38 @@ def fit_footage(args) -> int:
                          "expected none of them")
     if (args.frame_times or args.depth) and args.video is None:
         raise UsageError("--frame-times and --depth go with a --video clip: expected --video CLIP --camera NAME too")
-    times = _frame_times(args.frame_times, args.video)
+    times = clip_frame_times(args.frame_times, args.video)
     depth = _depth_pairs(args.depth, args.camera)
     scene, out_dir = start_scene(args, command="fit")
-    cameras = {camera.name: camera for camera in scene.cameras}
-    tracks = []
-    for video, name in zip(args.video, args.camera, strict=True):
-        if name not in cameras:
-            known = ", ".join(repr(n) for n in cameras) or "none ([[cameras]] in the scene file adds them)"
-            raise UsageError(f"argument --camera: {name!r} is not a camera of {args.scene}: expected one of {known}")
-        began = time.perf_counter()
-        try:
-            tracked = cloth.track_footage(video, cameras[name].build(), scene, times=times.get(video))
-        except FitError as exc:
-            raise UsageError(str(exc)) from None
-        if not args.quiet:
-            print(f"tracked {len(tracked.points)} points of {video} through {len(tracked.times)} frames "
-                  f"({tracked.seen[-1].mean():.0%} to the last) in {time.perf_counter() - began:.1f} s",
-                  file=sys.stderr)
-        tracks.append(tracked)
+    tracks = [track_clip(video, name, scene, scene_path=args.scene, times=times.get(video), quiet=args.quiet)
+              for video, name in zip(args.video, args.camera, strict=True)]
     observations = tracks + _depth_points(depth, tracks, args.camera)
     fit = search(args, scene, observations, label="fit")
     cloth.write_footage_fit(out_dir, fit, videos=list(args.video) + [path for _, path in depth],
                             scene_path=str(args.scene))
     clips = ", ".join(name for pair in cloth.clip_names(list(args.camera)).values() for name in pair)
     return finish(fit, out_dir, quiet=args.quiet, files=f"fit.json, loss.png, fitted.toml, {clips}")
+
+
+def track_clip(video: str, camera: str, scene, *, scene_path: str, times=None, quiet: bool = False):
+    """The ``learning.cloth.PointTracks`` of ``video``, filmed by the scene's camera named ``camera``
+    (``learning.cloth.track_footage``); a UsageError for an unknown camera or footage that cannot be tracked."""
+    from learning import cloth
+    from learning.fit import FitError
+
+    cameras = {entry.name: entry for entry in scene.cameras}
+    if camera not in cameras:
+        known = ", ".join(repr(n) for n in cameras) or "none ([[cameras]] in the scene file adds them)"
+        raise UsageError(f"argument --camera: {camera!r} is not a camera of {scene_path}: expected one of {known}")
+    began = time.perf_counter()
+    try:
+        tracked = cloth.track_footage(video, cameras[camera].build(), scene, times=times)
+    except FitError as exc:
+        raise UsageError(str(exc)) from None
+    if not quiet:
+        print(f"tracked {len(tracked.points)} points of {video} through {len(tracked.times)} frames "
+              f"({tracked.seen[-1].mean():.0%} to the last) in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+    return tracked
 
 
 def _keyed(values: list[str], *, flag: str, form: str, known: list[str], unknown) -> list[tuple[str, str]]:
@@ -73,7 +79,7 @@ def _keyed(values: list[str], *, flag: str, form: str, known: list[str], unknown
     return pairs
 
 
-def _frame_times(values: list[str], videos: list[str]) -> dict:
+def clip_frame_times(values: list[str], videos: list[str]) -> dict:
     """{clip: frame times [s]} from ``--frame-times CLIP=TIMES`` (a text file, one time per line), or a UsageError."""
     import numpy as np
 

@@ -31,16 +31,23 @@ def add_parser(commands):
         "Gauss-Newton intervals of 'warpweave fit' for comparison) and DIR/corner.png. docs/POSTERIOR.md explains.",
     )
     parser.add_argument("scene", metavar="SCENE", help="scene file (.toml); it must save the observed frames")
-    parser.add_argument("--observed", required=True, type=trajectory_path, metavar="OBS",
-                        help="observed trajectory (.npz, e.g. written by warpweave simulate)")
+    observed = parser.add_mutually_exclusive_group(required=True)
+    observed.add_argument("--observed", type=trajectory_path, metavar="OBS",
+                          help="observed trajectory (.npz, e.g. written by warpweave simulate)")
+    observed.add_argument("--video", metavar="CLIP",
+                          help="footage of the cloth filmed by the scene's camera --camera (tracked, as 'warpweave "
+                          "fit --video' tracks it; --noise is then in pixels)")
+    parser.add_argument("--camera", metavar="NAME", help="the scene's camera that filmed --video")
+    parser.add_argument("--frame-times", metavar="TIMES",
+                        help="the --video frames' times, one per line [s] (when frames were dropped)")
     parser.add_argument("--params", required=True, type=_names, metavar="P1,P2,...",
                         help="dotted names of scalar parameters (warpweave params SCENE lists them)")
     parser.add_argument("--prior", action="append", type=_bounds, default=[], metavar="NAME=LO:HI",
                         help="uniform prior of NAME on [LO, HI], which must hold the scene's value (one per "
                         "parameter)")
     parser.add_argument("--noise", required=True, type=positive_float, metavar="SIGMA",
-                        help="standard deviation of the observed positions' Gaussian noise [m] (the simulations "
-                        "are measured with the same noise)")
+                        help="standard deviation of the observed positions' Gaussian noise [m], or of the tracked "
+                        "pixels' with --video [px] (the simulations are measured with the same noise)")
     parser.add_argument("--budget", type=positive_int, default=2000, metavar="N",
                         help="simulations in all rounds (default 2000)")
     parser.add_argument("--method", choices=POSTERIOR_METHODS, default="npe",
@@ -84,7 +91,6 @@ def run(args) -> int:
 
     from ._args import check_output_folder
     from ._fit import join_process_group
-    from ._fitting import observations_of
 
     leader = join_process_group()
     quiet = args.quiet or not leader
@@ -92,9 +98,8 @@ def run(args) -> int:
     scene = scenes.with_parameters(scene, {"simulation.device": device_of(args.device, scene)})
     out_dir = Path(args.out) if args.out else Path("out") / f"posterior-{Path(args.scene).stem}"
     check_output_folder(out_dir)
-    trajectory = scenes.load_trajectory(args.observed)
-    observations = observations_of(trajectory, scene, frames=args.frames, sliding=False)
     names, low, high = _prior_box(args.params, args.prior)
+    trajectory, observed, steps, observations = _observations(args, scene, quiet=quiet)
     options = posterior.PosteriorOptions(budget=args.budget, method=args.method, rounds=args.rounds,
                                          statistic=args.statistic, samples=args.samples, check=args.check,
                                          particles=args.particles, restarts=args.restarts, seed=args.seed)
@@ -103,7 +108,7 @@ def run(args) -> int:
     try:
         try:
             result = posterior.infer_posterior(
-                scene, observations.positions, observations.steps, names=names, low=low, high=high,
+                scene, observed, steps, names=names, low=low, high=high,
                 noise=args.noise, options=options, cache=Path(args.cache) if args.cache else out_dir / "simulations",
                 progress=bar)
         finally:
@@ -113,13 +118,13 @@ def run(args) -> int:
         raise UsageError(str(exc)) from None
     if not leader:
         return 0
-    reference = cloth.reference_values(trajectory, names)
+    reference = None if trajectory is None else cloth.reference_values(trajectory, names)
     gauss_newton = None
     if args.gauss_newton:
         gauss_newton = posterior.gauss_newton_intervals(scene, observations, names, low=low, high=high,
                                                         noise=args.noise)
     report = posterior_report(result, gauss_newton=gauss_newton, reference=reference, scene_path=str(args.scene),
-                              observed_path=str(args.observed), noise=args.noise)
+                              observed_path=str(args.observed or args.video), noise=args.noise)
     out_dir.mkdir(parents=True, exist_ok=True)
     with scenes.atomic_path(out_dir / "posterior.npz") as tmp, open(tmp, "wb") as handle:
         np.savez(handle, samples=result.samples, names=np.array(names), low=low, high=high,
@@ -129,7 +134,7 @@ def run(args) -> int:
     truth = None if reference is None else np.array([reference[n] for n in names])
     posterior.plot_corner(out_dir / "corner.png", result.samples, list(names), low=low, high=high, truth=truth,
                           gauss_newton=None if gauss_newton is None else gauss_newton.intervals,
-                          title=f"posterior of {Path(args.scene).name} given {Path(args.observed).name}")
+                          title=f"posterior of {Path(args.scene).name} given {Path(args.observed or args.video).name}")
     if not args.quiet:
         print_report(report)
         print(f"wrote {out_dir}/{', '.join(OUTPUT_FILES)}")
@@ -236,6 +241,34 @@ class _SimulationProgress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _observations(args, scene, *, quiet: bool):
+    """(trajectory or None, what was observed, its engine steps or None, what the Gauss-Newton fit fits): an observed
+    trajectory's positions at its frames, or the tracks of ``--video`` through ``--camera``."""
+    import scenes
+
+    from ._fit_footage import track_clip
+    from ._fitting import observations_of
+
+    if args.video is None:
+        unused = [flag for flag, value in (("--camera", args.camera), ("--frame-times", args.frame_times)) if value]
+        if unused:
+            raise UsageError(f"{' and '.join(unused)} go with --video: expected --video CLIP --camera NAME")
+        trajectory = scenes.load_trajectory(args.observed)
+        observations = observations_of(trajectory, scene, frames=args.frames, sliding=False)
+        return trajectory, observations.positions, observations.steps, observations
+    if args.camera is None:
+        raise UsageError("--video needs --camera NAME: the scene's camera that filmed it")
+    if args.frames is not None:
+        raise UsageError("--frames selects observed trajectory frames: expected none with --video")
+    times = None
+    if args.frame_times:
+        from ._fit_footage import clip_frame_times
+
+        times = clip_frame_times([f"{args.video}={args.frame_times}"], [args.video])[args.video]
+    tracks = track_clip(args.video, args.camera, scene, scene_path=args.scene, times=times, quiet=quiet)
+    return None, tracks, None, [tracks]
 
 
 def _prior_box(params, priors):

@@ -60,15 +60,18 @@ def trajectory_features(x: np.ndarray, *, nodes: int = FEATURE_NODES, frames: in
 
 def handmade_summaries(x: np.ndarray, *, frames: int = FEATURE_FRAMES,
                        frequencies: int = HANDMADE_FREQUENCIES) -> np.ndarray:
-    """Hand-chosen summaries of trajectories x [n, F, W, H, 3]: [n, 4 * kept frames + 3 * frequencies].
+    """Hand-chosen summaries of trajectories x [n, F, W, H, 3] (or of any points [n, F, ..., C], e.g. tracked pixels
+    [n, F, P, 2]): [n, (C + 1) * kept frames + C * frequencies].
 
-    Per kept frame (``frames`` evenly spaced after the first): the centroid's displacement from the first frame (3)
-    and the RMS of the nodes' displacements about it (1) [m]; then the amplitudes [m] of the ``frequencies`` lowest
-    non-zero frequencies of each coordinate of the centroid's displacement over all frames (real FFT, the mean
-    removed).
+    Per kept frame (``frames`` evenly spaced after the first): the centroid's displacement from the first frame (C)
+    and the RMS of the points' displacements about it (1) [m or px]; then the amplitudes of the ``frequencies``
+    lowest non-zero frequencies of each coordinate of the centroid's displacement over all frames (real FFT, the
+    mean removed).
     """
-    x = _check(x)
-    displacement = (x - x[:, :1]).reshape(x.shape[0], x.shape[1], -1, 3)
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim < 4 or x.shape[1] < 2:
+        raise ValueError(f"points of shape {x.shape}: expected [simulations, frames >= 2, ..., components]")
+    displacement = (x - x[:, :1]).reshape(x.shape[0], x.shape[1], -1, x.shape[-1])
     centroid = displacement.mean(axis=2)  # [n, F, 3]
     spread = np.sqrt(((displacement - centroid[:, :, None]) ** 2).sum(axis=3).mean(axis=2))  # [n, F]
     kept = _evenly(x.shape[1], frames, start=1)
@@ -78,10 +81,11 @@ def handmade_summaries(x: np.ndarray, *, frames: int = FEATURE_FRAMES,
 
 
 class SensitivityProjection:
-    """s(x) = J^T (x - mu) [n, k] for trajectories x [n, F, W, H, 3]: the positions' projection on their
-    sensitivities J [k, F, W, H, 3] (d positions / d theta_i) about the fiducial trajectory mu [F, W, H, 3].
+    """s(x) = J^T (x - mu) [n, k] for measurements x [n, ...] (trajectories [n, F, W, H, 3], tracked pixels
+    [n, F, P, 2]): their projection on their sensitivities J [k, ...] (d x / d theta_i) about the fiducial
+    measurement mu [...].
 
-    ``from_differences(x, step)`` builds it from the 2k + 1 simulations [2k + 1, F, W, H, 3] at theta*, then
+    ``from_differences(x, step)`` builds it from the 2k + 1 simulations [2k + 1, ...] at theta*, then
     theta* + step_i e_i and theta* - step_i e_i for each i (central differences).
     """
 
@@ -108,5 +112,7 @@ class SensitivityProjection:
         return cls(x[0], jacobian)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        x = _check(x)
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape[1:] != self.mean.shape:
+            raise ValueError(f"measurements of shape {x.shape}: expected [n, {', '.join(map(str, self.mean.shape))}]")
         return (x - self.mean).reshape(x.shape[0], -1) @ self.jacobian.T

@@ -30,9 +30,9 @@ class GaussNewtonIntervals:
 def gauss_newton_intervals(scene, observations, names, *, low, high, noise: float, iterations: int = 20,
                            device=None) -> GaussNewtonIntervals:
     """Fit ``names`` (bounded by the prior box [low, high], started at the scene's values) to ``observations``
-    (``learning.cloth.Observations`` of positions) by Gauss-Newton steps with exact forward-mode Jacobians, and return
-    the fitted values with their Gauss-Newton standard deviations for position noise of standard deviation
-    ``noise`` [m]."""
+    (``learning.cloth.Observations`` of positions, or a list of one ``PointTracks``) by Gauss-Newton steps with exact
+    forward-mode Jacobians, and return the fitted values with their Gauss-Newton standard deviations for noise of
+    standard deviation ``noise`` ([m] on positions, [px] on tracks)."""
     from learning import cloth
 
     bounds = {name: (float(lo), float(hi)) for name, lo, hi in zip(names, low, high, strict=True)}
@@ -43,8 +43,16 @@ def gauss_newton_intervals(scene, observations, names, *, low, high, noise: floa
     result, uncertainty = fit.result, fit.result.uncertainty
     std = np.full(len(names), np.nan)
     if uncertainty is not None and uncertainty.residual_rms > 0.0:
-        # position residuals are (x - x_observed) / (sqrt(F n) L): F frames, n observed nodes, spacing L
-        sigma = noise / (np.sqrt(observations.frames * observations.node_count) * scene.cloth.spacing)
+        sigma = noise * _residual_scale(observations, scene)
         std = np.asarray(uncertainty.std) * sigma / uncertainty.residual_rms
     return GaussNewtonIntervals(values=np.asarray(result.values, dtype=float), std=std,
                                 iterations=result.minimization.iterations, loss=float(result.minimization.loss))
+
+
+def _residual_scale(observations, scene) -> float:
+    """A residual's share of its measurement's error: position residuals are (x - x_observed) / (sqrt(F n) L) (F
+    frames, n observed nodes, spacing L); track residuals (pixel - observed) / sqrt(S) (S points seen in frames)."""
+    if isinstance(observations, list):
+        (tracks,) = observations
+        return 1.0 / np.sqrt(tracks.seen.sum())
+    return 1.0 / (np.sqrt(observations.frames * observations.node_count) * scene.cloth.spacing)

@@ -9,13 +9,16 @@ posterior given the observation) need no correction: every round's pairs train t
 Papamakarios et al. 2019).
 
 The posterior's density is the sampler's unnormalised potential log q(s | u) + log N(u) minus log Z(s), with the
-evidence Z(s) = E_N(u)[q(s | u)] estimated by importance sampling in two stages: prior draws locate the likelihood's
-mass, then draws from a Gaussian fitted to their weights (mixed with the prior, so that the weights stay bounded)
-give the estimate.
+evidence Z(s) = E_N(u)[q(s | u)] estimated by importance sampling from a Gaussian fitted to the posterior's own draws
+(twice their covariance), mixed with the prior. The slice sampler draws from numpy's global generator; it is seeded
+from torch's for each call, so that ``torch.manual_seed`` fixes these draws as it fixes NPE's.
 """
 
+import contextlib
 import math
+import warnings
 
+import numpy as np
 import torch
 
 from ._npe import RESTARTS, BoxPosterior, RestartedTraining
@@ -26,52 +29,98 @@ __all__ = ["SequentialLikelihood"]
 MCMC = {"method": "slice_np_vectorized", "num_chains": 20, "warmup_steps": 100, "thin": 1}
 #: the same for many observations at once (``sample_batched``, the calibration check's): the cost is one potential
 #: evaluation of all chains per slice step, so fewer, longer chains per observation
-MCMC_BATCHED = {"num_chains": 4, "warmup_steps": 50}
-#: importance draws of each stage of the evidence estimate, and the prior's share of the second stage's proposal
-EVIDENCE_DRAWS = (4096, 16384)
+MCMC_BATCHED = {"num_chains": 10, "warmup_steps": 50}
+#: the importance draws of the evidence estimate, the prior's share of their proposal, and the posterior draws its
+#: Gaussian is fitted to when none were drawn for the observation yet
+EVIDENCE_DRAWS = 16384
 EVIDENCE_PRIOR_SHARE = 0.1
+EVIDENCE_FIT_DRAWS = 1000
+#: an evidence estimate whose importance weights have a smaller effective sample size is warned about
+EVIDENCE_MIN_ESS = 200
+
+
+@contextlib.contextmanager
+def _numpy_seeded_from_torch():
+    """numpy's global generator (sbi's slice sampler draws from it) seeded from torch's, restored afterwards: draws
+    that follow ``torch.manual_seed`` like every other draw of a posterior."""
+    state = np.random.get_state()
+    np.random.seed(int(torch.randint(2**31 - 1, (1,))))
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def _key(x) -> bytes:
+    return torch.as_tensor(x, dtype=torch.float32).detach().reshape(-1).numpy().tobytes()
 
 
 class _NormalisedLikelihoodPosterior:
-    """sbi's MCMC posterior in probit coordinates, with a normalised ``log_prob`` (the module docstring): the
-    ``sample``, ``sample_batched`` and ``log_prob`` that ``BoxPosterior`` asks of its flow."""
+    """sbi's MCMC posterior in probit coordinates, with a normalised ``log_prob`` (module docstring): the
+    ``sample``, ``sample_batched`` and ``log_prob`` that ``BoxPosterior`` asks of its flow.
+
+    The draws made for an observation are kept: its evidence's importance proposal is the Gaussian of their mean and
+    twice their covariance, mixed with the prior (``EVIDENCE_PRIOR_SHARE``), so that it covers the posterior however
+    narrow (a proposal fitted to prior draws alone has an effective sample size of about 1 once the posterior holds
+    less than one in a few thousand of the prior). ``evidence_ess`` records each estimate's effective sample size.
+    """
 
     def __init__(self, posterior, dim: int, *, seed: int):
         self.posterior = posterior
         self.dim = dim
         self.seed = seed
+        self._draws: dict[bytes, torch.Tensor] = {}
+        self._log_evidence: dict[bytes, float] = {}
+        self.evidence_ess: dict[bytes, float] = {}
 
     def sample(self, sample_shape, x, show_progress_bars: bool = False) -> torch.Tensor:
-        return self.posterior.sample(sample_shape, x=x, show_progress_bars=show_progress_bars)
+        with _numpy_seeded_from_torch():
+            draws = self.posterior.sample(sample_shape, x=x, show_progress_bars=show_progress_bars)
+        self._draws.setdefault(_key(x), draws.reshape(-1, self.dim))
+        return draws
 
     def sample_batched(self, sample_shape, x, show_progress_bars: bool = False, **_) -> torch.Tensor:
-        return self.posterior.sample_batched(sample_shape, x=x, show_progress_bars=show_progress_bars,
-                                             **MCMC_BATCHED)
+        with _numpy_seeded_from_torch():
+            draws = self.posterior.sample_batched(sample_shape, x=x, show_progress_bars=show_progress_bars,
+                                                  **MCMC_BATCHED)
+        flat = draws.reshape(-1, len(x), self.dim)
+        for row, observation in enumerate(x):
+            self._draws.setdefault(_key(observation), flat[:, row])
+        return draws
 
     def _potential(self, u: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return self.posterior.potential(u, x=x.reshape(1, -1))
 
     def log_evidence(self, x) -> float:
-        """log Z(s) = log E_N(u)[q(s | u)] by two-stage importance sampling (module docstring)."""
+        """log Z(s) = log E_N(u)[q(s | u)] by importance sampling (class docstring); a warning when the estimate's
+        effective sample size is below ``EVIDENCE_MIN_ESS``."""
         x = torch.as_tensor(x, dtype=torch.float32)
+        key = _key(x)
+        if key in self._log_evidence:
+            return self._log_evidence[key]
+        if key not in self._draws:
+            self.sample((EVIDENCE_FIT_DRAWS,), x)
+        fitted_to = self._draws[key].to(torch.float64)
+        mean = fitted_to.mean(dim=0)
+        covariance = 2.0 * torch.atleast_2d(torch.cov(fitted_to.T)) + 1e-8 * torch.eye(self.dim, dtype=torch.float64)
         generator = torch.Generator().manual_seed(self.seed)
-        prior = torch.distributions.MultivariateNormal(torch.zeros(self.dim), torch.eye(self.dim))
-        first, second = EVIDENCE_DRAWS
-        u = torch.randn(first, self.dim, generator=generator)
-        weights = torch.softmax(self._potential(u, x) - prior.log_prob(u), dim=0).to(torch.float64)
-        mean = (weights[:, None] * u.to(torch.float64)).sum(dim=0)
-        centred = u.to(torch.float64) - mean
-        covariance = 2.0 * (weights[:, None, None] * centred[:, :, None] * centred[:, None, :]).sum(dim=0)
-        covariance = covariance + 1e-6 * torch.eye(self.dim, dtype=torch.float64)
-        fitted = torch.distributions.MultivariateNormal(mean.float(), covariance.float())
-        from_prior = torch.rand(second, generator=generator) < EVIDENCE_PRIOR_SHARE
-        draws = torch.where(from_prior[:, None], torch.randn(second, self.dim, generator=generator),
-                            mean.float() + torch.randn(second, self.dim, generator=generator)
-                            @ torch.linalg.cholesky(covariance).float().T)
+        prior = torch.distributions.MultivariateNormal(torch.zeros(self.dim, dtype=torch.float64),
+                                                       torch.eye(self.dim, dtype=torch.float64))
+        fitted = torch.distributions.MultivariateNormal(mean, covariance)
+        from_prior = torch.rand(EVIDENCE_DRAWS, generator=generator) < EVIDENCE_PRIOR_SHARE
+        normal = torch.randn(EVIDENCE_DRAWS, self.dim, generator=generator, dtype=torch.float64)
+        draws = torch.where(from_prior[:, None], normal, mean + normal @ torch.linalg.cholesky(covariance).T)
         proposal = torch.logaddexp(math.log(EVIDENCE_PRIOR_SHARE) + prior.log_prob(draws),
                                    math.log(1.0 - EVIDENCE_PRIOR_SHARE) + fitted.log_prob(draws))
-        log_ratio = (self._potential(draws, x) - proposal).to(torch.float64)
-        return float(torch.logsumexp(log_ratio, dim=0) - math.log(second))
+        log_ratio = self._potential(draws.to(torch.float32), x).to(torch.float64) - proposal
+        weights = torch.softmax(log_ratio, dim=0)
+        self.evidence_ess[key] = float(1.0 / (weights**2).sum())
+        if self.evidence_ess[key] < EVIDENCE_MIN_ESS:
+            warnings.warn(f"the evidence of a neural likelihood's posterior rests on an effective sample of "
+                          f"{self.evidence_ess[key]:.0f} of {EVIDENCE_DRAWS} importance draws: its density is "
+                          "uncertain", stacklevel=2)
+        self._log_evidence[key] = float(torch.logsumexp(log_ratio, dim=0) - math.log(EVIDENCE_DRAWS))
+        return self._log_evidence[key]
 
     def log_prob(self, u: torch.Tensor, x) -> torch.Tensor:
         x = torch.as_tensor(x, dtype=torch.float32)

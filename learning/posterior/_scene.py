@@ -2,11 +2,13 @@
 
 1. Draw ``budget / rounds`` parameter vectors from the uniform prior on a box and simulate them as the worlds of
    batched rollouts (``simulate_prior``, cached and resumable).
-2. Measure them as the observations were measured: the observed frames, with Gaussian noise of the observations'
-   standard deviation added to every position.
+2. Measure them as the observations were measured (``_measurements``): the observed frames, with Gaussian noise of
+   the observations' standard deviation added to every position; or the pixels of tracked material points at the
+   footage's frame times, with pixel noise.
 3. Summarise: the score compression (the positions projected on their sensitivities to the parameters at the prior
    box's centre, from 2k + 1 more simulations), hand-made summaries, or a statistic learned on part of the
-   simulations (the InfoMax statistic or the posterior-mean regression, on ``trajectory_features``). A learned
+   simulations (the InfoMax statistic or the posterior-mean regression, on ``trajectory_features`` or
+   ``track_features``). A learned
    statistic is trained on its own share of the first round, and the density estimator on the rest: summaries of
    the pairs a statistic was fitted to are more informative than those of new data, and a posterior trained on them
    would be overconfident.
@@ -31,13 +33,14 @@ import torch
 
 from ._abc import AbcPosterior, smc_abc
 from ._calibration import coverage_of
-from ._features import SensitivityProjection, handmade_summaries, observe, trajectory_features
+from ._features import SensitivityProjection
+from ._measurements import measurement_of
 from ._nle import SequentialLikelihood
 from ._npe import RESTARTS, BoxPosterior, SequentialPosterior
 from ._simulations import check_prior, prior_draws, simulate_draws, simulate_prior
 
 __all__ = ["METHODS", "MIN_ROUND_BUDGET", "STATISTICS", "BudgetError", "PosteriorCheck", "PosteriorOptions",
-           "ScenePosterior", "calibration_check", "infer_posterior", "observed_frames"]
+           "ScenePosterior", "calibration_check", "infer_posterior"]
 
 #: the statistics a scene posterior can summarise its simulations with
 STATISTICS = ("score", "handmade", "infomax", "mean")
@@ -140,6 +143,9 @@ class PosteriorOptions:
             raise ValueError(f"check = {self.check!r}, samples = {self.samples!r}: expected >= 0 and >= 10")
 
     def _validate_abc(self) -> None:
+        if self.restarts != RESTARTS:
+            raise ValueError(f"restarts = {self.restarts}: trainings are for methods npe and nle; SMC-ABC trains no "
+                             "density estimator")
         if self.rounds != 1:
             raise ValueError(f"rounds = {self.rounds}: SMC-ABC's populations are its rounds; give rounds = 1")
         if self.check:
@@ -222,31 +228,21 @@ class ScenePosterior:
         return self.simulated / seconds if seconds > 0 else math.nan
 
 
-def observed_frames(times: np.ndarray, observed_steps: np.ndarray, dt: float) -> np.ndarray:
-    """The indices of the simulated frames (times [F] [s], steps of ``dt``) at the observed steps; a ValueError
-    names the first observed step that is not a simulated frame."""
-    steps = np.rint(np.asarray(times) / dt).astype(np.int64)
-    where = {int(s): k for k, s in enumerate(steps)}
-    missing = [int(s) for s in observed_steps if int(s) not in where]
-    if missing:
-        raise ValueError(f"observed frame at step {missing[0]} (t = {missing[0] * dt:g} s) is not a frame the scene "
-                         f"saves (steps {steps[0]}, {steps[1] if len(steps) > 1 else ''}, ... {steps[-1]}): give "
-                         "the scene the observation's save_every and duration")
-    return np.array([where[int(s)] for s in observed_steps], dtype=np.int64)
-
-
 class _Summaries:
-    """S: positions [n, F, W, H, 3] -> standardised summaries [n, d] (float32 tensors), set up on the first round."""
+    """S: measurements (positions [n, F, W, H, 3], pixels [n, F, P, 2]) -> standardised summaries [n, d] (float32
+    tensors), set up on the first round."""
 
-    def __init__(self, options: PosteriorOptions, dim: int, projection: SensitivityProjection | None = None):
+    def __init__(self, options: PosteriorOptions, dim: int, measurement,
+                 projection: SensitivityProjection | None = None):
         self.options = options
         self.dim = dim
+        self.measurement = measurement
         self.projection = projection
         self.statistic = None
         self.scale = None
 
     def _fixed(self, x: np.ndarray) -> np.ndarray:
-        return handmade_summaries(x) if self.projection is None else self.projection(x)
+        return self.measurement.handmade(x) if self.projection is None else self.projection(x)
 
     def fit(self, theta: np.ndarray, x: np.ndarray) -> None:
         options = self.options
@@ -261,35 +257,39 @@ class _Summaries:
             self.statistic = InfoMaxStatistic(summary_dim=options.summary_dim or 2 * self.dim)
         else:
             self.statistic = MeanStatistic(summary_dim=self.dim)
-        self.statistic.fit(torch.as_tensor(theta), torch.as_tensor(trajectory_features(x)), epochs=500, patience=50,
+        self.statistic.fit(torch.as_tensor(theta), torch.as_tensor(self.measurement.features(x)), epochs=500,
+                           patience=50,
                            generator=torch.Generator().manual_seed(options.seed))
 
     def __call__(self, x: np.ndarray) -> torch.Tensor:
         if self.statistic is None:
             mean, scale = self.scale
             return torch.as_tensor((self._fixed(x) - mean) / scale, dtype=torch.float32)
-        return self.statistic.encode(torch.as_tensor(trajectory_features(x))).to(torch.float32)
+        return self.statistic.encode(torch.as_tensor(self.measurement.features(x))).to(torch.float32)
 
 
-def _through_last_observed_step(scene, observed_steps):
-    """The scene cut after the step of its last observed frame (observations of the first frames of a long scene,
-    e.g. ``--frames``, need no more): ``simulation.steps`` of dt reaching the last observed engine step."""
+def _through_last_observed_step(scene, last_step: int):
+    """The scene cut after the engine step ``last_step`` of its last observed instant (observations of the first
+    frames of a long scene, e.g. ``--frames``, need no more): ``simulation.steps`` of dt reaching it."""
     import scenes
 
     sim = scene.simulation
-    steps = -(-int(np.max(observed_steps)) // sim.substeps)
+    steps = -(-int(last_step) // sim.substeps)
     return scenes.with_parameters(scene, {"simulation.steps": steps}) if 0 < steps < sim.steps else scene
 
 
-def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, names, low, high, noise: float,
+def infer_posterior(scene, observed, observed_steps=None, *, names, low, high, noise: float,
                     options: PosteriorOptions | None = None, cache: str | Path | None = None,
                     progress: Callable[[str, int, int], None] | None = None) -> ScenePosterior:
-    """The posterior of the scene parameters ``names`` (uniform prior on the box [low, high]) given observed
-    positions [F, W, H, 3] [m] at the engine steps ``observed_steps`` [F] (frames the scene saves).
+    """The posterior of the scene parameters ``names`` (uniform prior on the box [low, high]) given ``observed``:
+    node positions [F, W, H, 3] [m] at the engine steps ``observed_steps`` [F] (frames the scene saves), or
+    ``learning.cloth.PointTracks`` (pixels of material points tracked through a camera; no steps: the tracks carry
+    their frames' times).
 
     Args:
-        noise: the standard deviation of the observations' Gaussian position noise [m] (> 0: the simulator's
-            likelihood; a noiseless simulator has a point posterior that no density estimator represents).
+        noise: the standard deviation of the observations' Gaussian noise, [m] for positions, [px] for tracks (> 0:
+            the simulator's likelihood; a noiseless simulator has a point posterior that no density estimator
+            represents).
         options: budget, method (NPE, NLE or SMC-ABC), statistic, rounds, check, ... (``PosteriorOptions``).
         cache: a folder for the simulations (``round_1``, ``round_2``, ..., ``check``, the score statistic's
             ``score``, SMC-ABC's ``abc_STATISTIC_N_PP_CCC``: N particles, population PP, batch CCC): a stopped run
@@ -305,9 +305,8 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
     names = tuple(names)
     low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
     check_prior(scene, names, low.tolist(), high.tolist())
-    scene = _through_last_observed_step(scene, observed_steps)
-    if not 0.0 < noise < np.inf:
-        raise ValueError(f"noise = {noise!r}: expected the observations' standard deviation > 0 [m]")
+    measurement = measurement_of(observed, observed_steps, noise=noise)
+    scene = _through_last_observed_step(scene, measurement.last_step_of(scene.simulation.solver_dt))
     folder = None if cache is None else Path(cache)
     per_round = options.first_round
     seconds = {"simulation": 0.0, "statistic": 0.0, "density": 0.0, "check": 0.0}
@@ -324,11 +323,10 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
 
     box = {"low": low.tolist(), "high": high.tolist(), "seed": options.seed}
     first = simulate("round_1", simulate_prior, low=low, high=high, count=per_round, seed=options.seed)
-    frames = observed_frames(first.t, np.asarray(observed_steps), scene.simulation.solver_dt)
-    observed = np.asarray(observed_positions, dtype=np.float64)[None]
+    measurement.prepare(first.t, scene.simulation.solver_dt)
 
     def measured(result, round_index):
-        return observe(result.x[:, frames], noise, seed=options.seed + 7919 * round_index)
+        return measurement(result.x, result.t, seed=options.seed + 7919 * round_index)
 
     x1 = measured(first, 1)
     projection = None
@@ -337,9 +335,10 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
         centre = 0.5 * (low + high)
         sensitivity = simulate("score", simulate_draws, theta=SensitivityProjection.stencil(centre, step),
                                manifest={**box, "step": SCORE_STEP})
-        projection = SensitivityProjection.from_differences(sensitivity.x[:, frames], step)
+        noiseless = measurement(sensitivity.x, sensitivity.t, seed=None)
+        projection = SensitivityProjection.from_differences(noiseless, step)
     began = time.perf_counter()
-    summaries = _Summaries(options, len(names), projection)
+    summaries = _Summaries(options, len(names), measurement, projection)
     rows = np.arange(per_round)
     if options.statistic in LEARNED:
         order = np.random.default_rng(options.seed).permutation(per_round)
@@ -348,7 +347,7 @@ def infer_posterior(scene, observed_positions: np.ndarray, observed_steps, *, na
         rows = order[cut:]
     else:
         summaries.fit(first.theta, x1)
-    s_observed = summaries(observed)[0]
+    s_observed = summaries(measurement.observed)[0]
     seconds["statistic"] = time.perf_counter() - began
     if options.method == "smc-abc":
         began, simulation_seconds_before = time.perf_counter(), seconds["simulation"]
