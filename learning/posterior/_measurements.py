@@ -55,7 +55,16 @@ def track_features(pixels: np.ndarray, *, tracks: int = FEATURE_TRACKS, frames: 
     return (chosen[:, kept] - chosen[:, :1]).reshape(pixels.shape[0], -1)
 
 
-class PositionMeasurement:
+class _Measurement:
+    """What every measurement shares: hand-made summaries of its measurements (``handmade_summaries`` applies to
+    node positions and to tracked pixels alike)."""
+
+    @staticmethod
+    def handmade(measured: np.ndarray) -> np.ndarray:
+        return handmade_summaries(measured)
+
+
+class PositionMeasurement(_Measurement):
     """Node positions [F, W, H, 3] [m] observed at the engine steps ``steps`` [F] (frames the scene saves), with
     Gaussian noise of ``noise`` [m]."""
 
@@ -83,12 +92,8 @@ class PositionMeasurement:
     def features(measured: np.ndarray) -> np.ndarray:
         return trajectory_features(measured)
 
-    @staticmethod
-    def handmade(measured: np.ndarray) -> np.ndarray:
-        return handmade_summaries(measured)
 
-
-class TrackMeasurement:
+class TrackMeasurement(_Measurement):
     """Pixels of material points tracked through a camera (``learning.cloth.PointTracks``), with Gaussian noise of
     ``noise`` [px] (module docstring)."""
 
@@ -135,10 +140,6 @@ class TrackMeasurement:
     @staticmethod
     def features(measured: np.ndarray) -> np.ndarray:
         return track_features(measured)
-
-    @staticmethod
-    def handmade(measured: np.ndarray) -> np.ndarray:
-        return handmade_summaries(measured)
 
 
 def measurement_of(observed, observed_steps, *, noise: float):
