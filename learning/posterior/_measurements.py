@@ -120,7 +120,8 @@ class TrackMeasurement(_Measurement):
         frames = self.tracks.times
         if frames.max() > times[-1] + 1e-9 * dt:
             raise ValueError(f"{self.tracks.source}: a frame at t = {frames.max():g} s is after the simulation's "
-                             f"last saved frame ({times[-1]:g} s): give the scene more steps")
+                             f"last saved frame ({times[-1]:g} s): give the scene steps and a save_every that save a "
+                             "frame at or after it (save_every = 1 follows the engine's own motion)")
         after = np.clip(np.searchsorted(times, frames, side="right"), 1, len(times) - 1)
         self.before = after - 1
         self.weight = np.clip((frames - times[self.before]) / (times[after] - times[self.before]), 0.0, 1.0)
