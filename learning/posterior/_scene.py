@@ -8,10 +8,9 @@
 3. Summarise: the score compression (the positions projected on their sensitivities to the parameters at the prior
    box's centre, from 2k + 1 more simulations), hand-made summaries, or a statistic learned on part of the
    simulations (the InfoMax statistic or the posterior-mean regression, on ``trajectory_features`` or
-   ``track_features``). A learned
-   statistic is trained on its own share of the first round, and the density estimator on the rest: summaries of
-   the pairs a statistic was fitted to are more informative than those of new data, and a posterior trained on them
-   would be overconfident.
+   ``track_features``). A learned statistic is trained on its own share of the first round, and the density
+   estimator on the rest: summaries of the pairs a statistic was fitted to are more informative than those of new
+   data, and a posterior trained on them would be overconfident.
 4. Train q(theta | s) by neural posterior estimation; with ``rounds`` > 1, draw each later round from the current
    posterior given the observed summaries and train on all rounds (sbi's sequential NPE).
 5. Optionally check calibration on held-out prior simulations (interval coverage, simulation-based calibration and
@@ -48,7 +47,7 @@ STATISTICS = ("score", "handmade", "infomax", "mean")
 METHODS = ("npe", "nle", "smc-abc")
 #: the neural estimators, each method's
 ESTIMATORS = {"npe": SequentialPosterior, "nle": SequentialLikelihood}
-#: draws per held-out simulation of the calibration check: NLE draws by MCMC, 20 chains for each simulation
+#: draws per held-out simulation of the calibration check (NLE's come from MCMC chains, ``_nle.MCMC_BATCHED``)
 CHECK_DRAWS = {"npe": 1000, "nle": 200}
 #: the statistics trained on simulations (on their own share of the first round)
 LEARNED = ("infomax", "mean")
