@@ -149,3 +149,21 @@ def test_the_neural_likelihoods_evidence_is_exact_for_a_posterior_far_narrower_t
         torch.manual_seed(1)
         assert abs(normalised.log_evidence(x) - fake.evidence(x)) < 0.02
         assert normalised.evidence_ess[x.numpy().tobytes()] > 5000
+
+
+def test_the_evidence_proposals_student_t_has_scipys_density_and_its_spread():
+    """The Student t the evidence's importance draws come from: scipy's log density, and 3 degrees of freedom give
+    draws of covariance 3 times the scale (within sampling error)."""
+    from scipy import stats
+
+    from learning.posterior._nle import _MultivariateT
+
+    mean = torch.tensor([0.3, -1.0], dtype=torch.float64)
+    scale = torch.tensor([[2.0, 0.3], [0.3, 0.5]], dtype=torch.float64)
+    t = _MultivariateT(mean, scale, 3)
+    x = torch.randn(7, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    expected = stats.multivariate_t(mean.numpy(), scale.numpy(), df=3).logpdf(x.numpy())
+    torch.testing.assert_close(t.log_prob(x), torch.as_tensor(expected), rtol=1e-12, atol=1e-12)
+    draws = t.sample(400000, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(draws.mean(dim=0), mean, rtol=0.0, atol=0.02)
+    torch.testing.assert_close(torch.cov(draws.T), 3.0 * scale, rtol=0.1, atol=0.05)

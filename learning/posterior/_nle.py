@@ -9,9 +9,10 @@ posterior given the observation) need no correction: every round's pairs train t
 Papamakarios et al. 2019).
 
 The posterior's density is the sampler's unnormalised potential log q(s | u) + log N(u) minus log Z(s), with the
-evidence Z(s) = E_N(u)[q(s | u)] estimated by importance sampling from a Gaussian fitted to the posterior's own draws
-(twice their covariance), mixed with the prior. The slice sampler draws from numpy's global generator; it is seeded
-from torch's for each call, so that ``torch.manual_seed`` fixes these draws as it fixes NPE's.
+evidence Z(s) = E_N(u)[q(s | u)] estimated by importance sampling from a Student t (3 degrees of freedom) of the
+posterior's own draws' mean and covariance, mixed with the prior. The slice sampler draws from numpy's global
+generator; it is seeded from torch's for each call, so that ``torch.manual_seed`` fixes these draws as it fixes
+NPE's.
 """
 
 import contextlib
@@ -31,12 +32,37 @@ MCMC = {"method": "slice_np_vectorized", "num_chains": 20, "warmup_steps": 100, 
 #: evaluation of all chains per slice step, so fewer, longer chains per observation
 MCMC_BATCHED = {"num_chains": 10, "warmup_steps": 50}
 #: the importance draws of the evidence estimate, the prior's share of their proposal, and the posterior draws its
-#: Gaussian is fitted to when none were drawn for the observation yet
+#: Student t is fitted to when none were drawn for the observation yet
 EVIDENCE_DRAWS = 16384
 EVIDENCE_PRIOR_SHARE = 0.1
 EVIDENCE_FIT_DRAWS = 1000
+#: the degrees of freedom of the Student t the evidence's proposal fits to the posterior draws (heavy tails: a
+#: posterior that is not Gaussian, or draws that missed part of it, still lie under the proposal)
+EVIDENCE_DEGREES = 3
 #: an evidence estimate whose importance weights have a smaller effective sample size is warned about
 EVIDENCE_MIN_ESS = 200
+
+
+class _MultivariateT:
+    """The multivariate Student t of location ``mean`` [k], scale matrix ``scale`` [k, k] and a whole number of
+    ``degrees`` of freedom (float64): ``sample(n, generator)`` -> [n, k], ``log_prob(x)`` -> [n]."""
+
+    def __init__(self, mean: torch.Tensor, scale: torch.Tensor, degrees: int):
+        self.mean, self.degrees = mean, degrees
+        self.cholesky = torch.linalg.cholesky(scale)
+
+    def sample(self, count: int, generator: torch.Generator) -> torch.Tensor:
+        k = self.mean.numel()
+        normal = torch.randn(count, k, generator=generator, dtype=torch.float64)
+        chi2 = (torch.randn(count, self.degrees, generator=generator, dtype=torch.float64) ** 2).sum(dim=1)
+        return self.mean + (normal @ self.cholesky.T) / torch.sqrt(chi2 / self.degrees)[:, None]
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        k, nu = self.mean.numel(), self.degrees
+        whitened = torch.linalg.solve_triangular(self.cholesky, (x - self.mean).T, upper=False)
+        distance = (whitened**2).sum(dim=0)
+        return (math.lgamma(0.5 * (nu + k)) - math.lgamma(0.5 * nu) - 0.5 * k * math.log(nu * math.pi)
+                - torch.log(torch.diagonal(self.cholesky)).sum() - 0.5 * (nu + k) * torch.log1p(distance / nu))
 
 
 @contextlib.contextmanager
@@ -59,10 +85,11 @@ class _NormalisedLikelihoodPosterior:
     """sbi's MCMC posterior in probit coordinates, with a normalised ``log_prob`` (module docstring): the
     ``sample``, ``sample_batched`` and ``log_prob`` that ``BoxPosterior`` asks of its flow.
 
-    The draws made for an observation are kept: its evidence's importance proposal is the Gaussian of their mean and
-    twice their covariance, mixed with the prior (``EVIDENCE_PRIOR_SHARE``), so that it covers the posterior however
-    narrow (a proposal fitted to prior draws alone has an effective sample size of about 1 once the posterior holds
-    less than one in a few thousand of the prior). ``evidence_ess`` records each estimate's effective sample size.
+    The draws made for an observation are kept: its evidence's importance proposal is the Student t of their mean and
+    covariance (``EVIDENCE_DEGREES``), mixed with the prior (``EVIDENCE_PRIOR_SHARE``), so that it covers the
+    posterior however narrow (a proposal fitted to prior draws alone has an effective sample size of about 1 once
+    the posterior holds less than one in a few thousand of the prior). ``evidence_ess`` records each estimate's
+    effective sample size.
     """
 
     def __init__(self, posterior, dim: int, *, seed: int):
@@ -102,14 +129,15 @@ class _NormalisedLikelihoodPosterior:
             self.sample((EVIDENCE_FIT_DRAWS,), x)
         fitted_to = self._draws[key].to(torch.float64)
         mean = fitted_to.mean(dim=0)
-        covariance = 2.0 * torch.atleast_2d(torch.cov(fitted_to.T)) + 1e-8 * torch.eye(self.dim, dtype=torch.float64)
+        scale = torch.atleast_2d(torch.cov(fitted_to.T)) + 1e-8 * torch.eye(self.dim, dtype=torch.float64)
         generator = torch.Generator().manual_seed(self.seed)
         prior = torch.distributions.MultivariateNormal(torch.zeros(self.dim, dtype=torch.float64),
                                                        torch.eye(self.dim, dtype=torch.float64))
-        fitted = torch.distributions.MultivariateNormal(mean, covariance)
+        fitted = _MultivariateT(mean, scale, EVIDENCE_DEGREES)
         from_prior = torch.rand(EVIDENCE_DRAWS, generator=generator) < EVIDENCE_PRIOR_SHARE
-        normal = torch.randn(EVIDENCE_DRAWS, self.dim, generator=generator, dtype=torch.float64)
-        draws = torch.where(from_prior[:, None], normal, mean + normal @ torch.linalg.cholesky(covariance).T)
+        draws = torch.where(from_prior[:, None],
+                            torch.randn(EVIDENCE_DRAWS, self.dim, generator=generator, dtype=torch.float64),
+                            fitted.sample(EVIDENCE_DRAWS, generator))
         proposal = torch.logaddexp(math.log(EVIDENCE_PRIOR_SHARE) + prior.log_prob(draws),
                                    math.log(1.0 - EVIDENCE_PRIOR_SHARE) + fitted.log_prob(draws))
         log_ratio = self._potential(draws.to(torch.float32), x).to(torch.float64) - proposal
