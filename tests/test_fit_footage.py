@@ -126,6 +126,7 @@ def test_a_cameras_time_offset_is_fitted_by_default_with_video(filmed, tmp_path)
     assert report["fitted"][name] == pytest.approx(5e5, rel=0.1)
 
 
+@pytest.mark.slow  # 9 s; tests/test_scene_posterior.py checks posteriors from tracks in the fast suite
 def test_a_posterior_from_footage_holds_the_truth(filmed, tmp_path, capsys):
     """warpweave posterior --video: the clip is tracked, 100 prior simulations are measured as its tracks with 1 px of
     noise, and the 90% interval of Young's modulus holds the truth; the report names the clip and the method. (The
