@@ -13,7 +13,7 @@ import time
 from ._args import UsageError
 from ._fitting import finish, search, start_scene
 
-__all__ = ["fit_footage", "clip_frame_times", "track_clip"]
+__all__ = ["clip_frame_times", "fit_footage", "read_frame_times", "track_clip"]
 
 
 def fit_footage(args) -> int:
@@ -81,20 +81,22 @@ def _keyed(values: list[str], *, flag: str, form: str, known: list[str], unknown
 
 def clip_frame_times(values: list[str], videos: list[str]) -> dict:
     """{clip: frame times [s]} from ``--frame-times CLIP=TIMES`` (a text file, one time per line), or a UsageError."""
-    import numpy as np
-
-    times = {}
     pairs = _keyed(values, flag="--frame-times", form="CLIP=TIMES (a text file of frame times)", known=videos,
                    unknown=lambda clip: f"{clip} is not a --video clip: expected one of {', '.join(videos)}")
-    for clip, path in pairs:
-        try:
-            found = np.atleast_1d(np.loadtxt(path, dtype=np.float64, ndmin=1))
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"argument --frame-times: {path}: not a readable list of times ({exc})") from None
-        if found.ndim != 1 or not np.all(np.isfinite(found)) or np.any(np.diff(found) <= 0):
-            raise UsageError(f"argument --frame-times: {path}: expected one finite time [s] per line, increasing")
-        times[clip] = found
-    return times
+    return {clip: read_frame_times(path) for clip, path in pairs}
+
+
+def read_frame_times(path: str):
+    """The frame times [s] in the text file ``path`` (one per line, increasing), or a UsageError."""
+    import numpy as np
+
+    try:
+        found = np.atleast_1d(np.loadtxt(path, dtype=np.float64, ndmin=1))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"argument --frame-times: {path}: not a readable list of times ({exc})") from None
+    if found.ndim != 1 or not np.all(np.isfinite(found)) or np.any(np.diff(found) <= 0):
+        raise UsageError(f"argument --frame-times: {path}: expected one finite time [s] per line, increasing")
+    return found
 
 
 def _depth_pairs(values: list[str], cameras: list[str]) -> list[tuple[str, str]]:

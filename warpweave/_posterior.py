@@ -248,7 +248,7 @@ def _observations(args, scene, *, quiet: bool):
     trajectory's positions at its frames, or the tracks of ``--video`` through ``--camera``."""
     import scenes
 
-    from ._fit_footage import track_clip
+    from ._fit_footage import read_frame_times, track_clip
     from ._fitting import observations_of
 
     if args.video is None:
@@ -262,11 +262,7 @@ def _observations(args, scene, *, quiet: bool):
         raise UsageError("--video needs --camera NAME: the scene's camera that filmed it")
     if args.frames is not None:
         raise UsageError("--frames selects observed trajectory frames: expected none with --video")
-    times = None
-    if args.frame_times:
-        from ._fit_footage import clip_frame_times
-
-        times = clip_frame_times([f"{args.video}={args.frame_times}"], [args.video])[args.video]
+    times = None if args.frame_times is None else read_frame_times(args.frame_times)
     tracks = track_clip(args.video, args.camera, scene, scene_path=args.scene, times=times, quiet=quiet)
     return None, tracks, None, [tracks]
 

@@ -47,7 +47,7 @@ class NullTracker:
         pass
 
 
-class StandardNormalPrior(Independent):
+class _StandardNormalPrior(Independent):
     """The uniform prior on the unit box seen in probit coordinates: independent standard normal densities."""
 
     def __init__(self, dim: int):
@@ -100,7 +100,7 @@ class BoxPosterior:
         return self.flow.log_prob(u, x=torch.as_tensor(x, dtype=torch.float32)) + jacobian
 
 
-def check_pairs(theta, summaries, low, high) -> None:
+def _check_pairs(theta, summaries, low, high) -> None:
     if theta.ndim != 2 or summaries.ndim != 2 or theta.shape[0] != summaries.shape[0]:
         raise ValueError(f"theta {tuple(theta.shape)} and summaries {tuple(summaries.shape)}: expected [n, k] and "
                          "[n, d] with one row of summaries per theta")
@@ -127,7 +127,7 @@ class RestartedTraining:
         self.low = torch.as_tensor(low, dtype=torch.float32)
         self.high = torch.as_tensor(high, dtype=torch.float32)
         self.seed = seed
-        self.trainings = [trainer(prior=StandardNormalPrior(self.low.numel()), density_estimator=density_estimator,
+        self.trainings = [trainer(prior=_StandardNormalPrior(self.low.numel()), density_estimator=density_estimator,
                                   tracker=NullTracker(), show_progress_bars=False) for _ in range(restarts)]
         self.validation_losses: list[list[float]] = []
 
@@ -136,7 +136,7 @@ class RestartedTraining:
         rounds' pairs (sbi's early stopping), and return the training with the smallest validation loss."""
         theta = torch.as_tensor(theta, dtype=torch.float32)
         summaries = torch.as_tensor(summaries, dtype=torch.float32)
-        check_pairs(theta, summaries, self.low, self.high)
+        _check_pairs(theta, summaries, self.low, self.high)
         u = box_coordinates(theta, self.low, self.high)
         losses = []
         for index, training in enumerate(self.trainings):
