@@ -8,8 +8,15 @@ grid coordinates (s, t), the same as ``learning.cloth.material_points``. The sur
 are bilinear in the same nodes, so a painted dot sits exactly where the model puts that material point), and
 normals bilinear in the nodes' normals for smooth shading.
 
-The pattern: random discs of random grey levels on a light background, blurred slightly, about ``dots_per_cell``
-per cell of the grid, from a fixed seed (the same cloth always wears the same paint).
+The pattern: random discs of random grey levels on a light background, anti-aliased, about 30 per cell of the grid
+with radii from 3 to 14% of a cell, as many of each size on a log scale (dark over about 38% of the cloth), from a
+fixed seed (the same cloth always wears the same paint). Digital image correlation asks for speckles a few pixels
+across, densely spread; the spread of sizes keeps that true from 320 x 240 to 1280 x 960 pictures of a small cloth.
+On the example scene's footage (``benchmarks/fit_video.py``) it tracks 2.8 times as many points as the coarser
+paint before (6 dots per cell, radii 6 to 14%) at 1280 x 960, with 0.030 px median and 0.092 px 90th-percentile
+error against 0.054 and 0.32: there, most tracking windows held one dot or none and trackers slipped along its
+edges. Fine dots alone (40 per cell, 3 to 7%) did as well at 1280 x 960 but fell apart at 640 x 480 (an RMS error
+of 2.3 px: a few tracks slipped by many pixels).
 """
 
 import numpy as np
@@ -23,18 +30,20 @@ _TEXELS_PER_CELL = 64
 _MAX_TEXELS = 4096
 
 
-def speckle_pattern(nodes: tuple[int, int], *, dots_per_cell: float = 6.0, seed: int = 0) -> np.ndarray:
-    """The speckle texture of a W x H grid, RGB uint8 [rows, columns, 3] (columns along s, rows along t)."""
+def speckle_pattern(nodes: tuple[int, int], *, dots_per_cell: float = 30.0, radii: tuple[float, float] = (0.03, 0.14),
+                    seed: int = 0) -> np.ndarray:
+    """The speckle texture of a W x H grid, RGB uint8 [rows, columns, 3] (columns along s, rows along t): about
+    ``dots_per_cell`` dots per cell, their radii log-uniform in ``radii`` (fractions of a cell's side)."""
     width, height = nodes
     per_cell = min(_TEXELS_PER_CELL, _MAX_TEXELS // max(width - 1, height - 1))
     columns, rows = (width - 1) * per_cell, (height - 1) * per_cell
     rng = np.random.default_rng(seed)
     count = int(dots_per_cell * (width - 1) * (height - 1))
     centres = rng.uniform([0, 0], [columns, rows], size=(count, 2))
-    radii = rng.uniform(0.06, 0.14, size=count) * per_cell
+    sizes = np.exp(rng.uniform(*np.log(radii), size=count)) * per_cell
     shades = rng.uniform(0.0, 0.55, size=count)
     grey = np.full((rows, columns), 0.92)
-    for (cx, cy), radius, shade in zip(centres, radii, shades, strict=True):
+    for (cx, cy), radius, shade in zip(centres, sizes, shades, strict=True):
         low_x, high_x = max(int(cx - radius) - 1, 0), min(int(cx + radius) + 2, columns)
         low_y, high_y = max(int(cy - radius) - 1, 0), min(int(cy + radius) + 2, rows)
         y, x = np.mgrid[low_y:high_y, low_x:high_x] + 0.5

@@ -75,3 +75,8 @@ def test_footage_that_cannot_be_tracked_is_refused_naming_the_file(footage, tmp_
         cloth.track_footage(blank, camera, scene)
     with pytest.raises(FitError, match="25 frames but 3 frame times"):
         cloth.track_footage(path, camera, scene, times=[0.0, 0.01, 0.02])
+    cut = tmp_path / "cut.mp4"  # the cloth, then a blank picture: every track is lost before the end
+    frames = np.concatenate([iio.imread(path)[:3], np.full((2, 240, 320, 3), 200, dtype=np.uint8)])
+    iio.imwrite(cut, frames, extension=".mp4", fps=240.0, quality=9, macro_block_size=1)
+    with pytest.raises(FitError, match=r"only 0 of \d+ textured points of camera 'front' were tracked"):
+        cloth.track_footage(cut, camera, scene, times=np.arange(5) / 240.0)

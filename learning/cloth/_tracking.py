@@ -1,14 +1,15 @@
 """Tracking material points of the cloth through a calibrated camera's footage (OpenCV's pyramidal Lucas-Kanade).
 
-The first frame shows the cloth in the scene's initial state, so the camera's projections of material points of
-that state say where to start: the crossings and the centres of the cells by default. A point is kept where the
-picture has texture around it (the smaller eigenvalue of its structure tensor, ``cv2.cornerMinEigenVal``) and its
-window lies on the cloth (inside the projected outline of its initial state), clear of the pins (whose clamps do
-not move with the cloth's texture). Each point is followed frame to frame by pyramidal Lucas-Kanade and checked by
-tracking it back: a point whose backward track misses its start by more than ``forward_backward`` pixels, or that
-Lucas-Kanade loses, or that leaves the picture, is lost from then on (NaN). Each track stays attached to its
-material point, so the tracks are observations of the cloth (``PointTracks``) that a fit compares with the
-simulated projections.
+The first frame shows the cloth in the scene's initial state, so the camera's projections of material points of that
+state say where to start: by default the corners and centres of a grid as fine as keeps them about a tracking window
+apart (the crossings and the cells' centres when a cell's diagonal spans less than three windows). A point is kept
+where the picture has texture around it (the smaller eigenvalue of its structure tensor, ``cv2.cornerMinEigenVal``)
+and its window lies on the cloth (inside the projected outline of its initial state), clear of the pins (whose
+clamps do not move with the cloth's texture). Each point is followed frame to frame by pyramidal Lucas-Kanade and
+checked by tracking it back: a point whose backward track misses its start by more than ``forward_backward`` pixels,
+or that Lucas-Kanade loses, or that leaves the picture, is lost from then on (NaN). Each track stays attached to its
+material point, so the tracks are observations of the cloth (``PointTracks``) that a fit compares with the simulated
+projections.
 
 The footage needs texture that moves with the cloth and is not periodic at the scale of a frame's motion: the
 weave itself repeats every yarn spacing, and a cloth that moves further than half a spacing between frames cannot
@@ -26,7 +27,7 @@ from scenes.cameras import Camera
 
 from ._tracks import PointTracks, material_positions
 
-__all__ = ["TrackingOptions", "default_points", "read_footage", "track_footage", "track_points"]
+__all__ = ["TrackingOptions", "default_points", "points_per_cell", "read_footage", "track_footage", "track_points"]
 
 #: how far [px] beyond its window a start point must be from a pinned node
 _PIN_CLEARANCE = 8.0
@@ -80,12 +81,27 @@ def read_footage(path, camera: Camera) -> np.ndarray:
     return np.stack(frames)
 
 
-def default_points(nodes: tuple[int, int]) -> np.ndarray:
-    """Grid coordinates of the crossings (and border nodes) and of the cells' centres, shape [P, 2]."""
+def default_points(nodes: tuple[int, int], *, per_cell: int = 1) -> np.ndarray:
+    """Grid coordinates [P, 2] of the corners and centres of the squares of a grid ``per_cell`` times finer than the
+    cloth's (per_cell = 1: the crossings, border nodes included, and the cells' centres)."""
     width, height = nodes
-    crossings = np.stack(np.meshgrid(np.arange(width), np.arange(height), indexing="ij"), axis=-1).reshape(-1, 2)
-    centres = np.stack(np.meshgrid(np.arange(width - 1), np.arange(height - 1), indexing="ij"), axis=-1) + 0.5
-    return np.concatenate([crossings, centres.reshape(-1, 2)]).astype(np.float64)
+    s = np.arange((width - 1) * per_cell + 1) / per_cell
+    t = np.arange((height - 1) * per_cell + 1) / per_cell
+    corners = np.stack(np.meshgrid(s, t, indexing="ij"), axis=-1).reshape(-1, 2)
+    centres = np.stack(np.meshgrid(s[:-1], t[:-1], indexing="ij"), axis=-1).reshape(-1, 2) + 0.5 / per_cell
+    return np.concatenate([corners, centres]).astype(np.float64)
+
+
+def points_per_cell(pixels: np.ndarray, *, window: int) -> int:
+    """How many times finer than the cloth's grid ``default_points`` go so that neighbouring points lie about a
+    tracking window apart: a square's corner and centre lie half its diagonal apart, so the cells' median diagonal
+    in the picture ``pixels`` [W, H, 2] (the crossings' projections) over two windows, rounded (at least 1)."""
+    diagonals = np.concatenate([np.linalg.norm(pixels[1:, 1:] - pixels[:-1, :-1], axis=-1).ravel(),
+                                np.linalg.norm(pixels[1:, :-1] - pixels[:-1, 1:], axis=-1).ravel()])
+    diagonals = diagonals[np.isfinite(diagonals)]
+    if diagonals.size == 0:
+        return 1
+    return max(1, int(np.floor(np.median(diagonals) / (2.0 * window) + 0.5)))
 
 
 def track_points(frames: np.ndarray, start: np.ndarray, *, options: TrackingOptions = TrackingOptions()) -> np.ndarray:
@@ -148,6 +164,8 @@ class _Windows:
         grad_x = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3, scale=1.0 / 8.0)
         grad_y = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3, scale=1.0 / 8.0)
         index = np.flatnonzero(alive & np.isfinite(guess).all(axis=1))
+        if index.size == 0:  # every point is lost
+            return guess.copy(), warps.copy(), np.zeros(len(guess), dtype=bool)
         point, warp = guess[index].copy(), warps[index].copy()
         gain, offset = np.ones(len(index)), np.zeros(len(index))
         z, w, template = self.offsets, self.weights, self.template[index]
@@ -193,7 +211,8 @@ def track_footage(path, camera: Camera, scene: scenes.Scene, *, points=None, tim
         path: the video file; its first frame shows the cloth in the scene's initial state.
         camera: the camera that filmed it (resolution, calibration, frame rate and start time).
         scene: the scene (its initial state places the points in the first frame).
-        points: grid coordinates of the material points to track [P, 2] (default ``default_points``).
+        points: grid coordinates of the material points to track [P, 2] (default: ``default_points``, as many per
+            cell as keep them about a window apart in the first frame, ``points_per_cell``).
         times: the frames' times [s] (default start_time + time_offset + k / fps; give them when frames were
             dropped).
         options: how to track.
@@ -211,8 +230,11 @@ def track_footage(path, camera: Camera, scene: scenes.Scene, *, points=None, tim
     times = np.asarray(times, dtype=np.float64)
     if times.shape != (len(frames),):
         raise FitError(f"{name}: {len(frames)} frames but {times.size} frame times: expected one time per frame")
-    points = default_points(scene.cloth.nodes) if points is None else np.asarray(points, dtype=np.float64)
     rest, _ = scenes.rest_state(scene)
+    if points is None:
+        per_cell = points_per_cell(camera.project(rest), window=options.window)
+        points = default_points(scene.cloth.nodes, per_cell=per_cell)
+    points = np.asarray(points, dtype=np.float64)
     start = camera.project(material_positions(rest, points))
     width, height = camera.resolution
     half = options.window // 2 + 1
