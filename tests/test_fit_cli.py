@@ -189,6 +189,9 @@ def test_ctrl_c_writes_the_best_result_so_far(observed, tmp_path, monkeypatch, c
     (["--initial", "weave.shear_modulus=-5"],
      "initial value: weave.shear_modulus = -5.0 is out of range: expected a value > 0"),
     (["--directions", "some"], "argument --directions: 'some': expected 'all' or an integer >= 1"),
+    (["--outliers", "3"], "--outliers drops tracked points of --video clips: expected --video CLIP --camera NAME"),
+    (["--outliers", "-1"], "argument --outliers: '-1': expected a number of standard deviations >= 0 (0 keeps every "
+                           "track)"),
 ])
 def test_bad_requests_are_one_line_with_status_2_and_write_nothing(observed, tmp_path, capsys, change, fragment):
     scene, trajectory = observed

@@ -40,10 +40,15 @@ def test_a_fit_to_footage_writes_the_results_and_lowers_the_reprojection_error(f
     report = json.loads((out / "fit.json").read_text())
     camera = report["observations"]["cameras"][0]
     assert camera["camera"] == "front" and camera["frames"] == 15 and camera["points"] > 40
-    assert camera["kept_to_last_frame"] > 0.8
+    assert camera["kept_to_last_frame"] > 0.8  # by the tracker
+    assert 0.4 * camera["measurements"] <= camera["measurements_fitted"] < camera["measurements"]  # outliers dropped
     errors = camera["rms_reprojection_error_px"]
     assert errors["fitted"] < 0.7 * errors["initial"]
     assert report["parameters"][name]["fitted"] == pytest.approx(5e5, rel=0.1)  # the truth: gong2022_cotton
+    rounds = report["outliers"]  # what the fit could not explain: dropped, and fitted again
+    assert 1 <= len(rounds) <= 2 and all(r[0]["camera"] == "front" and r[0]["kind"] == "pixels" for r in rounds)
+    assert 0 < rounds[0][0]["dropped"] and 0 < rounds[0][0]["sigma"] < 0.5
+    assert sum(r[0]["dropped"] for r in rounds) == camera["measurements"] - camera["measurements_fitted"]
     overlay = iio.imread(out / "overlay.mp4")
     assert overlay.shape == (15, 480, 1280, 3)  # initial and fitted side by side
     assert iio.imread(out / "tracks.mp4").shape == (15, 480, 640, 3)
@@ -76,9 +81,9 @@ def test_a_clip_with_dropped_frames_is_fitted_at_the_times_given(filmed, tmp_pat
     out = tmp_path / "fit"
     assert main(["fit", str(scene), "--video", str(dropped), "--camera", "front", "--frame-times",
                  f"{dropped}={times}", "--params", name, "--initial", f"{name}=2.5e5", "--out", str(out),
-                 "--quiet"]) == 0
+                 "--outliers", "0", "--quiet"]) == 0
     report = json.loads((out / "fit.json").read_text())
-    assert report["observations"]["cameras"][0]["frames"] == 13
+    assert report["observations"]["cameras"][0]["frames"] == 13 and report["outliers"] == []  # every track kept
     assert report["parameters"][name]["fitted"] == pytest.approx(5e5, rel=0.1)
     capsys.readouterr()
     short = tmp_path / "short.txt"

@@ -61,6 +61,10 @@ def add_parser(commands):
     parser.add_argument("--frame-times", action="append", default=[], metavar="CLIP=TIMES",
                         help="the times [s] of a clip's frames, one per line of a text file (default: the camera's "
                         "start_time + time_offset + k / fps): for clips with dropped frames (repeatable)")
+    parser.add_argument("--outliers", type=_threshold, metavar="K",
+                        help="with --video: after the fit, drop each tracked point from the first frame its "
+                        "reprojection error exceeds K robust standard deviations of its camera's errors, and fit "
+                        "again from the fitted values (up to 2 rounds; default 3; 0 keeps every track)")
     parser.add_argument("--segments", type=positive_int, default=20, metavar="N",
                         help="with --lab: the cantilever's segments (default 20: bending lengths 0.1%% low)")
     parser.add_argument("--frames", type=_frame_count, metavar="K",
@@ -86,6 +90,8 @@ def run(args) -> int:
                          "--lab MEASUREMENTS.toml (lab values)")
     if args.camera is not None and args.video is None:
         raise UsageError("--camera names the camera of a --video clip: expected --video CLIP --camera NAME")
+    if args.outliers is not None and args.video is None:
+        raise UsageError("--outliers drops tracked points of --video clips: expected --video CLIP --camera NAME")
     if args.lab is not None:
         return fit_lab(args)
     if args.video is not None:
@@ -124,13 +130,23 @@ def _frame_count(text: str) -> int:
 
 
 def _noise(text: str) -> float:
-    """A finite number >= 0 (a standard deviation in metres)."""
+    """--noise SIGMA: a standard deviation in metres."""
+    return _nonnegative(text, expected="a standard deviation >= 0 in metres")
+
+
+def _threshold(text: str) -> float:
+    """--outliers K: a number of standard deviations (0: no rejection)."""
+    return _nonnegative(text, expected="a number of standard deviations >= 0 (0 keeps every track)")
+
+
+def _nonnegative(text: str, *, expected: str) -> float:
+    """A finite number >= 0, else an argparse error saying what was ``expected``."""
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
     if not 0.0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a standard deviation >= 0 in metres")
+        raise argparse.ArgumentTypeError(f"{text!r}: expected {expected}")
     return value
 
 

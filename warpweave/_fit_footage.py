@@ -2,8 +2,9 @@
 parameters to footage of the cloth filmed by the scene's calibrated cameras.
 
 Each clip is tracked (``learning.cloth.track_footage``: its first frame shows the scene's initial state), and the
-fit compares the cameras' projections of the simulated material points with the tracks. Writes DIR/fit.json,
-DIR/loss.png, DIR/fitted.toml and the tracks and the fitted cloth drawn over the footage
+fit compares the cameras' projections of the simulated material points with the tracks; then the tracked points the
+fit cannot explain (slipped tracks) are dropped and it is repeated (``learning.cloth.OutlierRejection``). Writes
+DIR/fit.json, DIR/loss.png, DIR/fitted.toml and the tracks and the fitted cloth drawn over the footage
 (``learning.cloth.write_footage_fit``).
 """
 
@@ -13,7 +14,10 @@ import time
 from ._args import UsageError
 from ._fitting import finish, search, start_scene
 
-__all__ = ["clip_frame_times", "fit_footage", "read_frame_times", "track_clip"]
+__all__ = ["DEFAULT_OUTLIER_THRESHOLD", "clip_frame_times", "fit_footage", "read_frame_times", "track_clip"]
+
+#: ``fit --video --outliers``'s default: robust standard deviations of a camera's errors a tracked point may be off
+DEFAULT_OUTLIER_THRESHOLD = 3.0
 
 
 def fit_footage(args) -> int:
@@ -37,7 +41,16 @@ def fit_footage(args) -> int:
     tracks = [track_clip(video, name, scene, scene_path=args.scene, times=times.get(video), quiet=args.quiet)
               for video, name in zip(args.video, args.camera, strict=True)]
     observations = tracks + _depth_points(depth, tracks, args.camera)
-    fit = search(args, scene, observations, label="fit")
+    threshold = DEFAULT_OUTLIER_THRESHOLD if args.outliers is None else args.outliers
+    outliers = cloth.OutlierRejection(threshold=threshold) if threshold > 0.0 else None
+    fit = search(args, scene, observations, label="fit", outliers=outliers)
+    if not args.quiet:
+        for number, cameras in enumerate(fit.rejections, start=1):
+            dropped = "; ".join(f"{c.dropped / (c.dropped + c.kept):.1%} of camera {c.camera!r}'s "
+                                f"{'tracks' if c.kind == 'pixels' else 'depth points'} (sigma {c.sigma:.3g} "
+                                f"{'px' if c.kind == 'pixels' else 'm'})" for c in cameras)
+            print(f"outliers, round {number}: dropped {dropped} beyond {threshold:g} sigma; fitted again",
+                  file=sys.stderr)
     cloth.write_footage_fit(out_dir, fit, videos=list(args.video) + [path for _, path in depth],
                             scene_path=str(args.scene))
     clips = ", ".join(name for pair in cloth.clip_names(list(args.camera)).values() for name in pair)

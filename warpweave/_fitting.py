@@ -109,8 +109,9 @@ def finish(fit, out_dir: Path, *, quiet: bool, reference=None, lines=(), files: 
     return 0
 
 
-def search(args, scene, observations, *, label: str):
-    """Run ``learning.cloth.fit_scene`` with the search options of ``args``; a progress bar unless quiet.
+def search(args, scene, observations, *, label: str, outliers=None):
+    """Run ``learning.cloth.fit_scene`` with the search options of ``args`` (and its ``outliers`` rejection); a
+    progress bar unless quiet.
 
     Raises:
         UsageError: bad names, bounds, starts or options (the FitError, as one line).
@@ -132,7 +133,7 @@ def search(args, scene, observations, *, label: str):
                 estimation=cloth.Estimation(estimator, directions=args.directions, window=args.window),
                 optimization=cloth.Optimization(args.optimizer, iterations=args.iters, lr=args.lr,
                                                 rewhiten=args.rewhiten, seed=args.seed),
-                objective=cloth.ObjectiveOptions(device=device), callback=bar)
+                objective=cloth.ObjectiveOptions(device=device), callback=bar, outliers=outliers)
         finally:
             if bar is not None:
                 bar.close()

@@ -10,11 +10,19 @@ from ._fit import Estimation, ObjectiveOptions, Optimization, SceneFit, fit_scen
 from ._footage_report import clip_names, write_footage_fit
 from ._objective import ClothObjective, observed_states
 from ._observations import Observations, observations_from_trajectory, random_crossings
+from ._outliers import CameraRejection, OutlierRejection, measurement_errors, reject_outliers
 from ._report import FORMAT, OUTPUT_FILES, fit_report, reference_values, write_fit
 from ._residuals import ObservationLoss
 from ._scene_parameters import ParameterTarget, SceneParameters, canonical_name, fittable_names, resolve_names
 from ._space import scene_parameter_space
-from ._tracking import TrackingOptions, default_points, read_footage, track_footage, track_points
+from ._tracking import (
+    TrackingOptions,
+    default_points,
+    points_per_cell,
+    read_footage,
+    track_footage,
+    track_points,
+)
 from ._tracks import (
     CameraPoints,
     PointTracks,
@@ -27,6 +35,7 @@ from ._tracks import (
 
 __all__ = [
     "CameraPoints",
+    "CameraRejection",
     "FORMAT",
     "OUTPUT_FILES",
     "ClothObjective",
@@ -36,6 +45,7 @@ __all__ = [
     "SceneFit",
     "ObservationLoss",
     "Observations",
+    "OutlierRejection",
     "ParameterTarget",
     "PointTracks",
     "TrackModel",
@@ -50,11 +60,14 @@ __all__ = [
     "fittable_names",
     "material_points",
     "material_positions",
+    "measurement_errors",
     "observations_from_trajectory",
     "observed_states",
     "random_crossings",
     "read_footage",
+    "points_per_cell",
     "reference_values",
+    "reject_outliers",
     "resolve_names",
     "scene_parameter_space",
     "track_footage",

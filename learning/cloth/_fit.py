@@ -1,5 +1,6 @@
 """Fit a scene's parameters to observations: the cloth task end to end (objective, space, fit)."""
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from learning.fit import (
 
 from ._objective import ClothObjective
 from ._observations import Observations
+from ._outliers import CameraRejection, OutlierRejection, measurement_errors, reject_outliers
 from ._space import scene_parameter_space
 
 __all__ = ["Estimation", "ObjectiveOptions", "Optimization", "SceneFit", "fit_scene"]
@@ -32,12 +34,17 @@ class SceneFit:
         scene: the scene with the fitted values.
         objective: the objective (to simulate the initial or fitted parameters again).
         space: the fitted parameters with their bounds and transforms.
+        rejections: per round of outlier rejection (``OutlierRejection``), what it dropped of each camera's
+            measurements before the fit was repeated; empty when none ran or nothing was dropped.
+        observations: the observations as given, before any rejection (``objective`` holds what was fitted last).
     """
 
     result: FitResult
     scene: scenes.Scene
     objective: ClothObjective
     space: ParameterSpace
+    rejections: tuple[tuple[CameraRejection, ...], ...] = ()
+    observations: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,7 @@ def fit_scene(
     optimization: Optimization | None = None,
     objective: ObjectiveOptions | None = None,
     callback: Callable[[Iterate], bool | None] | None = None,
+    outliers: OutlierRejection | None = None,
 ) -> SceneFit:
     """Fit scene parameters so that the simulated scene matches ``observations``.
 
@@ -129,22 +137,62 @@ def fit_scene(
         optimization: an :class:`Optimization` (default: its defaults).
         objective: :class:`ObjectiveOptions` (default: its defaults).
         callback: called with every evaluated point; returning True stops.
+        outliers: when given, tracked measurements the fit cannot explain are dropped and the fit repeated from the
+            fitted values (``OutlierRejection``; only tracks and depth points are dropped).
 
     Raises:
-        FitError: bad names, bounds, initial values or estimator/optimizer names.
+        FitError: bad names, bounds, initial values or estimator/optimizer names; outlier rejection that would drop
+            more than its ``max_dropped`` share of a camera's measurements.
     """
     space = parameters if isinstance(parameters, ParameterSpace) else scene_parameter_space(scene, parameters)
     optimization = optimization or Optimization()
     options = objective or ObjectiveOptions()
-    cloth_objective = ClothObjective(scene, observations, space, slide_weight=options.slide_weight,
-                                     tolerance=options.tolerance, device=options.device,
-                                     reference_quirks=options.reference_quirks)
     if isinstance(estimation, str):
         estimation = Estimation(estimation)
-    estimator = estimation.estimator(space.dim) if isinstance(estimation, Estimation) else estimation
-    optimizer = optimization.optimizer or default_optimizer(estimator)
-    result = fit(cloth_objective, space, estimator=estimator, optimizer=optimizer, iterations=optimization.iterations,
-                 lr=optimization.lr, precondition=optimization.precondition, rewhiten=optimization.rewhiten,
-                 max_step=optimization.max_step, seed=optimization.seed, callback=callback)
-    return SceneFit(result=result, scene=cloth_objective.parameters.with_values(result.values),
-                    objective=cloth_objective, space=space)
+
+    def fit_once(measured, start: ParameterSpace) -> SceneFit:
+        cloth_objective = ClothObjective(scene, measured, start, slide_weight=options.slide_weight,
+                                         tolerance=options.tolerance, device=options.device,
+                                         reference_quirks=options.reference_quirks)
+        estimator = estimation.estimator(start.dim) if isinstance(estimation, Estimation) else estimation
+        optimizer = optimization.optimizer or default_optimizer(estimator)
+        result = fit(cloth_objective, start, estimator=estimator, optimizer=optimizer,
+                     iterations=optimization.iterations, lr=optimization.lr, precondition=optimization.precondition,
+                     rewhiten=optimization.rewhiten, max_step=optimization.max_step, seed=optimization.seed,
+                     callback=callback)
+        return SceneFit(result=result, scene=cloth_objective.parameters.with_values(result.values),
+                        objective=cloth_objective, space=start)
+
+    given = tuple(observations) if isinstance(observations, (list, tuple)) else (observations,)
+    fitted = dataclasses.replace(fit_once(observations, space), observations=given)
+    if outliers is None:
+        return fitted
+    return _refit_without_outliers(fitted, space, outliers=outliers, fit_once=fit_once)
+
+
+def _refit_without_outliers(fitted: SceneFit, space: ParameterSpace, *, outliers: OutlierRejection,
+                            fit_once) -> SceneFit:
+    """Rounds of dropping what ``fitted`` cannot explain and fitting again from its values (see
+    ``learning.cloth._outliers``); the last fit, reported against ``space``'s initial values, with every round's
+    wall time."""
+    given = list(fitted.observations)
+    measured, rounds, seconds, sigmas = given, [], [fitted.result.seconds], None
+    for _ in range(outliers.rounds):
+        if fitted.result.minimization.interrupted:
+            break
+        errors = measurement_errors(fitted.objective, fitted.result.theta)
+        trimmed, report = reject_outliers(measured, errors, threshold=outliers.threshold, sigmas=sigmas,
+                                          originals=given, max_dropped=outliers.max_dropped)
+        if sigmas is None:  # the first round's spreads, kept (see learning.cloth._outliers)
+            spreads = iter(camera.sigma for camera in report)
+            sigmas = [None if error is None else next(spreads) for error in errors]
+        if not any(camera.dropped for camera in report):
+            break
+        rounds.append(tuple(report))
+        measured = trimmed
+        fitted = fit_once(measured, space.started_at(fitted.result.values))
+        seconds.append(fitted.result.seconds)
+    total = {key: sum(part.get(key, 0.0) for part in seconds) for key in seconds[-1]}
+    result = dataclasses.replace(fitted.result, initial=space.initial, seconds=total)
+    return dataclasses.replace(fitted, result=result, space=space, rejections=tuple(rounds),
+                               observations=tuple(given))

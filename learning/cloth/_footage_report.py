@@ -3,11 +3,14 @@ the footage (tracks.mp4) and the initial and fitted cloth drawn over it side by 
 atomically. With several cameras the clips are named per camera: tracks-NAME.mp4, overlay-NAME.mp4.
 
 fit.json has what a fit to trajectories has (``learning.cloth.fit_report``: values, bounds, errors against known
-values, the search, the loss history, the solves, the uncertainty) and, instead of the position errors, per
-camera: the video, its frames, frame rate, the points tracked and the share kept to the last frame, and the RMS
-reprojection error [px] of the initial and the fitted values over every (frame, point) seen.
+values, the search, the loss history, the solves, the uncertainty) and, instead of the position errors, per camera:
+the video, its frames, frame rate, the points tracked and the share the tracker kept to the last frame, the (frame,
+point) measurements and how many the last fit compared (outlier rejection drops the others), and the RMS
+reprojection error [px] of the initial and the fitted values over those; ``outliers``: per round of outlier
+rejection, what it dropped of each camera's measurements (``learning.cloth.CameraRejection``).
 """
 
+import dataclasses
 import json
 import textwrap
 from pathlib import Path
@@ -56,13 +59,14 @@ def write_footage_fit(directory, fit: SceneFit, *, videos: list[str], scene_path
     shifts = objective.frame_shifts(np.stack([fit.space.initial_theta(), result.theta]))
     names = clip_names([m.tracks.camera.name for m in objective.models if m.tracks.kind == "pixels"])
     cameras, drawings = [], []
-    for model, shift, video in zip(objective.models, shifts, videos, strict=True):
+    for model, given, shift, video in zip(objective.models, fit.observations, shifts, videos, strict=True):
         tracks, camera = model.tracks, model.tracks.camera
         at_frames = model.at_frames(positions, objective.read_steps, shifts=shift[0] if shift else None)
         points = material_positions(at_frames, tracks.points)  # [2, F, P, 3]
-        seen = tracks.seen
+        seen = tracks.seen  # what the last fit compared (outliers dropped)
         entry = {"camera": camera.name, "frames": int(len(tracks.times)), "points": int(len(tracks.points)),
-                 "kept_to_last_frame": float(seen[-1].mean())}
+                 "kept_to_last_frame": float(given.seen[-1].mean()), "measurements": int(given.seen.sum()),
+                 "measurements_fitted": int(seen.sum())}
         if tracks.kind == "pixels":
             rms = [float(np.sqrt(((p - tracks.pixels) ** 2).sum(-1)[seen].mean())) for p in camera.project(points)]
             entry |= {"video": str(video), "fps": camera.fps, "rms_reprojection_error_px": {"initial": rms[0],
@@ -78,6 +82,7 @@ def write_footage_fit(directory, fit: SceneFit, *, videos: list[str], scene_path
                            "squared reprojection error [px^2] (and, for depth cameras, of the squared distance in "
                            "the camera's frame in units of the spacing)")
     report["observations"] = {"cameras": cameras, "steps": objective.steps}
+    report["outliers"] = [[dataclasses.asdict(camera) for camera in cameras] for cameras in fit.rejections]
     title = f"{textwrap.fill(', '.join(result.names), 100)}\n{result.estimator} + {result.optimizer}"
     history = result.minimization.history
     with scenes.atomic_directory(directory, last=("fit.json",)) as tmp:

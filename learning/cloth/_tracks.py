@@ -284,6 +284,14 @@ class TrackModel:
         r = np.sqrt(self._weight)[None, ..., None] * (measured - self._target[None])
         return r[:, self._seen].reshape(len(states), -1)
 
+    def errors(self, residuals: np.ndarray) -> np.ndarray:
+        """The simulated minus the measured values [F, P, components] (pixels, or metres for camera points; NaN where
+        not seen) from one world's residuals [M] of this model."""
+        components = self.tracks.measured.shape[-1]
+        errors = np.full((*self._seen.shape, components), np.nan)
+        errors[self._seen] = np.reshape(residuals, (-1, components)) / np.sqrt(self._weight[self._seen])[:, None]
+        return errors
+
     def engine_loss(self, model: simulator.Model) -> simulator.MaterialPointLoss:
         """The same loss (frames not shifted) as a ``simulator.MaterialPointLoss`` of ``model`` (for reverse mode)."""
         camera = self.tracks.camera

@@ -11,6 +11,7 @@ So optimisers see O(1) coordinates for values of any magnitude (no learning rate
 Young's modulus), and no step can leave the bounds.
 """
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -103,6 +104,16 @@ class ParameterSpace:
     def initial(self) -> np.ndarray:
         """Initial values [N]."""
         return np.array([p.initial for p in self.parameters])
+
+    def started_at(self, values) -> "ParameterSpace":
+        """The same parameters and bounds started at ``values`` [N] (moved a millionth of the range inside a bound
+        they touch)."""
+        values = np.clip(np.asarray(values, dtype=np.float64), self._lower, self._upper)
+        scaled = np.where(self._log, np.log(np.where(self._log, values, 1.0)), values)
+        fraction = np.clip((scaled - self._lo) / self._width, 1e-6, 1.0 - 1e-6)
+        inside = self.to_values(np.log(fraction) - np.log1p(-fraction))
+        return ParameterSpace(dataclasses.replace(p, initial=float(v)) for p, v in zip(self.parameters, inside,
+                                                                                         strict=True))
 
     def initial_theta(self) -> np.ndarray:
         """θ of the initial values [N]."""
