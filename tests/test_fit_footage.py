@@ -41,12 +41,12 @@ def test_a_fit_to_footage_writes_the_results_and_lowers_the_reprojection_error(f
     camera = report["observations"]["cameras"][0]
     assert camera["camera"] == "front" and camera["frames"] == 15 and camera["points"] > 40
     assert camera["kept_to_last_frame"] > 0.8  # by the tracker
-    assert 0.4 * camera["measurements"] <= camera["measurements_fitted"] < camera["measurements"]  # outliers dropped
+    assert 0.3 * camera["measurements"] <= camera["measurements_fitted"] < camera["measurements"]  # outliers dropped
     errors = camera["rms_reprojection_error_px"]
     assert errors["fitted"] < 0.7 * errors["initial"]
     assert report["parameters"][name]["fitted"] == pytest.approx(5e5, rel=0.1)  # the truth: gong2022_cotton
     rounds = report["outliers"]  # what the fit could not explain: dropped, and fitted again
-    assert 1 <= len(rounds) <= 2 and all(r[0]["camera"] == "front" and r[0]["kind"] == "pixels" for r in rounds)
+    assert 1 <= len(rounds) <= 4 and all(r[0]["camera"] == "front" and r[0]["kind"] == "pixels" for r in rounds)
     assert 0 < rounds[0][0]["dropped"] and 0 < rounds[0][0]["sigma"] < 0.5
     assert sum(r[0]["dropped"] for r in rounds) == camera["measurements"] - camera["measurements_fitted"]
     overlay = iio.imread(out / "overlay.mp4")

@@ -74,7 +74,7 @@ def test_slipped_tracks_are_dropped_from_the_frame_they_stray_on(filmed):  # noq
 
 def test_a_fit_to_partly_slipped_tracks_recovers_the_truth_after_dropping_them(filmed):  # noqa: F811
     """A fifth of the tracks slip by up to several pixels: the plain least-squares fit of the six moduli and
-    densities is pulled 23% off; with the rejection (two refits) every parameter comes back within 3.5%, against
+    densities is pulled 23% off; with the rejection (two rounds) every parameter comes back within 3.4%, against
     2.5% from the clean tracks alone (the 0.05 px noise's share)."""
     scene, _, tracks = filmed
     truth, space = truth_and_start(scene)
@@ -86,7 +86,7 @@ def test_a_fit_to_partly_slipped_tracks_recovers_the_truth_after_dropping_them(f
     plain_error = np.abs(plain.result.values / truth - 1.0).max()
     robust_error = np.abs(robust.result.values / truth - 1.0).max()
     assert plain_error > 0.1 and robust_error < 0.05, (plain_error, robust_error)
-    assert 1 <= len(robust.rejections) <= 2 and robust.rejections[0][0].dropped > 0
+    assert 1 <= len(robust.rejections) <= 4 and robust.rejections[0][0].dropped > 0
     assert {r[0].sigma for r in robust.rejections} == {robust.rejections[0][0].sigma}  # the first round's spread
     assert robust.observations == (measured,)  # as given
     assert not (off & robust.objective.models[0].tracks.seen).any()
@@ -98,12 +98,12 @@ def test_rejection_that_would_drop_most_of_a_camera_is_an_error(filmed):  # noqa
     scene, _, tracks = filmed
     truth, space = truth_and_start(scene)
     measured, _, _ = slipped(tracks[0], share=0.2)
-    with pytest.raises(FitError, match=r"camera 'front'\): the fit explains only \d+% of its measurements within "
-                                       r"0.01 standard deviations: expected at least 40%"):
+    with pytest.raises(FitError, match=r"camera 'front'\): the fit explains only \d+% of its measurements within 0.01 "
+                                       r"standard deviations: expected at least 30%: the simulation does not follow"):
         cloth.fit_scene(scene, [measured], space.started_at(truth), estimation="forward",
                         optimization=cloth.Optimization(optimizer="gauss-newton", iterations=3),
                         outliers=cloth.OutlierRejection(threshold=0.01))
     for bad, fragment in [({"threshold": 0.0}, "outlier threshold 0.0"), ({"rounds": 0}, "outlier rounds 0"),
-                          ({"max_dropped": 1.0}, "outlier max_dropped 1.0")]:
+                          ({"settled": 1.0}, "outlier settled 1.0"), ({"max_dropped": 1.0}, "outlier max_dropped 1.0")]:
         with pytest.raises(FitError, match=fragment):
             cloth.OutlierRejection(**bad)

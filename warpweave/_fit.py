@@ -64,7 +64,7 @@ def add_parser(commands):
     parser.add_argument("--outliers", type=_threshold, metavar="K",
                         help="with --video: after the fit, drop each tracked point from the first frame its "
                         "reprojection error exceeds K robust standard deviations of its camera's errors, and fit "
-                        "again from the fitted values (up to 2 rounds; default 3; 0 keeps every track)")
+                        "again from the fitted values (up to 4 rounds; default 2.5; 0 keeps every track)")
     parser.add_argument("--segments", type=positive_int, default=20, metavar="N",
                         help="with --lab: the cantilever's segments (default 20: bending lengths 0.1%% low)")
     parser.add_argument("--frames", type=_frame_count, metavar="K",

@@ -17,7 +17,7 @@ from ._fitting import finish, search, start_scene
 __all__ = ["DEFAULT_OUTLIER_THRESHOLD", "clip_frame_times", "fit_footage", "read_frame_times", "track_clip"]
 
 #: ``fit --video --outliers``'s default: robust standard deviations of a camera's errors a tracked point may be off
-DEFAULT_OUTLIER_THRESHOLD = 3.0
+DEFAULT_OUTLIER_THRESHOLD = 2.5
 
 
 def fit_footage(args) -> int:

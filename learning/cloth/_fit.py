@@ -192,6 +192,8 @@ def _refit_without_outliers(fitted: SceneFit, space: ParameterSpace, *, outliers
         measured = trimmed
         fitted = fit_once(measured, space.started_at(fitted.result.values))
         seconds.append(fitted.result.seconds)
+        if all(camera.dropped < outliers.settled * (camera.dropped + camera.kept) for camera in report):
+            break
     total = {key: sum(part.get(key, 0.0) for part in seconds) for key in seconds[-1]}
     result = dataclasses.replace(fitted.result, initial=space.initial, seconds=total)
     return dataclasses.replace(fitted, result=result, space=space, rejections=tuple(rounds),

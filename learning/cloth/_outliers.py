@@ -9,9 +9,10 @@ After a fit, each camera's measurement errors at the fitted values e_fp (pixels,
 points) give a robust spread, sigma = 1.4826 median |e_fpc| over every component seen (the standard deviation of
 Gaussian errors, unmoved by a minority of slipped tracks). A point whose error exceeds ``threshold`` sigma in some
 frame is dropped from that frame on (a track that slipped stays slipped), and the fit is repeated from the fitted
-values, until a round drops nothing or ``rounds`` rounds have run. Later rounds keep the first round's sigma, as
-MM-estimators keep their first robust scale: measured again on what is left, the spread would shrink round after
-round and the rejection would go on eating into clean tracks.
+values, until a round drops less than ``settled`` of what is left of every camera, or ``rounds`` rounds have run (a
+fit leans towards slipped tracks and so hides some of them; each refit uncovers more). Later rounds keep the first
+round's sigma, as MM-estimators keep their first robust scale: measured again on what is left, the spread would
+shrink round after round and the rejection would go on eating into clean tracks.
 """
 
 import dataclasses
@@ -36,20 +37,24 @@ class OutlierRejection:
     Attributes:
         threshold: how many robust standard deviations of its camera's errors a measurement may be off (> 0).
         rounds: the most refits (each after dropping what the fit before could not explain; >= 1).
+        settled: a round that drops less than this share of what is left of every camera's measurements is the last.
         max_dropped: the largest share of a camera's measurements the rounds may drop together; more is an error
             (the simulation cannot follow the footage: wrong parameters fitted, or a scene that is not the one
             filmed).
     """
 
-    threshold: float = 3.0
-    rounds: int = 2
-    max_dropped: float = 0.6
+    threshold: float = 2.5
+    rounds: int = 4
+    settled: float = 0.01
+    max_dropped: float = 0.7
 
     def __post_init__(self):
         if not self.threshold > 0.0:
             raise FitError(f"outlier threshold {self.threshold!r}: expected a number of standard deviations > 0")
         if int(self.rounds) != self.rounds or self.rounds < 1:
             raise FitError(f"outlier rounds {self.rounds!r}: expected a whole number >= 1")
+        if not 0.0 <= self.settled < 1.0:
+            raise FitError(f"outlier settled {self.settled!r}: expected a share in [0, 1)")
         if not 0.0 < self.max_dropped < 1.0:
             raise FitError(f"outlier max_dropped {self.max_dropped!r}: expected a share in (0, 1)")
 
@@ -118,8 +123,8 @@ def reject_outliers(observations: list, errors: list, *, threshold: float, sigma
         if left == 0 or left < (1.0 - max_dropped) * before:
             raise FitError(f"{item.source} (camera {item.camera.name!r}): the fit explains only {left / before:.0%} "
                            f"of its measurements within {threshold:g} standard deviations: expected at least "
-                           f"{1.0 - max_dropped:.0%} (are the fitted parameters the ones that differ from the scene "
-                           "filmed?)")
+                           f"{1.0 - max_dropped:.0%}: the simulation does not follow the footage (is a camera's "
+                           "time offset, or a parameter not fitted, other than in the scene filmed?)")
         values = np.where(dropped[..., None], np.nan, item.measured)
         kept.append(dataclasses.replace(item, **{item._FIELD: values}))
         report.append(CameraRejection(camera=item.camera.name, kind=item.kind, sigma=sigma,
