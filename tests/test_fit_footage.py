@@ -4,6 +4,7 @@ overlays as clips), and bad requests are one-line errors with exit status 2; war
 footage's posterior."""
 
 import json
+import re
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -103,8 +104,12 @@ def test_a_depth_cameras_maps_locate_its_tracks_in_the_fit(filmed, tmp_path, cap
     assert main(["render", str(trajectory), "--camera", "front", "--out", str(depth), "--quiet"]) == 0
     name = "materials.cotton.young_modulus"
     out = tmp_path / "fit"
+    capsys.readouterr()
     assert main(["fit", str(scene), "--video", str(clip), "--camera", "front", "--depth", f"front={depth}",
-                 "--params", name, "--initial", f"{name}=2.5e5", "--out", str(out), "--quiet"]) == 0
+                 "--params", name, "--initial", f"{name}=2.5e5", "--out", str(out)]) == 0
+    said = capsys.readouterr().err
+    assert re.search(r"outliers, round 1: dropped \d+\.\d% of the tracks of camera 'front' \(sigma [\d.e-]+ px\); "
+                     r"\d+\.\d% of the depth points of camera 'front' \(sigma [\d.e-]+ m\)", said), said
     cameras = json.loads((out / "fit.json").read_text())["observations"]["cameras"]
     assert [c["camera"] for c in cameras] == ["front", "front"] and cameras[1]["depth"] == str(depth)
     errors = cameras[1]["rms_point_error_m"]

@@ -16,6 +16,9 @@ from ._fitting import finish, search, start_scene
 
 __all__ = ["DEFAULT_OUTLIER_THRESHOLD", "clip_frame_times", "fit_footage", "read_frame_times", "track_clip"]
 
+#: what a measurement kind holds and its unit, for messages
+_MEASURED = {"pixels": ("tracks", "px"), "camera_points": ("depth points", "m")}
+
 #: ``fit --video --outliers``'s default: robust standard deviations of a camera's errors a tracked point may be off
 DEFAULT_OUTLIER_THRESHOLD = 2.5
 
@@ -46,10 +49,12 @@ def fit_footage(args) -> int:
     fit = search(args, scene, observations, label="fit", outliers=outliers)
     if not args.quiet:
         for number, cameras in enumerate(fit.rejections, start=1):
-            dropped = "; ".join(f"{c.dropped / (c.dropped + c.kept):.1%} of camera {c.camera!r}'s "
-                                f"{'tracks' if c.kind == 'pixels' else 'depth points'} (sigma {c.sigma:.3g} "
-                                f"{'px' if c.kind == 'pixels' else 'm'})" for c in cameras)
-            print(f"outliers, round {number}: dropped {dropped} beyond {threshold:g} sigma; fitted again",
+            dropped = "; ".join(f"{c.dropped / (c.dropped + c.kept):.1%} of the {_MEASURED[c.kind][0]} of camera "
+                                f"{c.camera!r} (sigma {c.sigma:.3g} {_MEASURED[c.kind][1]})" for c in cameras)
+            print(f"outliers, round {number}: dropped {dropped} beyond {threshold:g} sigma; fitted again from the "
+                  "fitted values", file=sys.stderr)
+        if fit.rejections:
+            print("(what follows is the last fit's: its iterations and loss, over the measurements left)",
                   file=sys.stderr)
     cloth.write_footage_fit(out_dir, fit, videos=list(args.video) + [path for _, path in depth],
                             scene_path=str(args.scene))
