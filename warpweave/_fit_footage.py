@@ -14,13 +14,10 @@ import time
 from ._args import UsageError
 from ._fitting import finish, search, start_scene
 
-__all__ = ["DEFAULT_OUTLIER_THRESHOLD", "clip_frame_times", "fit_footage", "read_frame_times", "track_clip"]
+__all__ = ["clip_frame_times", "fit_footage", "read_frame_times", "track_clip"]
 
 #: what a measurement kind holds and its unit, for messages
 _MEASURED = {"pixels": ("tracks", "px"), "camera_points": ("depth points", "m")}
-
-#: ``fit --video --outliers``'s default: robust standard deviations of a camera's errors a tracked point may be off
-DEFAULT_OUTLIER_THRESHOLD = 2.5
 
 
 def fit_footage(args) -> int:
@@ -44,15 +41,18 @@ def fit_footage(args) -> int:
     tracks = [track_clip(video, name, scene, scene_path=args.scene, times=times.get(video), quiet=args.quiet)
               for video, name in zip(args.video, args.camera, strict=True)]
     observations = tracks + _depth_points(depth, tracks, args.camera)
-    threshold = DEFAULT_OUTLIER_THRESHOLD if args.outliers is None else args.outliers
-    outliers = cloth.OutlierRejection(threshold=threshold) if threshold > 0.0 else None
+    outliers = None  # --outliers 0: every track kept
+    if args.outliers is None:
+        outliers = cloth.OutlierRejection()
+    elif args.outliers > 0.0:
+        outliers = cloth.OutlierRejection(threshold=args.outliers)
     fit = search(args, scene, observations, label="fit", outliers=outliers)
     if not args.quiet:
         for number, cameras in enumerate(fit.rejections, start=1):
             dropped = "; ".join(f"{c.dropped / (c.dropped + c.kept):.1%} of the {_MEASURED[c.kind][0]} of camera "
                                 f"{c.camera!r} (sigma {c.sigma:.3g} {_MEASURED[c.kind][1]})" for c in cameras)
-            print(f"outliers, round {number}: dropped {dropped} beyond {threshold:g} sigma; fitted again from the "
-                  "fitted values", file=sys.stderr)
+            print(f"outliers, round {number}: dropped {dropped} beyond {outliers.threshold:g} sigma; fitted again from "
+                  "the fitted values", file=sys.stderr)
         if fit.rejections:
             print("(what follows is the last fit's: its iterations and loss, over the measurements left)",
                   file=sys.stderr)
