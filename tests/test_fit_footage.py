@@ -154,12 +154,34 @@ def test_a_posterior_from_footage_holds_the_truth(filmed, tmp_path, capsys):
     assert low <= 5e5 <= high and high - low < 0.9 * 5e5  # the truth: gong2022_cotton; narrower than the prior
 
 
+@pytest.mark.slow  # 12 s
+def test_a_posterior_from_two_clips_measures_every_simulation_through_both(filmed, tmp_path, capsys):
+    """Two --video clips (here the same footage twice, each tracked and measured with its own noise draws): the
+    report names both, the truth lies inside the 90% interval, and the Gauss-Newton comparison is skipped with a
+    note (its fit weighs each camera's mean, so one pixel noise does not give its covariance)."""
+    scene, clip = filmed
+    out = tmp_path / "posterior"
+    name = "materials.cotton.young_modulus"
+    assert main(["posterior", str(scene), "--video", str(clip), "--camera", "front", "--video", str(clip),
+                 "--camera", "front", "--params", name, "--prior", f"{name}=2.5e5:7.5e5", "--noise", "1.0",
+                 "--budget", "100", "--samples", "1000", "--restarts", "1", "--out", str(out)]) == 0
+    assert "no Gauss-Newton intervals for several cameras" in capsys.readouterr().err
+    report = json.loads((out / "posterior.json").read_text())
+    assert report["observed"] == f"{clip}, {clip}" and "gauss_newton" not in report["parameters"][name]
+    low, high = report["parameters"][name]["interval_90"]
+    assert low <= 5e5 <= high and high - low < 0.9 * 5e5
+
+
 @pytest.mark.parametrize(("extra", "fragment"), [
     (["--video", "CLIP"], "--video needs --camera NAME"),
     (["--video", "CLIP", "--camera", "top"], "argument --camera: 'top' is not a camera of"),
     (["--video", "CLIP", "--camera", "front", "--frames", "5"], "--frames selects observed trajectory frames"),
     (["--observed", "TRAJ", "--camera", "front"], "--camera go with --video"),
     (["--observed", "TRAJ", "--video", "CLIP", "--camera", "front"], "not allowed with argument"),
+    (["--video", "CLIP", "--camera", "front", "--video", "CLIP"], "2 --video but 1 --camera: expected one --camera"),
+    (["--video", "CLIP", "--camera", "front", "--frame-times", "other.mp4=times.txt"],
+     "argument --frame-times: other.mp4 is not a --video clip"),
+    (["--video", "CLIP", "--camera", "front", "--frame-times", "none.txt"], "none.txt: not a readable list of times"),
 ])
 def test_bad_footage_posteriors_are_one_line_errors(filmed, tmp_path, capsys, extra, fragment):
     scene, clip = filmed

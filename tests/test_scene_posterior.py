@@ -8,6 +8,8 @@ import scenes
 from learning import cloth
 from learning.posterior import (
     BudgetError,
+    CombinedMeasurement,
+    PositionMeasurement,
     PosteriorOptions,
     SensitivityProjection,
     TrackMeasurement,
@@ -174,6 +176,59 @@ def test_a_track_measurement_of_a_simulation_is_its_projected_tracks(filmed):
     late = cloth.PointTracks(camera=exact.camera, points=exact.points, times=exact.times + 0.01, pixels=exact.pixels)
     with pytest.raises(ValueError, match=r"after the simulation's last saved frame"):
         TrackMeasurement(late, noise=0.1).prepare(trajectory.t, scene.simulation.solver_dt)
+
+
+def aside(filmed_fixture, *, noise: float):
+    """The small cloth's tracks through a second camera, to the side of the first and at 300 fps."""
+    scene, trajectory, exact, _ = filmed_fixture
+    centre = trajectory.x[0, 0].reshape(-1, 3).mean(axis=0)
+    camera = Camera.look_at(name="side", resolution=(640, 480), position=centre + np.array([0.025, -0.02, 0.004]),
+                            look_at=centre, up=[0.0, 0.0, 1.0], fov_y=30.0, fps=300.0)
+    return cloth.tracks_from_trajectory(trajectory, camera, exact.points, noise=noise, seed=5)
+
+
+def test_a_combined_measurement_puts_each_cameras_measurement_side_by_side(filmed):
+    """Two cameras' tracks measured at once: each camera's noiseless measurement, flattened, side by side (and its
+    hand-made summaries and features likewise); each camera's noise drawn apart; mixed units are refused."""
+    scene, trajectory, exact, _ = filmed
+    side = aside(filmed, noise=0.0)
+    combined = CombinedMeasurement([TrackMeasurement(exact, noise=0.1), TrackMeasurement(side, noise=0.1)])
+    combined.prepare(trajectory.t, scene.simulation.solver_dt)
+    parts = [TrackMeasurement(tracks, noise=0.1) for tracks in (exact, side)]
+    for part in parts:
+        part.prepare(trajectory.t, scene.simulation.solver_dt)
+    alone = [part(trajectory.x, trajectory.t, seed=None) for part in parts]
+    measured = combined(trajectory.x, trajectory.t, seed=None)
+    np.testing.assert_array_equal(measured, np.concatenate([a.reshape(1, -1) for a in alone], axis=1))
+    np.testing.assert_allclose(combined.observed, measured, atol=1e-9)  # the scene's own simulation
+    np.testing.assert_array_equal(combined.handmade(measured),
+                                  np.concatenate([p.handmade(a) for p, a in zip(parts, alone, strict=True)], axis=1))
+    np.testing.assert_array_equal(combined.features(measured),
+                                  np.concatenate([p.features(a) for p, a in zip(parts, alone, strict=True)], axis=1))
+    noise = combined(trajectory.x, trajectory.t, seed=1) - measured
+    first = alone[0].size
+    assert 0.08 < noise.std() < 0.12 and abs(np.corrcoef(noise[0, :50], noise[0, first:first + 50])[0, 1]) < 0.5
+    assert combined.last_step_of(scene.simulation.solver_dt) == max(p.last_step_of(scene.simulation.solver_dt)
+                                                                     for p in parts)
+    positions = PositionMeasurement(trajectory.x[0, :3], [0, 1, 2], noise=1e-6)
+    with pytest.raises(ValueError, match="measurements in m and px combined: expected one unit"):
+        CombinedMeasurement([parts[0], positions])
+
+
+def test_the_posterior_from_two_cameras_holds_the_truth(filmed, tmp_path):
+    """The tracks of two cameras (0.03 px): the truth lies inside the 90% intervals, the density's narrower than
+    half the prior's."""
+    scene, _, _, noisy = filmed
+    truth = np.array([scenes.get_parameter(scene, name) for name in NAMES])
+    low, high = 0.5 * truth, 1.5 * truth
+    side = aside(filmed, noise=0.03)
+    result = infer_posterior(scene, [noisy, side], names=NAMES, low=low, high=high, noise=0.03, cache=tmp_path,
+                             options=PosteriorOptions(budget=300, samples=2000, restarts=1, statistic="handmade"))
+    q = result.marginals()
+    assert np.all(q[0] <= truth) and np.all(truth <= q[2])
+    assert (q[2, 0] - q[0, 0]) / (high[0] - low[0]) < 0.5
+    with pytest.raises(ValueError, match="Gauss-Newton intervals from 2 cameras' tracks: expected one"):
+        gauss_newton_intervals(scene, [noisy, side], NAMES, low=low, high=high, noise=0.03)
 
 
 @pytest.mark.parametrize("statistic", ["handmade", pytest.param("score", marks=pytest.mark.slow)])  # score: 30 s

@@ -8,6 +8,7 @@ Launched with ``torchrun --nproc-per-node P -m warpweave posterior ...`` the pro
 """
 
 import json
+import sys
 from pathlib import Path
 
 from ._args import UsageError, positive_float, positive_int, trajectory_path
@@ -34,12 +35,14 @@ def add_parser(commands):
     observed = parser.add_mutually_exclusive_group(required=True)
     observed.add_argument("--observed", type=trajectory_path, metavar="OBS",
                           help="observed trajectory (.npz, e.g. written by warpweave simulate)")
-    observed.add_argument("--video", metavar="CLIP",
-                          help="footage of the cloth filmed by the scene's camera --camera (tracked, as 'warpweave "
-                          "fit --video' tracks it; --noise is then in pixels)")
-    parser.add_argument("--camera", metavar="NAME", help="the scene's camera that filmed --video")
-    parser.add_argument("--frame-times", metavar="TIMES",
-                        help="the --video frames' times, one per line [s] (when frames were dropped)")
+    observed.add_argument("--video", action="append", metavar="CLIP",
+                          help="footage of the cloth, followed by the --camera that filmed it (tracked, as "
+                          "'warpweave fit --video' tracks it; --noise is then in pixels; repeatable: several cameras)")
+    parser.add_argument("--camera", action="append", metavar="NAME",
+                        help="the scene's camera that filmed the --video before it")
+    parser.add_argument("--frame-times", action="append", default=[], metavar="[CLIP=]TIMES",
+                        help="a clip's frame times, one per line [s] (when frames were dropped); CLIP= names the "
+                        "clip when there are several (repeatable)")
     parser.add_argument("--params", required=True, type=_names, metavar="P1,P2,...",
                         help="dotted names of scalar parameters (warpweave params SCENE lists them)")
     parser.add_argument("--prior", action="append", type=_bounds, default=[], metavar="NAME=LO:HI",
@@ -120,11 +123,16 @@ def run(args) -> int:
         return 0
     reference = None if trajectory is None else cloth.reference_values(trajectory, names)
     gauss_newton = None
-    if args.gauss_newton:
+    if args.gauss_newton and isinstance(observations, list) and len(observations) > 1:
+        if not quiet:
+            print("warpweave: no Gauss-Newton intervals for several cameras (its fit weighs each camera's mean "
+                  "squared error, so the known pixel noise does not give its covariance)", file=sys.stderr)
+    elif args.gauss_newton:
         gauss_newton = posterior.gauss_newton_intervals(scene, observations, names, low=low, high=high,
                                                         noise=args.noise)
+    given = args.observed or ", ".join(args.video)
     report = posterior_report(result, gauss_newton=gauss_newton, reference=reference, scene_path=str(args.scene),
-                              observed_path=str(args.observed or args.video), noise=args.noise)
+                              observed_path=str(given), noise=args.noise)
     out_dir.mkdir(parents=True, exist_ok=True)
     with scenes.atomic_path(out_dir / "posterior.npz") as tmp, open(tmp, "wb") as handle:
         np.savez(handle, samples=result.samples, names=np.array(names), low=low, high=high,
@@ -134,7 +142,8 @@ def run(args) -> int:
     truth = None if reference is None else np.array([reference[n] for n in names])
     posterior.plot_corner(out_dir / "corner.png", result.samples, list(names), low=low, high=high, truth=truth,
                           gauss_newton=None if gauss_newton is None else gauss_newton.intervals,
-                          title=f"posterior of {Path(args.scene).name} given {Path(args.observed or args.video).name}")
+                          title=f"posterior of {Path(args.scene).name} given "
+                          f"{', '.join(Path(p).name for p in ([args.observed] if args.observed else args.video))}")
     if not args.quiet:
         print_report(report)
         print(f"wrote {out_dir}/{', '.join(OUTPUT_FILES)}")
@@ -248,7 +257,7 @@ def _observations(args, scene, *, quiet: bool):
     trajectory's positions at its frames, or the tracks of ``--video`` through ``--camera``."""
     import scenes
 
-    from ._fit_footage import read_frame_times, track_clip
+    from ._fit_footage import clip_frame_times, read_frame_times, track_clip
     from ._fitting import observations_of
 
     if args.video is None:
@@ -260,11 +269,18 @@ def _observations(args, scene, *, quiet: bool):
         return trajectory, observations.positions, observations.steps, observations
     if args.camera is None:
         raise UsageError("--video needs --camera NAME: the scene's camera that filmed it")
+    if len(args.camera) != len(args.video):
+        raise UsageError(f"{len(args.video)} --video but {len(args.camera)} --camera: expected one --camera NAME "
+                         "after each --video CLIP (the scene's camera that filmed it)")
     if args.frames is not None:
         raise UsageError("--frames selects observed trajectory frames: expected none with --video")
-    times = None if args.frame_times is None else read_frame_times(args.frame_times)
-    tracks = track_clip(args.video, args.camera, scene, scene_path=args.scene, times=times, quiet=quiet)
-    return None, tracks, None, [tracks]
+    if len(args.video) == 1 and len(args.frame_times) == 1 and "=" not in args.frame_times[0]:
+        times = {args.video[0]: read_frame_times(args.frame_times[0])}
+    else:
+        times = clip_frame_times(args.frame_times, args.video)
+    tracks = [track_clip(video, camera, scene, scene_path=args.scene, times=times.get(video), quiet=quiet)
+              for video, camera in zip(args.video, args.camera, strict=True)]
+    return None, tracks if len(tracks) > 1 else tracks[0], None, tracks
 
 
 def _prior_box(params, priors):

@@ -35,6 +35,9 @@ def gauss_newton_intervals(scene, observations, names, *, low, high, noise: floa
     standard deviation ``noise`` ([m] on positions, [px] on tracks)."""
     from learning import cloth
 
+    if isinstance(observations, list) and len(observations) != 1:
+        raise ValueError(f"Gauss-Newton intervals from {len(observations)} cameras' tracks: expected one (the fit "
+                         "weighs each camera's mean squared error, so one pixel noise does not give the covariance)")
     bounds = {name: (float(lo), float(hi)) for name, lo, hi in zip(names, low, high, strict=True)}
     space = cloth.scene_parameter_space(scene, list(names), bounds=bounds)
     fit = cloth.fit_scene(scene, observations, space, estimation=cloth.Estimation("forward", directions="all"),

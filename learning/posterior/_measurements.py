@@ -10,7 +10,10 @@ what was observed only through the same measurement, with the same kind of noise
   projected by the camera: [n, F, P, 2]. Where the observation did not see a point (lost, hidden, dropped) the
   measurement is 0 in every simulation and in the observation alike, so it carries nothing.
 
-Both give ``features`` (the fixed-size input of a learned statistic) and ``handmade`` summaries of their
+- ``CombinedMeasurement``: several of them at once (the tracks of several cameras), each flattened, side by side:
+  [n, D_1 + D_2 + ...].
+
+Each gives ``features`` (the fixed-size input of a learned statistic) and ``handmade`` summaries of its
 measurements, and ``last_step``, the engine step of the last observed instant (the simulations stop there).
 """
 
@@ -20,7 +23,8 @@ import numpy as np
 
 from ._features import handmade_summaries, observe, trajectory_features
 
-__all__ = ["PositionMeasurement", "TrackMeasurement", "measurement_of", "observed_frames", "track_features"]
+__all__ = ["CombinedMeasurement", "PositionMeasurement", "TrackMeasurement", "measurement_of", "observed_frames",
+           "track_features"]
 
 #: tracks and frames a learned statistic's features keep of footage
 FEATURE_TRACKS = 25
@@ -143,11 +147,76 @@ class TrackMeasurement(_Measurement):
         return track_features(measured)
 
 
+class CombinedMeasurement:
+    """Several measurements of every simulation (e.g. the tracks of several cameras, each with its own noise draws),
+    each flattened, side by side: [n, D_1 + D_2 + ...]. Hand-made summaries and a learned statistic's features are
+    each part's, side by side.
+
+    Args:
+        parts: the measurements (``PositionMeasurement``, ``TrackMeasurement``), at least two, of one unit.
+    """
+
+    def __init__(self, parts):
+        self.parts = list(parts)
+        if len(self.parts) < 2:
+            raise ValueError(f"{len(self.parts)} measurements combined: expected at least two")
+        units = sorted({part.unit for part in self.parts})
+        if len(units) != 1:
+            raise ValueError(f"measurements in {' and '.join(units)} combined: expected one unit (one noise level "
+                             "applies to all)")
+        self.unit = units[0]
+        self._shapes = [part.observed.shape[1:] for part in self.parts]
+        self.observed = self._joined([part.observed for part in self.parts])
+
+    def last_step_of(self, dt: float) -> int:
+        """The last step any part observes."""
+        return max(part.last_step_of(dt) for part in self.parts)
+
+    def prepare(self, times: np.ndarray, dt: float) -> None:
+        """Prepare every part for simulations saved at ``times`` [s]."""
+        for part in self.parts:
+            part.prepare(times, dt)
+
+    def __call__(self, x: np.ndarray, times: np.ndarray, *, seed: int | None) -> np.ndarray:
+        """Every part's measurement of the simulated positions x [n, F_saved, W, H, 3], flattened, side by side; part
+        k's noise from seed + k (no noise for seed None)."""
+        return self._joined([part(x, times, seed=None if seed is None else seed + k)
+                             for k, part in enumerate(self.parts)])
+
+    def handmade(self, measured: np.ndarray) -> np.ndarray:
+        """Each part's hand-made summaries, side by side."""
+        return np.concatenate([part.handmade(piece) for part, piece in zip(self.parts, self._split(measured),
+                                                                           strict=True)], axis=1)
+
+    def features(self, measured: np.ndarray) -> np.ndarray:
+        """Each part's features, side by side."""
+        return np.concatenate([part.features(piece) for part, piece in zip(self.parts, self._split(measured),
+                                                                           strict=True)], axis=1)
+
+    @staticmethod
+    def _joined(measured: list) -> np.ndarray:
+        return np.concatenate([m.reshape(len(m), -1) for m in measured], axis=1)
+
+    def _split(self, measured: np.ndarray) -> list[np.ndarray]:
+        """The parts' measurements [n, ...] of the side-by-side ones [n, D]."""
+        sizes = [int(np.prod(shape)) for shape in self._shapes]
+        pieces = np.split(np.asarray(measured), np.cumsum(sizes)[:-1], axis=1)
+        return [piece.reshape(len(piece), *shape) for piece, shape in zip(pieces, self._shapes, strict=True)]
+
+
 def measurement_of(observed, observed_steps, *, noise: float):
-    """``PositionMeasurement`` of positions [F, W, H, 3] at ``observed_steps``, or ``TrackMeasurement`` of
-    ``PointTracks`` (``observed_steps`` None); a ValueError for a noise that is not a positive standard deviation."""
+    """``PositionMeasurement`` of positions [F, W, H, 3] at ``observed_steps``, ``TrackMeasurement`` of
+    ``PointTracks`` (``observed_steps`` None), or the ``CombinedMeasurement`` of a list of ``PointTracks`` (several
+    cameras); a ValueError for a noise that is not a positive standard deviation."""
     from learning.cloth import PointTracks
 
+    if isinstance(observed, (list, tuple)) and len(observed) > 1:
+        if observed_steps is not None or not all(isinstance(item, PointTracks) for item in observed):
+            raise ValueError("several observations are the tracks of several cameras: expected PointTracks only, "
+                             "and no observed steps (tracks carry their frames' times)")
+        return CombinedMeasurement([measurement_of(item, None, noise=noise) for item in observed])
+    if isinstance(observed, (list, tuple)) and len(observed) == 1:
+        observed = observed[0]
     if isinstance(observed, PointTracks):
         if observed_steps is not None:
             raise ValueError("tracks carry their frames' times: expected no observed steps with them")

@@ -283,7 +283,7 @@ def infer_posterior(scene, observed, observed_steps=None, *, names, low, high, n
     """The posterior of the scene parameters ``names`` (uniform prior on the box [low, high]) given ``observed``:
     node positions [F, W, H, 3] [m] at the engine steps ``observed_steps`` [F] (frames the scene saves), or
     ``learning.cloth.PointTracks`` (pixels of material points tracked through a camera; no steps: the tracks carry
-    their frames' times).
+    their frames' times), or a list of them (several cameras, every simulation measured through each).
 
     Args:
         noise: the standard deviation of the observations' Gaussian noise, [m] for positions, [px] for tracks (> 0:
