@@ -227,8 +227,24 @@ def test_the_posterior_from_two_cameras_holds_the_truth(filmed, tmp_path):
     q = result.marginals()
     assert np.all(q[0] <= truth) and np.all(truth <= q[2])
     assert (q[2, 0] - q[0, 0]) / (high[0] - low[0]) < 0.5
-    with pytest.raises(ValueError, match="Gauss-Newton intervals from 2 cameras' tracks: expected one"):
-        gauss_newton_intervals(scene, [noisy, side], NAMES, low=low, high=high, noise=0.03)
+    both = gauss_newton_intervals(scene, [noisy, side], NAMES, low=low, high=high, noise=0.03)
+    one = gauss_newton_intervals(scene, [noisy], NAMES, low=low, high=high, noise=0.03)
+    assert np.all(np.abs(both.values - truth) < 4.0 * both.std) and np.all(both.std < one.std)
+
+
+def test_the_gauss_newton_covariance_of_residuals_weighed_apart_is_the_sandwich():
+    """Linear least squares with residuals r = D (X theta - y) and noise of 0.1 on y: with one weight the covariance
+    is (0.1 d)^2 (J^T J)^-1; with two groups weighed apart it matches the spread of 4000 fits of noisy data."""
+    from learning.posterior._gauss_newton import _covariance
+
+    rng = np.random.default_rng(0)
+    design = rng.normal(size=(60, 3))
+    np.testing.assert_allclose(_covariance(0.5 * design, np.full(60, 0.5), 0.1),
+                               0.1**2 * np.linalg.inv(design.T @ design), rtol=1e-10)
+    scales = np.where(np.arange(60) < 20, 1.0 / np.sqrt(20), 1.0 / np.sqrt(40))  # two cameras' means
+    jacobian = scales[:, None] * design
+    fits = [np.linalg.lstsq(jacobian, scales * rng.normal(scale=0.1, size=60), rcond=None)[0] for _ in range(4000)]
+    np.testing.assert_allclose(np.cov(np.array(fits).T), _covariance(jacobian, scales, 0.1), rtol=0.1, atol=1e-5)
 
 
 @pytest.mark.parametrize("statistic", ["handmade", pytest.param("score", marks=pytest.mark.slow)])  # score: 30 s

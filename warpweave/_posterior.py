@@ -8,7 +8,6 @@ Launched with ``torchrun --nproc-per-node P -m warpweave posterior ...`` the pro
 """
 
 import json
-import sys
 from pathlib import Path
 
 from ._args import UsageError, positive_float, positive_int, trajectory_path
@@ -123,11 +122,7 @@ def run(args) -> int:
         return 0
     reference = None if trajectory is None else cloth.reference_values(trajectory, names)
     gauss_newton = None
-    if args.gauss_newton and isinstance(observations, list) and len(observations) > 1:
-        if not quiet:
-            print("warpweave: no Gauss-Newton intervals for several cameras (its fit weighs each camera's mean "
-                  "squared error, so the known pixel noise does not give its covariance)", file=sys.stderr)
-    elif args.gauss_newton:
+    if args.gauss_newton:
         gauss_newton = posterior.gauss_newton_intervals(scene, observations, names, low=low, high=high,
                                                         noise=args.noise)
     given = args.observed or ", ".join(args.video)

@@ -57,6 +57,10 @@ class ObservationLoss:
         r = (states[:, :, self._selected] - self._target[None]) * self._sqrt_weight
         return r.reshape(states.shape[0], -1)
 
+    def residual_scales(self) -> np.ndarray:
+        """Each residual over the position (or sliding) error it holds, d [M] (r = d (x - x*))."""
+        return np.tile(self._sqrt_weight, self.observations.frames)
+
     def position_errors(self, r: np.ndarray) -> np.ndarray:
         """Position errors [m] x − x* from residuals r [..., M], shape [..., F, observed nodes · 3]."""
         per_frame = r.reshape(*r.shape[:-1], self.observations.frames, -1)

@@ -284,6 +284,10 @@ class TrackModel:
         r = np.sqrt(self._weight)[None, ..., None] * (measured - self._target[None])
         return r[:, self._seen].reshape(len(states), -1)
 
+    def residual_scales(self) -> np.ndarray:
+        """Each residual over the measurement error it holds, d [M] (r = d (measured - observed))."""
+        return np.repeat(np.sqrt(self._weight[self._seen]), self.tracks.measured.shape[-1])
+
     def errors(self, residuals: np.ndarray) -> np.ndarray:
         """The simulated minus the measured values [F, P, components] (pixels, or metres for camera points; NaN where
         not seen) from one world's residuals [M] of this model."""
