@@ -170,15 +170,16 @@ class _Windows:
         gain, offset = np.ones(len(index)), np.zeros(len(index))
         z, w, template = self.offsets, self.weights, self.template[index]
         for _ in range(self._ITERATIONS):
-            where = point[:, None, :] + np.einsum("pij,nj->pni", warp, z)  # [P, N, 2]
+            where = point[:, None, :] + z[None] @ warp.transpose(0, 2, 1)  # [P, N, 2]: y + A z
             values, dx, dy = (_sample(a, where) for a in (image, grad_x, grad_y))
             residual = gain[:, None] * values + offset[:, None] - template
             gx, gy = gain[:, None] * dx, gain[:, None] * dy
             jacobian = np.stack([gx, gy, gx * z[:, 0], gx * z[:, 1], gy * z[:, 0], gy * z[:, 1], values,
                                  np.ones_like(values)], axis=-1)  # [P, N, 8]: y, A (row-major), g, c
             weighted = jacobian * w[None, :, None]
-            normal = np.einsum("pni,pnj->pij", weighted, jacobian) + 1e-9 * np.eye(8)
-            step = -np.linalg.solve(normal, np.einsum("pni,pn->pi", weighted, residual)[..., None])[..., 0]
+            transposed = weighted.transpose(0, 2, 1)  # batched products: BLAS, not einsum's loops
+            normal = transposed @ jacobian + 1e-9 * np.eye(8)
+            step = -np.linalg.solve(normal, transposed @ residual[..., None])[..., 0]
             point += step[:, :2]
             warp += step[:, 2:6].reshape(-1, 2, 2)
             gain += step[:, 6]
