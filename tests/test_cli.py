@@ -378,3 +378,17 @@ def test_a_progress_bar_that_never_started_writes_nothing():
     stream = io.StringIO()
     ProgressBar(label="simulate", stream=stream).close()
     assert stream.getvalue() == ""
+
+
+def test_a_fit_progress_bar_says_when_the_search_starts_again():
+    from types import SimpleNamespace
+
+    from warpweave._fitting import _FitProgress
+
+    bar = _FitProgress(10, label="fit")
+    bar.stream = io.StringIO()
+    bar.interval = 0.0
+    for iteration in (0, 1, 2, 0, 1):  # a fit, then outlier rejection's refit from its values
+        bar(SimpleNamespace(iteration=iteration, loss=1e-3, best=1e-3))
+    bar.close()
+    assert bar.refits == 1 and "refit 1: loss 1.000e-03" in bar.stream.getvalue().replace("\r", "\n").splitlines()[-1]

@@ -159,14 +159,21 @@ def report_solves(fit) -> None:
 
 
 class _FitProgress(ProgressBar):
-    """The progress bar of a search: iterations done, the current and the best loss."""
+    """The progress bar of a search: iterations done, the current and the best loss; "refit K" once the search
+    starts again (outlier rejection's rounds: the iterations count from 0 again)."""
 
     def __init__(self, iterations: int, *, label: str):
         super().__init__(label=label, unit="it")
         self.iterations = iterations
+        self.refits = 0
+        self._last = -1
 
     def __call__(self, item) -> None:
-        self.describe(f"loss {item.loss:.3e} (best {item.best:.3e})")
+        if item.iteration < self._last:
+            self.refits += 1
+        self._last = item.iteration
+        refit = f"refit {self.refits}: " if self.refits else ""
+        self.describe(f"{refit}loss {item.loss:.3e} (best {item.best:.3e})")
         super().__call__(min(item.iteration, self.iterations), self.iterations)
 
 
