@@ -91,7 +91,7 @@ def test_a_fit_to_partly_slipped_tracks_recovers_the_truth_after_dropping_them(f
     assert robust.observations == (measured,)  # as given
     assert not (off & robust.objective.models[0].tracks.seen).any()
     np.testing.assert_allclose(robust.result.initial, space.initial)  # reported against the user's start
-    assert robust.space is space and robust.result.seconds["minimize"] > plain.result.seconds["minimize"] * 0.5
+    assert robust.space is space and set(robust.result.seconds) == set(plain.result.seconds)  # every round summed
 
 
 def test_rejection_that_would_drop_most_of_a_camera_is_an_error(filmed):  # noqa: F811
